@@ -1,0 +1,56 @@
+# GRPO Lab — the two commands a newcomer needs:
+#   make up     set everything up and run GRPO Lab on this machine (embedded: SQLite + no-server broker)
+#   make test   set everything up and run every test
+# Needs only Python 3.11 and Node 20.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.stamp-install
+FRONTEND_STAMP := frontend/dist/index.html
+
+.PHONY: up test lint bench venv frontend clean help
+
+help:
+	@echo "make up      — install and run GRPO Lab (http://127.0.0.1:8000)"
+	@echo "make test    — install and run every test"
+	@echo "make lint    — ruff + import boundaries + mypy"
+	@echo "make bench   — benchmarks (print figures)"
+
+venv: $(STAMP)
+
+# torch==2.13.0 resolves to the CPU build on disk; anything unpinned would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q "torch==2.13.0"
+	$(PIP) install -q -e ".[train,dev,bench]"
+	touch $(STAMP)
+
+frontend: $(FRONTEND_STAMP)
+
+$(FRONTEND_STAMP): $(shell find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -type f -print 2>/dev/null)
+	@if [ -f frontend/package.json ]; then \
+		cd frontend && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund) && npm run build; \
+	else echo "no frontend yet"; fi
+
+up: venv frontend
+	$(VENV)/bin/grpolab up
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy training/config.py training/sourcemap.py training/lint
+
+test: venv frontend
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/python -m pytest -q
+
+bench: venv
+	$(PY) bench/lint_bench.py
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist

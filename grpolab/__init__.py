@@ -1,0 +1,3 @@
+"""GRPO Lab: lint, launch and watch GRPO runs."""
+
+__version__ = "0.1.0"

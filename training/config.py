@@ -1,0 +1,497 @@
+"""RunConfig: the one description of a GRPO run, shared by the CLI, the API, the UI, the linter and the trainer.
+
+Every field is typed, defaulted and described, so an empty file is a valid config: the tiny CPU demo
+(a ~1M-parameter character model learning guess-the-number with N = 8). Pure pydantic + stdlib: importing
+this module never imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from training.sourcemap import ConfigSyntaxError, Position, SourceMap, loc_to_pointer, parse_text
+
+Estimator = Literal["grpo", "drgrpo", "rloo", "ep_level", "none", "reinforce_pp_baseline"]
+LossAgg = Literal["token_mean", "seq_mean_token_mean", "seq_mean_token_sum"]
+
+#: Estimators whose advantage is computed relative to the other episodes of the same group.
+GROUP_RELATIVE_ESTIMATORS: frozenset[str] = frozenset({"grpo", "drgrpo", "rloo", "reinforce_pp_baseline"})
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True)
+
+
+class ModelConfig(_Section):
+    """The policy: a built-in tiny model or a local Hugging Face model folder (no hub access)."""
+
+    path: str = Field(
+        "builtin:tiny-char",
+        description="`builtin:tiny-char` builds a ~1M-parameter character-level causal LM locally; otherwise a "
+        "local folder holding a Hugging Face model (config.json + weights + tokenizer). Hub ids are refused "
+        "when offline.",
+        examples=["builtin:tiny-char", "models/qwen2.5-0.5b-instruct"],
+    )
+    arch: Literal["qwen2", "llama"] = Field(
+        "qwen2", description="Architecture of the built-in model (ignored for a local folder)."
+    )
+    hidden_size: int = Field(128, ge=8, le=8192, description="Built-in model: hidden width.")
+    num_layers: int = Field(4, ge=1, le=64, description="Built-in model: transformer layers.")
+    num_heads: int = Field(4, ge=1, le=64, description="Built-in model: attention heads.")
+    intermediate_size: int = Field(512, ge=8, le=32768, description="Built-in model: MLP width.")
+    max_position_embeddings: int = Field(
+        256, ge=16, le=131072, description="Built-in model: longest context in tokens."
+    )
+    dtype: Literal["float32", "bfloat16", "float16"] = Field(
+        "float32", description="Weights' dtype for the torch learner and hf rollouts (float32 on CPU)."
+    )
+    trust_remote_code: bool = Field(
+        False,
+        description="Allow a local model folder to run its own Python code. The service refuses `true` "
+        "unless its operator enabled it.",
+    )
+    chat_template: bool = Field(
+        True,
+        description="For local Hugging Face models: wrap observations with the tokenizer's chat template. "
+        "The built-in model always uses its plain character format.",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _path_not_empty(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("model.path is empty: use `builtin:tiny-char` or a local model folder")
+        return v
+
+
+class EnvConfig(_Section):
+    """The environment: any gem id (multi-turn), including GRPO Lab's built-in small games."""
+
+    id: str = Field(
+        "grpolab:GuessNumber-v0-n8",
+        description="gem environment id. Built-in: `grpolab:GuessNumber-v0-n8` (demo), `-n16`, `-n32`. Real "
+        "gem games such as `game:GuessTheNumber-v0-easy` or `game:Mastermind-v0-easy` suit real models.",
+        examples=["grpolab:GuessNumber-v0-n8", "game:GuessTheNumber-v0-easy"],
+    )
+    kwargs: dict[str, int | float | str | bool] = Field(
+        default_factory=dict, description="Extra keyword arguments for `gem.make(id, **kwargs)`."
+    )
+    max_turns: int | None = Field(
+        None, ge=1, le=1000, description="Cap on turns per episode; null keeps the environment's own limit."
+    )
+
+
+class SubsampleConfig(_Section):
+    """Optional subsampling of a rollout batch before learning. The fixed pipeline keeps whole groups."""
+
+    unit: Literal["none", "groups", "transitions"] = Field(
+        "none",
+        description="`none` keeps everything; `groups` keeps `size` whole groups at random; `transitions` keeps "
+        "`size` random transitions regardless of groups (the seed's way, kept only for ablations: lint GL006).",
+    )
+    size: int | None = Field(
+        None, ge=1, le=1_000_000, description="How many groups / transitions to keep when subsampling."
+    )
+
+
+class VllmConfig(_Section):
+    """Settings for `rollout.backend: vllm`."""
+
+    gpu_memory_utilization: float = Field(0.5, gt=0, le=1, description="Share of GPU memory vLLM may take.")
+    tensor_parallel_size: int = Field(1, ge=1, le=64, description="Tensor-parallel ranks of the engine.")
+    enable_prefix_caching: bool = Field(True, description="Reuse the KV cache of a conversation across turns.")
+    enable_sleep_mode: bool = Field(
+        False, description="Free the engine's GPU memory while the learner runs (when they share a GPU)."
+    )
+    weight_sync: Literal["reload", "nccl"] = Field(
+        "reload",
+        description="How learner weights reach the engine: `reload` (reload_weights, CPU and one GPU) or `nccl` "
+        "(vLLM's weight-transfer engine, multi-GPU).",
+    )
+    max_model_len: int | None = Field(None, ge=16, description="Context length of the engine; null = model's.")
+    max_num_seqs: int = Field(256, ge=1, le=65536, description="Sequences the engine schedules at once.")
+
+
+class RolloutConfig(_Section):
+    """How episodes are generated."""
+
+    backend: Literal["hf", "vllm"] = Field(
+        "hf", description="`hf`: transformers generation (CPU or GPU); `vllm`: vLLM engine with weight sync."
+    )
+    batch_size: int = Field(
+        128,
+        ge=1,
+        le=1_000_000,
+        description="Episodes per step (= initial states per step × algorithm.group_size). Must be a multiple "
+        "of group_size (lint GL006).",
+    )
+    temperature: float = Field(
+        1.0, ge=0, le=10, description="Sampling temperature. 0 is greedy: a group's episodes coincide (GL003)."
+    )
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling threshold.")
+    greedy: bool = Field(False, description="Greedy decoding (argmax). Same effect as temperature 0 (GL003).")
+    max_new_tokens: int = Field(8, ge=1, le=65536, description="Most tokens the model may write per turn.")
+    stop: list[str] = Field(
+        default_factory=list, description="Stop strings that end a turn's action (besides EOS)."
+    )
+    subsample: SubsampleConfig = Field(default_factory=SubsampleConfig, description=SubsampleConfig.__doc__)
+    vllm: VllmConfig = Field(default_factory=VllmConfig, description=VllmConfig.__doc__)
+
+
+class AlgorithmConfig(_Section):
+    """Advantage estimation and the policy-gradient loss."""
+
+    estimator: Estimator = Field(
+        "grpo",
+        description="Episode-level advantage. `grpo`: (R − group mean)/(group population std + std_eps); "
+        "`drgrpo`: R − group mean; `rloo`: R − mean of the other G−1; `ep_level`: raw return R; `none`: per-step "
+        "discounted reward-to-go with gamma; `reinforce_pp_baseline`: R − group mean, then whitened over the "
+        "action tokens of the whole batch (REINFORCE++-baseline).",
+    )
+    group_size: int = Field(
+        8, ge=1, le=4096, description="G: episodes played from the same initial state. ≥ 2 for group estimators."
+    )
+    gamma: float = Field(
+        1.0, ge=0, le=1, description="Discount per turn. Used only by `estimator: none` (GL005 otherwise)."
+    )
+    norm_return: bool = Field(
+        False,
+        description="Learner-side whitening of advantages over all transitions of the batch. Default false: "
+        "the fix. True on top of a group estimator is double normalization (GL001).",
+    )
+    std_eps: float = Field(
+        1e-9, ge=-1, le=1, description="Added to the group std in `grpo` (as in the seed). Must be > 0 (GL008)."
+    )
+    loss_agg: LossAgg = Field(
+        "token_mean",
+        description="Loss aggregation: `token_mean` (mean over all action tokens of the batch), "
+        "`seq_mean_token_mean` (per-episode token mean, then mean), `seq_mean_token_sum` (per-episode token sum "
+        "divided by a constant, then mean: Dr. GRPO).",
+    )
+    length_norm_constant: int | None = Field(
+        None,
+        ge=1,
+        description="Constant divisor for `seq_mean_token_sum`; null uses max_new_tokens × the env's turn limit.",
+    )
+    clip_low: float = Field(0.2, gt=0, lt=1, description="PPO ratio clip below 1 (ratio ≥ 1 − clip_low).")
+    clip_high: float = Field(0.2, gt=0, le=10, description="PPO ratio clip above 1 (ratio ≤ 1 + clip_high).")
+    kl_coef: float = Field(
+        0.0, ge=0, le=100, description="Coefficient of the KL-to-reference term in the loss (0 = off)."
+    )
+    kl_estimator: Literal["k1", "k2", "k3"] = Field("k3", description="KL estimator used in the loss.")
+    kl_reward_coef: float = Field(
+        0.0, ge=0, le=100, description="Coefficient of a per-token KL penalty folded into the reward (0 = off)."
+    )
+    reference: Literal["initial", "none"] = Field(
+        "initial",
+        description="Reference policy for KL: `initial` (a frozen copy of the starting weights) or `none`.",
+    )
+    entropy_coef: float = Field(0.0, ge=0, le=10, description="Entropy bonus coefficient in the loss (0 = off).")
+    ppo_epochs: int = Field(1, ge=1, le=100, description="Passes over each rollout batch.")
+    tis_c: float | None = Field(
+        None,
+        gt=0,
+        description="Truncated importance weight cap between learner and rollout-engine log-probs "
+        "(min(exp(logp_learner − logp_rollout), tis_c)); null = off. The seed used 2.0 with vLLM.",
+    )
+
+
+class OptimConfig(_Section):
+    """AdamW and batching of the learner."""
+
+    lr: float = Field(2e-3, gt=0, le=1, description="Learning rate (constant after warmup).")
+    weight_decay: float = Field(0.0, ge=0, le=1, description="AdamW weight decay.")
+    beta1: float = Field(0.9, ge=0, lt=1, description="AdamW beta1.")
+    beta2: float = Field(0.999, ge=0, lt=1, description="AdamW beta2.")
+    max_grad_norm: float = Field(1.0, gt=0, description="Gradient-norm clipping.")
+    warmup_steps: int = Field(0, ge=0, description="Linear learning-rate warmup steps.")
+    micro_batch_size: int = Field(
+        128, ge=1, le=1_000_000, description="Episodes per forward/backward; gradients accumulate to one step."
+    )
+
+
+class WarmStartConfig(_Section):
+    """Optional supervised warm start on demonstrations from the environment's scripted player."""
+
+    steps: int = Field(0, ge=0, le=1_000_000, description="Supervised steps before RL (0 = none).")
+    lr: float = Field(1e-3, gt=0, le=1, description="Learning rate of the warm start.")
+    batch_size: int = Field(256, ge=1, le=100_000, description="Demonstration episodes per warm-start step.")
+    player: Literal["random_valid", "solver"] = Field(
+        "random_valid",
+        description="`random_valid`: uniformly random valid actions (teaches the format only); `solver`: the "
+        "environment's scripted solver.",
+    )
+
+
+class LearnerConfig(_Section):
+    """Which learner runs the update."""
+
+    backend: Literal["torch", "deepspeed"] = Field(
+        "torch", description="`torch`: plain PyTorch + AdamW; `deepspeed`: DeepSpeed ZeRO."
+    )
+    zero_stage: int = Field(0, ge=0, le=3, description="DeepSpeed ZeRO stage (0–3).")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="`auto`: fp32 on CPU, bf16 on GPU."
+    )
+
+
+class ResourcesConfig(_Section):
+    """What the run needs from a worker."""
+
+    gpus: int = Field(0, ge=0, le=1024, description="GPUs; > 0 sends the run to the `gpu` worker queue.")
+    cpu_threads: int = Field(2, ge=1, le=1024, description="torch threads for CPU work.")
+
+
+class RunSection(_Section):
+    """Length, seed, evaluation and checkpoints."""
+
+    steps: int = Field(150, ge=0, le=10_000_000, description="Optimizer steps of RL.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed for the model, sampling and environments.")
+    eval_episodes: int = Field(
+        512, ge=0, le=1_000_000, description="Fresh episodes played at the end for `eval/success_rate`."
+    )
+    eval_every: int = Field(0, ge=0, description="Also evaluate every N steps (0 = only at the end).")
+    checkpoint_every: int = Field(25, ge=0, description="Save a checkpoint every N steps (0 = only at the end).")
+    output_dir: str | None = Field(
+        None,
+        description="Where metrics and checkpoints go (CLI: default `runs/<timestamp>`; the service chooses "
+        "its own folder under its data dir and refuses paths outside it).",
+    )
+
+
+class LintAllow(_Section):
+    """An explicit, recorded acknowledgement that lets a run with this finding launch."""
+
+    rule: Annotated[str, Field(pattern=r"^GL\d{3}$", description="Rule id, e.g. `GL001`.")]
+    reason: Annotated[
+        str, Field(min_length=3, max_length=2000, description="Why this run deliberately breaks the rule.")
+    ]
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_not_blank(cls, v: str) -> str:
+        if len(v.strip()) < 3:
+            raise ValueError("give a reason (a few words on why this run breaks the rule)")
+        return v
+
+
+class LintSection(_Section):
+    """Linter settings of this config."""
+
+    allow: list[LintAllow] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Findings acknowledged on purpose (ablations): `[{rule: GL001, reason: ...}]`.",
+    )
+
+
+class RunConfig(_Section):
+    """A GRPO run. Every field has a default: an empty file is the tiny CPU demo."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        validate_default=True,
+        json_schema_extra={"title": "GRPO Lab run config", "examples": [{}]},
+    )
+
+    model: ModelConfig = Field(default_factory=ModelConfig, description=ModelConfig.__doc__)
+    env: EnvConfig = Field(default_factory=EnvConfig, description=EnvConfig.__doc__)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig, description=RolloutConfig.__doc__)
+    algorithm: AlgorithmConfig = Field(default_factory=AlgorithmConfig, description=AlgorithmConfig.__doc__)
+    optim: OptimConfig = Field(default_factory=OptimConfig, description=OptimConfig.__doc__)
+    warm_start: WarmStartConfig = Field(default_factory=WarmStartConfig, description=WarmStartConfig.__doc__)
+    learner: LearnerConfig = Field(default_factory=LearnerConfig, description=LearnerConfig.__doc__)
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description=ResourcesConfig.__doc__)
+    run: RunSection = Field(default_factory=RunSection, description=RunSection.__doc__)
+    lint: LintSection = Field(default_factory=LintSection, description=LintSection.__doc__)
+
+    @model_validator(mode="after")
+    def _subsample_needs_size(self) -> RunConfig:
+        s = self.rollout.subsample
+        if s.unit != "none" and s.size is None:
+            raise ValueError("rollout.subsample.size is required when rollout.subsample.unit is not `none`")
+        return self
+
+    def allowed_rules(self) -> set[str]:
+        return {a.rule for a in self.lint.allow}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Loading with source positions
+
+
+class FieldError(BaseModel):
+    """One validation problem, located in the source text when possible."""
+
+    pointer: str = Field(description="JSON pointer of the offending field, e.g. `/algorithm/group_size`.")
+    field: str = Field(description="Dotted path of the field, e.g. `algorithm.group_size`.")
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used, with every problem found (not only the first)."""
+
+    def __init__(self, errors: list[FieldError], path: str | None = None):
+        self.errors = errors
+        self.path = path
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = self.path or "<config>"
+        lines = []
+        for e in self.errors:
+            pos = f"{e.line}:{e.column}:" if e.line is not None else ""
+            lines.append(f"{where}:{pos} {e.field or '(top level)'}: {e.message}")
+        return "\n".join(lines)
+
+
+class LoadedConfig(BaseModel):
+    """A validated config with its source text and positions."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    config: RunConfig
+    raw: dict[str, Any]
+    source: SourceMap | None = None
+    path: str | None = None
+
+    def locate(self, pointer: str) -> Position | None:
+        return self.source.locate(pointer) if self.source else None
+
+
+def _friendly(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    loc = err.get("loc", ())
+    name = str(loc[-1]) if loc else ""
+    if kind == "extra_forbidden":
+        return f"unknown key '{name}'{_suggest(loc)}; remove it or check its spelling"
+    if kind == "finite_number":
+        return "must be a finite number (NaN and infinity are not accepted)"
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"{err.get('input')!r} is not one of {expected}"
+    msg = str(err.get("msg", "invalid value"))
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return msg
+
+
+def _suggest(loc: tuple[Any, ...]) -> str:
+    import difflib
+
+    model: Any = RunConfig
+    for part in loc[:-1]:
+        fields = getattr(model, "model_fields", None)
+        if not fields or part not in fields:
+            return ""
+        model = fields[part].annotation
+    fields = getattr(model, "model_fields", None)
+    if not fields:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(fields), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def validate_raw(raw: Any, source: SourceMap | None = None, path: str | None = None) -> LoadedConfig:
+    """Validate already-parsed data (e.g. a JSON body) into a LoadedConfig, or raise ConfigError."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            [FieldError(pointer="", field="", message=f"a config must be a mapping of sections, got {_kind(raw)}")],
+            path,
+        )
+    errors: list[FieldError] = []
+    _collect_nonfinite(raw, "", source, errors)
+    try:
+        cfg = RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        seen = {e.pointer for e in errors}
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            pointer = loc_to_pointer(loc)
+            if pointer in seen:
+                continue
+            pos = source.locate(pointer) if source else None
+            errors.append(
+                FieldError(
+                    pointer=pointer,
+                    field=".".join(str(p) for p in loc),
+                    message=_friendly(err),
+                    line=pos.line if pos else None,
+                    column=pos.column if pos else None,
+                )
+            )
+        raise ConfigError(errors, path) from None
+    if errors:
+        raise ConfigError(errors, path)
+    return LoadedConfig(config=cfg, raw=raw, source=source, path=path)
+
+
+def _kind(v: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}.get(
+        type(v), type(v).__name__
+    )
+
+
+def _collect_nonfinite(value: Any, pointer: str, source: SourceMap | None, errors: list[FieldError]) -> None:
+    """NaN/inf anywhere (also in free-form env kwargs) is refused with the field named."""
+    if isinstance(value, float) and not math.isfinite(value):
+        pos = source.locate(pointer) if source else None
+        errors.append(
+            FieldError(
+                pointer=pointer,
+                field=pointer.strip("/").replace("/", "."),
+                message=f"must be a finite number, got {value}",
+                line=pos.line if pos else None,
+                column=pos.column if pos else None,
+            )
+        )
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _collect_nonfinite(v, f"{pointer}/{k}", source, errors)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _collect_nonfinite(v, f"{pointer}/{i}", source, errors)
+
+
+def load_text(text: str | bytes, path: str | None = None) -> LoadedConfig:
+    """Parse YAML/JSON text and validate it. Raises ConfigError (syntax problems included)."""
+    try:
+        raw, smap = parse_text(text)
+    except ConfigSyntaxError as exc:
+        raise ConfigError(
+            [FieldError(pointer="", field="", message=exc.message, line=exc.line, column=exc.column)], path
+        ) from None
+    return validate_raw(raw, smap, path)
+
+
+def load_file(path: str | Path) -> LoadedConfig:
+    """Read and validate a config file. Raises ConfigError for unreadable, malformed or invalid files."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([FieldError(pointer="", field="", message="file not found")], str(path)) from None
+    except IsADirectoryError:
+        raise ConfigError([FieldError(pointer="", field="", message="is a directory, not a file")], str(path)) from None
+    except OSError as exc:
+        raise ConfigError([FieldError(pointer="", field="", message=f"cannot read: {exc.strerror}")], str(path)) from None
+    return load_text(data, str(path))
+
+
+def json_schema() -> dict[str, Any]:
+    """RunConfig's JSON Schema (what `grpolab schema` prints and the UI's editor uses)."""
+    return RunConfig.model_json_schema()
+
+
+def dump_schema() -> str:
+    return json.dumps(json_schema(), indent=2)
