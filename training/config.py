@@ -104,7 +104,9 @@ class VllmConfig(_Section):
 
     gpu_memory_utilization: float = Field(0.5, gt=0, le=1, description="Share of GPU memory vLLM may take.")
     tensor_parallel_size: int = Field(1, ge=1, le=64, description="Tensor-parallel ranks of the engine.")
-    enable_prefix_caching: bool = Field(True, description="Reuse the KV cache of a conversation across turns.")
+    enable_prefix_caching: bool = Field(
+        True, description="Reuse the KV cache of a conversation across turns."
+    )
     enable_sleep_mode: bool = Field(
         False, description="Free the engine's GPU memory while the learner runs (when they share a GPU)."
     )
@@ -113,7 +115,9 @@ class VllmConfig(_Section):
         description="How learner weights reach the engine: `reload` (reload_weights, CPU and one GPU) or `nccl` "
         "(vLLM's weight-transfer engine, multi-GPU).",
     )
-    max_model_len: int | None = Field(None, ge=16, description="Context length of the engine; null = model's.")
+    max_model_len: int | None = Field(
+        None, ge=16, description="Context length of the engine; null = model's."
+    )
     max_num_seqs: int = Field(256, ge=1, le=65536, description="Sequences the engine schedules at once.")
 
 
@@ -131,7 +135,10 @@ class RolloutConfig(_Section):
         "of group_size (lint GL006).",
     )
     temperature: float = Field(
-        1.0, ge=0, le=10, description="Sampling temperature. 0 is greedy: a group's episodes coincide (GL003)."
+        1.0,
+        ge=0,
+        le=10,
+        description="Sampling temperature. 0 is greedy: a group's episodes coincide (GL003).",
     )
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling threshold.")
     greedy: bool = Field(False, description="Greedy decoding (argmax). Same effect as temperature 0 (GL003).")
@@ -154,7 +161,10 @@ class AlgorithmConfig(_Section):
         "action tokens of the whole batch (REINFORCE++-baseline).",
     )
     group_size: int = Field(
-        8, ge=1, le=4096, description="G: episodes played from the same initial state. ≥ 2 for group estimators."
+        8,
+        ge=1,
+        le=4096,
+        description="G: episodes played from the same initial state. ≥ 2 for group estimators.",
     )
     gamma: float = Field(
         1.0, ge=0, le=1, description="Discount per turn. Used only by `estimator: none` (GL005 otherwise)."
@@ -165,7 +175,10 @@ class AlgorithmConfig(_Section):
         "the fix. True on top of a group estimator is double normalization (GL001).",
     )
     std_eps: float = Field(
-        1e-9, ge=-1, le=1, description="Added to the group std in `grpo` (as in the seed). Must be > 0 (GL008)."
+        1e-9,
+        ge=-1,
+        le=1,
+        description="Added to the group std in `grpo` (as in the seed). Must be > 0 (GL008).",
     )
     loss_agg: LossAgg = Field(
         "token_mean",
@@ -185,13 +198,18 @@ class AlgorithmConfig(_Section):
     )
     kl_estimator: Literal["k1", "k2", "k3"] = Field("k3", description="KL estimator used in the loss.")
     kl_reward_coef: float = Field(
-        0.0, ge=0, le=100, description="Coefficient of a per-token KL penalty folded into the reward (0 = off)."
+        0.0,
+        ge=0,
+        le=100,
+        description="Coefficient of a per-token KL penalty folded into the reward (0 = off).",
     )
     reference: Literal["initial", "none"] = Field(
         "initial",
         description="Reference policy for KL: `initial` (a frozen copy of the starting weights) or `none`.",
     )
-    entropy_coef: float = Field(0.0, ge=0, le=10, description="Entropy bonus coefficient in the loss (0 = off).")
+    entropy_coef: float = Field(
+        0.0, ge=0, le=10, description="Entropy bonus coefficient in the loss (0 = off)."
+    )
     ppo_epochs: int = Field(1, ge=1, le=100, description="Passes over each rollout batch.")
     tis_c: float | None = Field(
         None,
@@ -211,7 +229,10 @@ class OptimConfig(_Section):
     max_grad_norm: float = Field(1.0, gt=0, description="Gradient-norm clipping.")
     warmup_steps: int = Field(0, ge=0, description="Linear learning-rate warmup steps.")
     micro_batch_size: int = Field(
-        128, ge=1, le=1_000_000, description="Episodes per forward/backward; gradients accumulate to one step."
+        128,
+        ge=1,
+        le=1_000_000,
+        description="Episodes per forward/backward; gradients accumulate to one step.",
     )
 
 
@@ -256,7 +277,9 @@ class RunSection(_Section):
         512, ge=0, le=1_000_000, description="Fresh episodes played at the end for `eval/success_rate`."
     )
     eval_every: int = Field(0, ge=0, description="Also evaluate every N steps (0 = only at the end).")
-    checkpoint_every: int = Field(25, ge=0, description="Save a checkpoint every N steps (0 = only at the end).")
+    checkpoint_every: int = Field(
+        25, ge=0, description="Save a checkpoint every N steps (0 = only at the end)."
+    )
     output_dir: str | None = Field(
         None,
         description="Where metrics and checkpoints go (CLI: default `runs/<timestamp>`; the service chooses "
@@ -406,7 +429,11 @@ def validate_raw(raw: Any, source: SourceMap | None = None, path: str | None = N
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(
-            [FieldError(pointer="", field="", message=f"a config must be a mapping of sections, got {_kind(raw)}")],
+            [
+                FieldError(
+                    pointer="", field="", message=f"a config must be a mapping of sections, got {_kind(raw)}"
+                )
+            ],
             path,
         )
     errors: list[FieldError] = []
@@ -482,9 +509,13 @@ def load_file(path: str | Path) -> LoadedConfig:
     except FileNotFoundError:
         raise ConfigError([FieldError(pointer="", field="", message="file not found")], str(path)) from None
     except IsADirectoryError:
-        raise ConfigError([FieldError(pointer="", field="", message="is a directory, not a file")], str(path)) from None
+        raise ConfigError(
+            [FieldError(pointer="", field="", message="is a directory, not a file")], str(path)
+        ) from None
     except OSError as exc:
-        raise ConfigError([FieldError(pointer="", field="", message=f"cannot read: {exc.strerror}")], str(path)) from None
+        raise ConfigError(
+            [FieldError(pointer="", field="", message=f"cannot read: {exc.strerror}")], str(path)
+        ) from None
     return load_text(data, str(path))
 
 

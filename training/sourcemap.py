@@ -91,7 +91,9 @@ def _check_events(text: str) -> None:
         for event in yaml.parse(text, Loader=_Loader):
             count += 1
             if count > MAX_NODES:
-                raise ConfigSyntaxError(f"the document has more than {MAX_NODES} nodes; a run config is small")
+                raise ConfigSyntaxError(
+                    f"the document has more than {MAX_NODES} nodes; a run config is small"
+                )
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 mark = event.start_mark
                 raise ConfigSyntaxError(
