@@ -46,7 +46,6 @@ lint: venv
 
 test: venv frontend
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest -q
 
 bench: venv

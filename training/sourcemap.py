@@ -8,6 +8,7 @@ rejected in milliseconds with a message instead of exhausting memory. Every valu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,38 +83,7 @@ _Loader.add_implicit_resolver(
     __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
     list("tTfF"),
 )
-
-
-def _check_events(text: str) -> None:
-    depth = 0
-    count = 0
-    try:
-        for event in yaml.parse(text, Loader=_Loader):
-            count += 1
-            if count > MAX_NODES:
-                raise ConfigSyntaxError(
-                    f"the document has more than {MAX_NODES} nodes; a run config is small"
-                )
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                mark = event.start_mark
-                raise ConfigSyntaxError(
-                    "YAML anchors and aliases (&name / *name) are not accepted in configs: write the values out",
-                    mark.line + 1,
-                    mark.column + 1,
-                )
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    mark = event.start_mark
-                    raise ConfigSyntaxError(
-                        f"nesting deeper than {MAX_DEPTH} levels; a run config needs only a few",
-                        mark.line + 1,
-                        mark.column + 1,
-                    )
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-    except yaml.YAMLError as exc:
-        raise _syntax_error(exc) from None
+_RESOLVER = _Loader("")
 
 
 def _syntax_error(exc: yaml.YAMLError) -> ConfigSyntaxError:
@@ -124,8 +94,41 @@ def _syntax_error(exc: yaml.YAMLError) -> ConfigSyntaxError:
     return ConfigSyntaxError(f"not valid YAML/JSON: {problem}")
 
 
+def _events(text: str) -> Iterator[yaml.Event]:
+    """YAML events, from libyaml when it is available (about 20x faster than the pure-Python parser)."""
+    c_parser = getattr(yaml, "CParser", None)
+    if c_parser is None:
+        yield from yaml.parse(text, Loader=_Loader)
+        return
+    parser = c_parser(text)
+    try:
+        while parser.check_event():
+            yield parser.get_event()
+    finally:
+        parser.dispose()
+
+
+def _scalar(event: yaml.ScalarEvent) -> Any:
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    build = _RESOLVER.yaml_constructors.get(tag)
+    if build is None:
+        raise ConfigSyntaxError(
+            f"the YAML tag {tag} is not accepted in configs",
+            event.start_mark.line + 1,
+            event.start_mark.column + 1,
+        )
+    return build(_RESOLVER, node)
+
+
+def _pos(event: yaml.Event) -> Position:
+    return Position(event.start_mark.line + 1, event.start_mark.column + 1)
+
+
 def parse_text(text: str | bytes) -> tuple[Any, SourceMap]:
-    """Parse YAML or JSON text into plain Python values plus a SourceMap.
+    """Parse YAML or JSON text into plain Python values plus a SourceMap, in one pass over the events.
 
     Raises ConfigSyntaxError (with line/column where known) for anything that is not a sane config.
     """
@@ -140,54 +143,102 @@ def parse_text(text: str | bytes) -> tuple[Any, SourceMap]:
         raise ConfigSyntaxError(_too_big(len(text)))
     if "\x00" in text:
         raise ConfigSyntaxError("the text contains NUL bytes; is this a binary file?")
-    _check_events(text)
     smap = SourceMap(text=text)
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        value = _build(_events(text), smap)
     except yaml.YAMLError as exc:
         raise _syntax_error(exc) from None
-    if node is None:
-        return {}, smap
-    constructor = _Loader(text)
-    value = _build(node, "", smap, constructor)
-    return value, smap
+    return ({} if value is None else value), smap
 
 
 def _too_big(n: int) -> str:
     return f"the config is {n:,} bytes; the limit is {MAX_CONFIG_BYTES:,} (a run config is a few KB)"
 
 
-def _build(node: yaml.Node, pointer: str, smap: SourceMap, constructor: yaml.SafeLoader) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
+class _Frame:
+    __slots__ = ("container", "key", "pointer")
+
+    def __init__(self, container: dict[str, Any] | list[Any], pointer: str):
+        self.container = container
+        self.pointer = pointer
+        self.key: str | None = None  # mapping: the key waiting for its value
+
+
+def _build(events: Iterator[yaml.Event], smap: SourceMap) -> Any:
+    stack: list[_Frame] = []
+    result: Any = None
+    documents = 0
+    count = 0
+
+    def attach(value: Any, event: yaml.Event) -> str | None:
+        """Put a finished value into the open container; returns the pointer of a new container."""
+        nonlocal result
+        if not stack:
+            result = value
+            return ""
+        top = stack[-1]
+        if isinstance(top.container, list):
+            pointer = f"{top.pointer}/{len(top.container)}"
+            smap.positions[pointer] = _pos(event)
+            top.container.append(value)
+            return pointer
+        assert top.key is not None
+        pointer = f"{top.pointer}/{escape_pointer_token(top.key)}"
+        top.container[top.key] = value
+        top.key = None
+        return pointer
+
+    for event in events:
+        count += 1
+        if count > MAX_NODES:
+            raise ConfigSyntaxError(f"the document has more than {MAX_NODES} nodes; a run config is small")
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            p = _pos(event)
+            raise ConfigSyntaxError(
+                "YAML anchors and aliases (&name / *name) are not accepted in configs: write the values out",
+                p.line,
+                p.column,
+            )
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                p = _pos(event)
                 raise ConfigSyntaxError(
-                    "keys must be plain names", key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                    "more than one YAML document (---); a config is one document", p.line, p.column
                 )
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        top = stack[-1] if stack else None
+        awaiting_key = top is not None and isinstance(top.container, dict) and top.key is None
+        if isinstance(event, yaml.ScalarEvent):
+            if awaiting_key:
+                assert top is not None
+                key = event.value
+                if event.tag is None and event.implicit[0]:
+                    tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+                    if tag == "tag:yaml.org,2002:merge":
+                        p = _pos(event)
+                        raise ConfigSyntaxError(
+                            "YAML merge keys (<<) are not accepted in configs", p.line, p.column
+                        )
+                if key in top.container:
+                    p = _pos(event)
+                    raise ConfigSyntaxError(f"duplicate key '{key}'", p.line, p.column)
+                top.key = key
+                smap.positions[f"{top.pointer}/{escape_pointer_token(key)}"] = _pos(event)
+            else:
+                attach(_scalar(event), event)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            if awaiting_key:
+                p = _pos(event)
+                raise ConfigSyntaxError("keys must be plain names", p.line, p.column)
+            if len(stack) >= MAX_DEPTH:
+                p = _pos(event)
                 raise ConfigSyntaxError(
-                    "YAML merge keys (<<) are not accepted in configs",
-                    key_node.start_mark.line + 1,
-                    key_node.start_mark.column + 1,
+                    f"nesting deeper than {MAX_DEPTH} levels; a run config needs only a few", p.line, p.column
                 )
-            key = str(key_node.value)
-            child = f"{pointer}/{escape_pointer_token(key)}"
-            if key in out:
-                raise ConfigSyntaxError(
-                    f"duplicate key '{key}'", key_node.start_mark.line + 1, key_node.start_mark.column + 1
-                )
-            smap.positions[child] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = _build(value_node, child, smap, constructor)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for i, item in enumerate(node.value):
-            child = f"{pointer}/{i}"
-            smap.positions[child] = Position(item.start_mark.line + 1, item.start_mark.column + 1)
-            items.append(_build(item, child, smap, constructor))
-        return items
-    try:
-        return constructor.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        raise _syntax_error(exc) from None
+            container: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
+            pointer = attach(container, event)
+            stack.append(_Frame(container, pointer or ""))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            stack.pop()
+    return result

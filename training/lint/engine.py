@@ -11,7 +11,7 @@ from training.lint.adapters import FORMATS, Mapped, get_adapter
 from training.lint.concepts import Concepts
 from training.lint.findings import Finding, Rule
 from training.lint.rules import RULES
-from training.sourcemap import MAX_CONFIG_BYTES
+from training.sourcemap import MAX_CONFIG_BYTES, ConfigSyntaxError, parse_text
 
 if TYPE_CHECKING:
     from training.config import LoadedConfig
@@ -163,6 +163,12 @@ def lint_text(text: str | bytes, input_format: str = "auto", path: str | None = 
         try:
             fmt, notes = detect_format(text, path)
         except FormatUnknown as exc:
+            # text that is not even valid YAML/JSON: its syntax error says more than "unknown format"
+            try:
+                parse_text(text)
+            except ConfigSyntaxError as syn:
+                err = FieldError(pointer="", field="", message=syn.message, line=syn.line, column=syn.column)
+                return LintResult(path=shown, format="unknown", findings=invalid_findings([err]))
             return _invalid(shown, "unknown", str(exc))
     elif fmt not in FORMATS:
         return _invalid(

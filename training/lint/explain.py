@@ -57,3 +57,31 @@ def all_pages() -> dict[str, str]:
     pages = {"GL000.md": GL000_PAGE}
     pages.update({f"{rid}.md": explain(rid) for rid in RULES})
     return pages
+
+
+def rule_examples() -> dict[str, str]:
+    """File name -> example config that fires the rule, for examples/rules/ (kept in sync by a test)."""
+    out = {}
+    for r in RULES.values():
+        if r.example:
+            out[f"{r.id}-{r.name}.yaml"] = f"# fires {r.id} {r.name} ({r.severity}): {r.title}\n{r.example}"
+    return out
+
+
+def write_docs(root: str = ".") -> list[str]:
+    """Regenerate docs/rules/*.md and examples/rules/*.yaml from the rule definitions."""
+    from pathlib import Path
+
+    written = []
+    for folder, files in (("docs/rules", all_pages()), ("examples/rules", rule_examples())):
+        d = Path(root) / folder
+        d.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (d / name).write_text(text, encoding="utf-8")
+            written.append(str(d / name))
+    return written
+
+
+if __name__ == "__main__":  # python -m training.lint.explain  (regenerates the rule pages and examples)
+    for path in write_docs():
+        print(path)
