@@ -1,0 +1,62 @@
+"""Run checkpoints under `out_dir/checkpoints/step-NNNNNN/`: policy (safetensors, HF folder with tokenizer),
+optimizer + scheduler, RNG states and the pipeline's own state (step, counters). Written to a temporary folder
+and renamed, so a killed run never leaves a half-written checkpoint that resume would pick up."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from training.backends import LearnerBackend
+
+PREFIX = "step-"
+
+
+def checkpoint_dir(out_dir: Path) -> Path:
+    return out_dir / "checkpoints"
+
+
+def save(
+    out_dir: Path, step: int, learner: LearnerBackend, tokenizer: Any, state: dict[str, Any], keep: int = 2
+) -> Path:
+    root = checkpoint_dir(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"{PREFIX}{step:06d}"
+    tmp = root / f".tmp-{PREFIX}{step:06d}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    learner.save_checkpoint(tmp)
+    tokenizer.save_pretrained(tmp)
+    torch.save(state.pop("rng"), tmp / "rng.pt")
+    (tmp / "state.json").write_text(json.dumps({**state, "step": step}, indent=2, sort_keys=True))
+    if final.exists():
+        shutil.rmtree(final)
+    tmp.rename(final)
+    for old in list_checkpoints(out_dir)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def list_checkpoints(out_dir: Path) -> list[Path]:
+    root = checkpoint_dir(out_dir)
+    if not root.is_dir():
+        return []
+    found = [
+        p for p in root.iterdir() if p.is_dir() and p.name.startswith(PREFIX) and (p / "state.json").exists()
+    ]
+    return sorted(found, key=lambda p: int(p.name[len(PREFIX) :]))
+
+
+def latest(out_dir: Path) -> Path | None:
+    found = list_checkpoints(out_dir)
+    return found[-1] if found else None
+
+
+def load_state(ckpt: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    state = json.loads((ckpt / "state.json").read_text())
+    rng = torch.load(ckpt / "rng.pt", weights_only=False)
+    return state, rng

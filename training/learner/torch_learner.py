@@ -1,0 +1,249 @@
+"""`learner.backend: torch` — clipped policy-gradient update of a transformers causal LM with plain PyTorch.
+
+Per action token t of sequence i: ratio = exp(logp − logp_old), pg = max(−A·ratio, −A·clip(ratio, 1−cl, 1+ch)),
+times the truncated importance weight min(exp(logp_old − logp_behaviour), tis_c) when `tis_c` is set. Observation
+and prompt tokens carry no loss (action mask). Aggregations (`algorithm.loss_agg`), over the whole batch even when
+it is split into micro-batches (gradients accumulate to exactly the full-batch gradient):
+- `token_mean`: Σ over all action tokens / number of action tokens in the batch;
+- `seq_mean_token_mean`: mean over sequences of each sequence's token mean;
+- `seq_mean_token_sum`: mean over sequences of (token sum / constant) — Dr. GRPO.
+Optional KL to a frozen reference (k1, k2, k3; same aggregation), entropy bonus, gradient-norm clipping, AdamW
+with linear warmup.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from training.backends import LearnerBackend, TrainBatch, TrainSequence
+from training.config import AlgorithmConfig, OptimConfig
+
+
+class TorchLearner(LearnerBackend):
+    def __init__(
+        self,
+        model: Any,
+        algo: AlgorithmConfig,
+        optim: OptimConfig,
+        default_length_norm: float = 1.0,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        self.model = model
+        self.algo = algo
+        self.optim_cfg = optim
+        self.device = torch.device(device)
+        self.default_length_norm = float(default_length_norm)
+        self.ref_model = None
+        if algo.kl_coef > 0 and algo.reference == "initial":
+            self.ref_model = copy.deepcopy(model).eval()
+            for p in self.ref_model.parameters():
+                p.requires_grad_(False)
+        self.optimizer = torch.optim.AdamW(
+            [p for p in model.parameters() if p.requires_grad],
+            lr=optim.lr,
+            betas=(optim.beta1, optim.beta2),
+            weight_decay=optim.weight_decay,
+        )
+        warm = optim.warmup_steps
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: min(1.0, (s + 1) / warm) if warm > 0 else 1.0
+        )
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _pad(self, seqs: list[TrainSequence]) -> dict[str, torch.Tensor]:
+        width = max(len(s.token_ids) for s in seqs)
+        b = len(seqs)
+        ids = torch.zeros((b, width), dtype=torch.long)
+        attn = torch.zeros((b, width), dtype=torch.long)
+        act = torch.zeros((b, width), dtype=torch.float32)
+        adv = torch.zeros((b, width), dtype=torch.float32)
+        blp = torch.zeros((b, width), dtype=torch.float32)
+        for i, s in enumerate(seqs):  # right padding: positions start at 0 for every row
+            n = len(s.token_ids)
+            ids[i, :n] = torch.tensor(s.token_ids)
+            attn[i, :n] = 1
+            act[i, :n] = torch.tensor(s.action_mask, dtype=torch.float32)
+            adv[i, :n] = torch.tensor(s.advantages, dtype=torch.float32)
+            blp[i, :n] = torch.tensor(s.behaviour_logprobs, dtype=torch.float32)
+        d = self.device
+        # token i is predicted from position i − 1: shift everything that describes targets by one
+        return {
+            "ids": ids.to(d),
+            "attn": attn.to(d),
+            "mask": act[:, 1:].to(d),
+            "adv": adv[:, 1:].to(d),
+            "blp": blp[:, 1:].to(d),
+        }
+
+    @staticmethod
+    def _token_logprobs(model: Any, ids: torch.Tensor, attn: torch.Tensor, temperature: float):
+        logits = model(input_ids=ids, attention_mask=attn, use_cache=False).logits[:, :-1, :].float()
+        if temperature != 1.0:
+            logits = logits / temperature
+        logz = torch.logsumexp(logits, dim=-1)
+        tok_logits = logits.gather(-1, ids[:, 1:, None]).squeeze(-1)
+        return tok_logits - logz, logits, logz
+
+    def _aggregate(self, x: torch.Tensor, mask: torch.Tensor, n_tokens: float, n_seqs: float, norm: float):
+        mode = self.algo.loss_agg
+        if mode == "token_mean":
+            return (x * mask).sum() / max(n_tokens, 1.0)
+        per_seq_sum = (x * mask).sum(-1)
+        if mode == "seq_mean_token_mean":
+            return (per_seq_sum / mask.sum(-1).clamp(min=1.0)).sum() / max(n_seqs, 1.0)
+        return (per_seq_sum / norm).sum() / max(n_seqs, 1.0)  # seq_mean_token_sum
+
+    def _micro_batches(self, seqs: list[TrainSequence]) -> list[list[TrainSequence]]:
+        mb = self.optim_cfg.micro_batch_size
+        return [seqs[i : i + mb] for i in range(0, len(seqs), mb)]
+
+    # -- LearnerBackend ------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def logprobs(self, batch: TrainBatch) -> list[list[float]]:
+        out: list[list[float]] = []
+        for mb in self._micro_batches(batch.sequences):
+            t = self._pad(mb)
+            lp, _, _ = self._token_logprobs(self.model, t["ids"], t["attn"], batch.temperature)
+            for i, s in enumerate(mb):
+                out.append([0.0, *lp[i, : len(s.token_ids) - 1].tolist()])
+        return out
+
+    def step(self, batch: TrainBatch) -> dict[str, float]:
+        seqs = [s for s in batch.sequences if any(s.action_mask)]
+        if not seqs:
+            return {"loss/pg": 0.0, "loss/kl": 0.0, "entropy": 0.0, "grad_norm": 0.0, "lr": self._lr()}
+        a = self.algo
+        self.model.train()
+        n_tokens = float(sum(sum(s.action_mask) for s in seqs))
+        n_seqs = float(len(seqs))
+        norm = float(batch.length_norm_constant or self.default_length_norm)
+        mbs = self._micro_batches(seqs)
+        old: list[torch.Tensor] | None = None
+        if a.ppo_epochs > 1:  # later epochs need the pre-update log-probs; one epoch uses logp.detach()
+            with torch.no_grad():
+                old = [
+                    self._token_logprobs(self.model, t["ids"], t["attn"], batch.temperature)[0]
+                    for t in (self._pad(mb) for mb in mbs)
+                ]
+        sums = {"pg": 0.0, "kl": 0.0, "ent": 0.0, "clip": 0.0}
+        grad_norm = 0.0
+        for _epoch in range(a.ppo_epochs):
+            self.optimizer.zero_grad(set_to_none=True)
+            for k, mb in enumerate(mbs):
+                t = self._pad(mb)
+                lp, logits, logz = self._token_logprobs(self.model, t["ids"], t["attn"], batch.temperature)
+                lp_old = old[k] if old is not None else lp.detach()
+                mask, adv = t["mask"], t["adv"]
+                ratio = torch.exp(lp - lp_old)
+                clipped = ratio.clamp(1.0 - a.clip_low, 1.0 + a.clip_high)
+                pg_tok = torch.maximum(-adv * ratio, -adv * clipped)
+                if a.tis_c is not None:
+                    pg_tok = pg_tok * torch.exp(lp_old - t["blp"]).clamp(max=a.tis_c)
+                pg = self._aggregate(pg_tok, mask, n_tokens, n_seqs, norm)
+                loss = pg
+                # entropy of the (tempered) distribution at action positions: Σp·(logz − logit)
+                probs = torch.softmax(logits, dim=-1)
+                ent_tok = logz - (probs * logits).sum(-1)
+                ent = self._aggregate(ent_tok, mask, n_tokens, n_seqs, norm)
+                if a.entropy_coef > 0:
+                    loss = loss - a.entropy_coef * ent
+                kl = torch.zeros((), device=self.device)
+                if self.ref_model is not None:
+                    with torch.no_grad():
+                        ref_lp = self._token_logprobs(self.ref_model, t["ids"], t["attn"], batch.temperature)[
+                            0
+                        ]
+                    kl = self._aggregate(_kl(lp, ref_lp, a.kl_estimator), mask, n_tokens, n_seqs, norm)
+                    loss = loss + a.kl_coef * kl
+                loss.backward()
+                sums["pg"] += float(pg.detach())
+                sums["kl"] += float(kl.detach())
+                sums["ent"] += float(ent.detach())
+                sums["clip"] += float((((ratio - clipped).abs() > 0).float() * mask).sum()) / max(
+                    n_tokens, 1.0
+                )
+            grad_norm = float(
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.optim_cfg.max_grad_norm)
+            )
+            self.optimizer.step()
+            self.scheduler.step()
+        e = float(a.ppo_epochs)
+        return {
+            "loss/pg": sums["pg"] / e,
+            "loss/kl": sums["kl"] / e,
+            "entropy": sums["ent"] / e,
+            "clip_frac": sums["clip"] / e,
+            "grad_norm": grad_norm,
+            "lr": self._lr(),
+        }
+
+    def _lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def export_weights(self) -> Iterator[tuple[str, torch.Tensor]]:
+        yield from self.model.state_dict().items()
+
+    def save_checkpoint(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(directory, safe_serialization=True)
+        torch.save(
+            {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()},
+            directory / "optimizer.pt",
+        )
+        if self.ref_model is not None:
+            from safetensors.torch import save_file
+
+            save_file(
+                {k: v.contiguous() for k, v in self.ref_model.state_dict().items()},
+                directory / "reference.safetensors",
+            )
+
+    def load_checkpoint(self, directory: Path) -> None:
+        from safetensors.torch import load_file
+
+        weights = load_file(directory / "model.safetensors")
+        missing, unexpected = self.model.load_state_dict(weights, strict=False)
+        # tied embeddings are saved once: lm_head.weight may legitimately be absent
+        if unexpected or [m for m in missing if m != "lm_head.weight"]:
+            raise ValueError(
+                f"checkpoint {directory} does not match the model: missing {missing}, unexpected {unexpected}"
+            )
+        state = torch.load(directory / "optimizer.pt", weights_only=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        ref = directory / "reference.safetensors"
+        if self.ref_model is not None and ref.exists():
+            self.ref_model.load_state_dict(load_file(ref), strict=False)
+
+
+def _kl(lp: torch.Tensor, ref_lp: torch.Tensor, estimator: str) -> torch.Tensor:
+    """Per-token KL(π‖π_ref) estimators of Schulman's note: k1 = log r, k2 = ½(log r)², k3 = (1/r − 1) + log r with
+    r = π/π_ref evaluated on samples from π."""
+    log_r = lp - ref_lp
+    if estimator == "k1":
+        return log_r
+    if estimator == "k2":
+        return 0.5 * log_r * log_r
+    return torch.exp(-log_r) - 1.0 + log_r
+
+
+def rng_state() -> dict[str, Any]:
+    return {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+
+
+def dump_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=2, sort_keys=True))
