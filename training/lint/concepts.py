@@ -60,6 +60,7 @@ class BatchWhitening:
     std: bool = False
     scope: Literal["batch", "transitions", "tokens"] = "batch"
     intrinsic: bool = False  # defined by the declared estimator (REINFORCE++(-baseline), GEM ReBN, GAE)
+    extra: bool = False  # a user switch whitens again on top of an intrinsic pass (GL020)
 
     @property
     def active(self) -> bool:
@@ -87,9 +88,12 @@ class Concepts:
     token_reward_whiten: bool = False
     norm_group_size: int | None = None
     std_eps: float | None = 1e-9
+    std_unbiased: bool = False  # group std with Bessel's correction (sets the z of one success in G, GL015)
     no_std_requested: bool = False
+    no_std_unused: bool = False  # the "no std" request has nothing to act on in this estimator (GL009 info)
     loss_agg: LossAggName = "token_mean"
     length_norm_constant: int | None = None
+    length_norm_available: bool = True  # the framework has a constant-normalizer loss (GL022 when not)
     group_size: int = 8
     temperature: float = 1.0
     greedy: bool = False

@@ -1,0 +1,496 @@
+"""GL009–GL025: the cross-framework catalogue (../shared/reference/lint-catalog.md, Part B).
+
+Each check reads concepts only. Framework knowledge (which flag a framework ignores, which whitening is part of
+a published estimator) lives in the adapters, which express it as concept values.
+"""
+
+from __future__ import annotations
+
+import math
+
+from training.lint.concepts import Concepts
+from training.lint.findings import Hit, Rule
+
+# estimators that carry their own baseline (a critic, a greedy/optimal/leave-one-out baseline, or whitening)
+_HAS_BASELINE = frozenset(
+    {"gae", "rloo", "remax", "opo", "gpg", "reinforce_pp", "reinforce_pp_baseline", "rebn", "other"}
+)
+
+
+def check_no_std_flag_ignored(c: Concepts) -> list[Hit]:
+    if not c.no_std_requested:
+        return []
+    if c.group_norm_std:
+        return [
+            Hit(
+                f"{c.key('no_std_requested')} asks for advantages without the std division, but "
+                f"{c.key('estimator')}: {c.estimator} still divides every group by its std: you run GRPO, with "
+                "its difficulty bias (a prompt solved 1 time in 16, std ≈ 0.24, weighs ~2× a 50/50 prompt).",
+                ("no_std_requested", "estimator"),
+            )
+        ]
+    if c.no_std_unused:
+        return [
+            Hit(
+                f"{c.key('no_std_requested')} has no effect with {c.key('estimator')}: {c.estimator}, which "
+                "never divides by a group std.",
+                ("no_std_requested", "estimator"),
+                severity="info",
+                fix="remove the flag",
+            )
+        ]
+    return []
+
+
+def check_k1_kl_as_loss(c: Concepts) -> list[Hit]:
+    if not (c.kl_in_loss and c.kl_loss_coef > 0 and c.kl_estimator == "k1"):
+        return []
+    return [
+        Hit(
+            f"{c.key('kl_estimator')} is k1 while KL is a loss term ({c.key('kl_loss_coef')} = "
+            f"{c.kl_loss_coef:g}): the gradient of k1 = log π − log π_ref has zero expectation on-policy, so "
+            "the penalty regularizes almost nothing while the logged KL looks active.",
+            ("kl_estimator", "kl_loss_coef"),
+        )
+    ]
+
+
+def check_token_reward_whitening(c: Concepts) -> list[Hit]:
+    if not c.token_reward_whiten:
+        return []
+    return [
+        Hit(
+            f"{c.key('token_reward_whiten')} whitens token-level rewards of an outcome reward: the zeros on every "
+            "token but the last become −μ/σ, so returns grow with length (a 1,000-token answer collects ~10× "
+            "the offset of a 100-token one) and drown the outcome signal.",
+            ("token_reward_whiten",),
+        )
+    ]
+
+
+def check_norm_group_size(c: Concepts) -> list[Hit]:
+    if c.norm_group_size is None or c.norm_group_size == c.group_size:
+        return []
+    if c.norm_group_size == 1:
+        effect = "every reward is its own group, so its group mean is itself and every advantage is 0"
+    else:
+        effect = (
+            f"the normalizer's groups of {c.norm_group_size} straddle prompts (or cut them), so baselines mix "
+            "rewards of different prompts"
+        )
+    return [
+        Hit(
+            f"{c.key('norm_group_size')} is {c.norm_group_size} but {c.key('group_size')} samples "
+            f"{c.group_size} per prompt: {effect}.",
+            ("norm_group_size", "group_size"),
+        )
+    ]
+
+
+def check_std_eps_amplification(c: Concepts) -> list[Hit]:
+    eps = c.std_eps
+    if not (c.group_norm_std and c.reward_kind == "continuous" and eps is not None and eps < 1e-3):
+        return []
+    if c.zero_variance_filter:
+        return []
+    return [
+        Hit(
+            f"group std normalization with a continuous reward and {c.key('std_eps')} = {eps:g}: a group whose "
+            "scores differ by noise (std 1e-4) is scaled up to ±1, so judge/RM noise gets full weight "
+            f"(a 1e-4 gap becomes {1e-4 / (1e-4 + eps):.2f} after division).",
+            ("std_eps", "group_norm_std"),
+        )
+    ]
+
+
+def check_small_group_binary(c: Concepts) -> list[Hit]:
+    g = c.group_size
+    if not (c.group_relative and c.reward_kind == "binary" and g in (2, 3, 4)):
+        return []
+    tie = 2 * 0.5**g
+    return [
+        Hit(
+            f"{c.key('group_size')} is {g} with a pass/fail reward: at a 50% success rate {tie:.1%} of groups "
+            f"tie (at 90%, {0.9**g + 0.1**g:.0%}) and contribute no gradient.",
+            ("group_size",),
+            severity="info" if g == 4 else None,
+        )
+    ]
+
+
+def check_advantage_clip(c: Concepts) -> list[Hit]:
+    g, clip = c.group_size, c.advantage_clip
+    if clip is None or not c.group_norm_std or g < 2:
+        return []
+    bound = (g - 1) / math.sqrt(g) if c.std_unbiased else math.sqrt(g - 1)
+    if clip >= bound:
+        return []
+    return [
+        Hit(
+            f"{c.key('advantage_clip')} = {clip:g} is below {bound:.2f}, the z-score of a single success in a "
+            f"group of {g}: the rarest, most informative sample is cut by {1 - clip / bound:.0%}, and only it.",
+            ("advantage_clip", "group_size"),
+            fix=f"raise the clip above {bound:.2f} or remove it",
+        )
+    ]
+
+
+def check_clip_range(c: Concepts) -> list[Hit]:
+    lo, hi, dual = c.clip_low, c.clip_high, c.clip_dual
+    problems = []
+    if lo is not None and (lo <= 0 or lo >= 1):
+        problems.append((f"{c.key('clip_low')} = {lo:g} (ratio floor 1 − {lo:g} = {1 - lo:g})", "clip_low"))
+    if hi is not None and hi <= 0:
+        problems.append((f"{c.key('clip_high')} = {hi:g} freezes every update that raises a probability", "clip_high"))
+    if lo is not None and hi is not None and 0 < hi < lo:
+        problems.append(
+            (
+                f"{c.key('clip_high')} = {hi:g} is below {c.key('clip_low')} = {lo:g}: exploration is clipped "
+                "harder than exploitation, the opposite of clip-higher",
+                "clip_high",
+            )
+        )
+    if dual is not None and dual <= 1:
+        problems.append((f"{c.key('clip_dual')} = {dual:g} must be > 1 for dual clipping", "clip_dual"))
+    return [Hit(f"suspicious PPO clip range: {msg}.", (concept,)) for msg, concept in problems]
+
+
+def check_logprob_temperature(c: Concepts) -> list[Hit]:
+    t = c.logprob_temperature
+    if t is None or c.greedy or math.isclose(t, c.temperature):
+        return []
+    return [
+        Hit(
+            f"{c.key('logprob_temperature')} = {t:g} scales the logits in training but "
+            f"{c.key('temperature')} = {c.temperature:g} sampled the rollout: the importance ratio compares two "
+            "different distributions, so even the first update is off-policy.",
+            ("logprob_temperature", "temperature"),
+        )
+    ]
+
+
+def check_kl_in_reward_group_std(c: Concepts) -> list[Hit]:
+    if not (c.kl_in_reward and c.kl_reward_coef > 0 and c.group_norm_std):
+        return []
+    return [
+        Hit(
+            f"a KL penalty in the reward ({c.key('kl_reward_coef')} = {c.kl_reward_coef:g}) is divided by the "
+            "group std with the score: its strength changes per prompt (×4 in a group with std 0.25 vs 1).",
+            ("kl_reward_coef", "estimator"),
+        )
+    ]
+
+
+def check_ineffective(c: Concepts) -> list[Hit]:
+    return [
+        Hit(f"{key} has no effect: {why}.", (f"dead:{key}",), fix="remove it or turn on the switch it needs")
+        for key, why in c.dead_keys
+    ]
+
+
+def check_redundant_whitening(c: Concepts) -> list[Hit]:
+    w = c.batch_whitening
+    if not (w.intrinsic and w.extra):
+        return []
+    return [
+        Hit(
+            f"{c.key('estimator')}: {c.estimator} already whitens advantages over the batch and "
+            f"{c.key('batch_whitening')} whitens them again with other masks/statistics: the result is close to, "
+            "but not exactly, unit variance.",
+            ("batch_whitening", "estimator"),
+        )
+    ]
+
+
+def check_no_baseline(c: Concepts) -> list[Hit]:
+    if c.group_mean or c.estimator in _HAS_BASELINE or c.batch_whitening.mean or c.reward_norm.mean != "none":
+        return []
+    return [
+        Hit(
+            f"{c.key('estimator')}: {c.estimator} has no baseline here (no group mean, critic or batch mean): with "
+            f"0/1 rewards every sample of a failed batch is pushed down by its raw value; the variance is ~"
+            f"{max(c.group_size, 2)}× that of a group baseline.",
+            ("estimator", "group_size"),
+        )
+    ]
+
+
+def check_drgrpo_aggregation(c: Concepts) -> list[Hit]:
+    if c.estimator != "drgrpo" or c.length_norm_available:
+        return []
+    return [
+        Hit(
+            f"{c.key('estimator')}: drgrpo in {c.framework}, which has no constant-normalizer loss: what runs is "
+            "Dr. GRPO advantages with a token-mean loss, not the paper's length-unbiased estimator.",
+            ("estimator",),
+        )
+    ]
+
+
+def check_local_token_mean(c: Concepts) -> list[Hit]:
+    if c.loss_agg != "token_mean_local":
+        return []
+    return [
+        Hit(
+            f"{c.key('loss_agg')} normalizes by the tokens of each device's micro-batch: the gradient depends "
+            "on the per-device batch size even at an equal global batch.",
+            ("loss_agg",),
+        )
+    ]
+
+
+def check_greedy_eval_group(c: Concepts) -> list[Hit]:
+    n = c.eval_group_size
+    if not (c.eval_greedy and n is not None and n > 1):
+        return []
+    return [
+        Hit(
+            f"evaluation decodes greedily and samples {n} per prompt ({c.key('eval_group_size')}): the {n} "
+            f"samples are identical, pass@{n} equals pass@1 and costs {n}×.",
+            ("eval_group_size", "eval_greedy"),
+        )
+    ]
+
+
+def check_token_level_discount(c: Concepts) -> list[Hit]:
+    if not (c.gamma_per_token and c.gamma < 1):
+        return []
+    return [
+        Hit(
+            f"{c.key('gamma')} = {c.gamma:g} discounts per token a reward that sits on the last token: the first "
+            f"token of a 1,000-token answer sees {c.gamma**1000:.1e} of it, so the start of every answer stops "
+            "learning.",
+            ("gamma", "estimator"),
+        )
+    ]
+
+
+def _rule(
+    rid: str, name: str, sev: str, title: str, why: str, fix: str, check, ex: str = "", fixed: str = "", refs=()
+) -> Rule:
+    return Rule(
+        id=rid,
+        name=name,
+        severity=sev,  # type: ignore[arg-type]
+        title=title,
+        why=why,
+        fix=fix,
+        check=check,
+        example=ex,
+        fixed_example=fixed,
+        references=tuple(refs),
+    )
+
+
+RULES: list[Rule] = [
+    _rule(
+        "GL009",
+        "no-std-flag-ignored",
+        "error",
+        "A 'no std' request that the computation ignores",
+        "The user asked for advantages without the group-std division (the Dr. GRPO fix), but the framework "
+        "still divides by the group std: ROLL overwrites the norm types with `group` for `adv_estimator: grpo`; "
+        "OpenRLHF's `no_advantage_std_norm` only affects the batch whitening of gae/reinforce/reinforce_baseline, "
+        "never `group_norm`. The run is GRPO with its difficulty bias while its config reads as Dr. GRPO. Where "
+        "the flag merely has no counterpart (verl `norm_adv_by_std_in_grpo: false` with rloo or gae) it is info.",
+        "ROLL: `adv_estimator: reinforce` + `norm_mean_type: group` + `norm_std_type: null`; OpenRLHF: "
+        "`--advantage_estimator dr_grpo`. See docs/frameworks/ for each framework's spelling.",
+        check_no_std_flag_ignored,
+        refs=("alibaba/ROLL roll/utils/functionals.py (reward_postprocess)", "OpenRLHF/OpenRLHF#924"),
+    ),
+    _rule(
+        "GL010",
+        "k1-kl-as-loss",
+        "warning",
+        "The k1 KL estimator used as a loss term",
+        "k1 = log π − log π_ref is an unbiased estimate of the KL value, but its gradient has zero expectation "
+        "under on-policy samples: as a loss it regularizes almost nothing while the logged KL looks active. k3 "
+        "(`low_var_kl`) and k2 (`mse`) have useful gradients.",
+        "Use `kl_estimator: k3` (verl `low_var_kl`, OpenRLHF `--kl_estimator k3`), or k2.",
+        check_k1_kl_as_loss,
+        ex="algorithm:\n  kl_coef: 0.05\n  kl_estimator: k1\n",
+        fixed="algorithm:\n  kl_coef: 0.05\n  kl_estimator: k3\n",
+        refs=("OpenRLHF/OpenRLHF openrlhf/cli/train_ppo_ray.py", "volcengine/verl docs/algo/grpo.md"),
+    ),
+    _rule(
+        "GL011",
+        "token-reward-whitening",
+        "error",
+        "Token-level rewards whitened under an outcome reward",
+        "With an outcome reward every token but the last has reward 0. Whitening the token rewards turns those "
+        "zeros into −μ/σ on every token, so returns become proportional to response length and the length term "
+        "overwhelms the outcome signal.",
+        "Whiten advantages (once), not token rewards: ROLL `whiten_rewards: false`.",
+        check_token_reward_whitening,
+        refs=("alibaba/ROLL roll/utils/functionals.py (compute_advantage)",),
+    ),
+    _rule(
+        "GL012",
+        "norm-group-size-mismatch",
+        "error",
+        "The normalizer's group size differs from the samples per prompt",
+        "A group-level normalizer reshapes rewards into groups of its own `group_size`. AReaL's default is 1: "
+        "every reward is then its own group mean and every advantage is 0. A wrong size (8 vs 4) makes groups "
+        "straddle two prompts.",
+        "AReaL: write `group_size: ${gconfig.n_samples}` in `actor.reward_norm` and `actor.adv_norm`.",
+        check_norm_group_size,
+        refs=("inclusionAI/AReaL areal/api/cli_args.py (NormConfig.group_size)",),
+    ),
+    _rule(
+        "GL013",
+        "std-eps-amplification",
+        "warning",
+        "Group std normalization blows up near-tied continuous rewards",
+        "With a reward model or judge, a group's scores can differ only by noise (std 1e-4). Dividing by that "
+        "std (plus a tiny epsilon) scales the noise up to ±1, so it gets the same weight as a real difference.",
+        "Drop the std (Dr. GRPO), floor it (eps ≥ 1e-3), or enable a zero-variance filter.",
+        check_std_eps_amplification,
+        refs=("NVIDIA-NeMo/RL#4161", "NovaSky-AI/SkyRL zero_variance_filter_tol"),
+    ),
+    _rule(
+        "GL014",
+        "small-group-binary",
+        "warning",
+        "Groups of 2–4 with a pass/fail reward",
+        "A group ties with probability pᴳ + (1−p)ᴳ: at p = 0.5 that is 50% of prompts for G = 2, 25% for G = 3, "
+        "12.5% for G = 4 (info). Tied groups contribute no gradient, so most of the compute is wasted.",
+        "Use G ≥ 8 for pass/fail rewards, or dynamic sampling that drops tied groups.",
+        check_small_group_binary,
+        refs=("huggingface/trl#3857", "huggingface/trl#3452"),
+    ),
+    _rule(
+        "GL015",
+        "advantage-clip-truncates",
+        "warning",
+        "An advantage clip below the z-score of a single success",
+        "The rarest and most informative event, one success in G, has the largest group z-score: "
+        "(G−1)/√G with the unbiased std (2.47 for G = 8), √(G−1) with the population std. A clip below that cuts "
+        "exactly that signal.",
+        "Raise the clip above the bound for your G, or remove it.",
+        check_advantage_clip,
+        refs=("alibaba/ROLL examples/docs_examples/example_grpo.yaml",),
+    ),
+    _rule(
+        "GL016",
+        "clip-range-suspicious",
+        "warning",
+        "A PPO clip range that freezes or inverts updates",
+        "A clip of 0 (or below) freezes updates; a lower clip of 1 or more allows the ratio to reach 0; an upper "
+        "clip below the lower one clips exploration harder than exploitation (the opposite of DAPO's "
+        "clip-higher); a dual-clip bound must exceed 1.",
+        "Use e.g. 0.2 below and 0.2–0.28 above (DAPO clip-higher).",
+        check_clip_range,
+        ex="algorithm:\n  clip_low: 0.3\n  clip_high: 0.1\n",
+        fixed="algorithm:\n  clip_low: 0.2\n  clip_high: 0.28\n",
+        refs=("OpenRLHF asserts dual clip > 1", "DAPO (clip-higher 0.2/0.28)"),
+    ),
+    _rule(
+        "GL017",
+        "logprob-temperature-mismatch",
+        "warning",
+        "Training log-probs at another temperature than the rollout",
+        "The importance ratio compares the policy's log-probs in training with those of the sampler. If "
+        "training scales the logits by another temperature, the two are different distributions: even the "
+        "first update is off-policy and clipping fires at random.",
+        "Leave the training temperature unset (SkyRL copies the sampler's) or interpolate it "
+        "(AReaL `actor.temperature: ${gconfig.temperature}`).",
+        check_logprob_temperature,
+        refs=("NovaSky-AI/SkyRL skyrl/train/config/config.py",),
+    ),
+    _rule(
+        "GL018",
+        "kl-in-reward-under-group-std",
+        "info",
+        "A KL penalty in the reward, then divided by the group std",
+        "A per-token KL penalty summed into the score is then divided by the group std with it, so its strength "
+        "changes from prompt to prompt. REINFORCE++ and REINFORCE++-baseline put KL in the reward on purpose "
+        "and do not divide by a group std, so they are not affected.",
+        "Put KL in the loss for GRPO (verl `use_kl_loss: true`, OpenRLHF `--use_kl_loss`).",
+        check_kl_in_reward_group_std,
+        ex="algorithm:\n  estimator: grpo\n  kl_reward_coef: 0.05\n",
+        fixed="algorithm:\n  estimator: grpo\n  kl_coef: 0.05\n",
+        refs=("verl-project/verl#509", "verl-project/verl#2580"),
+    ),
+    _rule(
+        "GL019",
+        "ineffective-setting",
+        "info",
+        "A setting that has no effect in this framework",
+        "The framework reads the key only when another switch is on, or not at all (an unknown key dropped "
+        "by a non-strict loader, a flag declared but never read). The config reads as if a normalization or "
+        "regularizer were active.",
+        "Remove the key, or turn on the switch it needs.",
+        check_ineffective,
+        refs=("sail-sg/oat oat/algorithms/ppo.py (whiten_rewards)", "OpenRLHF/OpenRLHF#693"),
+    ),
+    _rule(
+        "GL020",
+        "redundant-whitening",
+        "info",
+        "Whitening twice: the estimator's own pass and a switch",
+        "REINFORCE++ already whitens advantages over the batch; a second whitening switch is nearly idempotent "
+        "but uses other masks and statistics, so the result is not exactly unit variance and the config is "
+        "harder to read.",
+        "Keep one: SkyRL `advantage_batch_normalize: false` with `reinforce++`.",
+        check_redundant_whitening,
+        refs=("NovaSky-AI/SkyRL ppo_utils.py + trainer.py",),
+    ),
+    _rule(
+        "GL021",
+        "no-baseline",
+        "warning",
+        "A policy gradient with no baseline at all",
+        "Without a group mean, a critic or a batch mean, every sampled answer is pushed by its raw reward: with "
+        "0/1 rewards all samples of a failed batch are pushed down and all successes up, and the gradient "
+        "variance is about G× that of a group baseline.",
+        "Add a group mean (a group estimator) or a batch mean (whitening).",
+        check_no_baseline,
+        ex="algorithm:\n  estimator: ep_level\n  norm_return: false\n",
+        fixed="algorithm:\n  estimator: drgrpo\n  norm_return: false\n",
+        refs=("inclusionAI/AReaL areal/trainer/ppo/actor.py",),
+    ),
+    _rule(
+        "GL022",
+        "drgrpo-aggregation-unavailable",
+        "info",
+        "Dr. GRPO advantages without Dr. GRPO's loss",
+        "The framework has no constant-normalizer loss, so `drgrpo` there means group-mean advantages with a "
+        "token-mean loss: a fine estimator, but not the paper's length-unbiased one.",
+        "Document it; use a framework with a constant normalizer if the length-bias fix matters.",
+        check_drgrpo_aggregation,
+        refs=("OpenRLHF/OpenRLHF openrlhf/models/loss.py",),
+    ),
+    _rule(
+        "GL023",
+        "local-token-mean",
+        "info",
+        "Loss normalized by each device's own token count",
+        "Dividing by the tokens of each device's micro-batch makes the gradient depend on the per-device batch "
+        "size even at equal global batch: devices with short answers weigh each token more.",
+        "TRL: `loss_type: dapo` (token mean over the global batch).",
+        check_local_token_mean,
+        refs=("huggingface/trl grpo_config.py (loss_type)", "huggingface/trl#3256"),
+    ),
+    _rule(
+        "GL024",
+        "greedy-eval-group",
+        "info",
+        "Greedy evaluation with several samples per prompt",
+        "Greedy decoding gives n identical samples: pass@n equals pass@1 and costs n× the compute.",
+        "Evaluate with n = 1 when greedy, or sample with a temperature.",
+        check_greedy_eval_group,
+        refs=("alibaba/ROLL agentic example (val group size 1 at T=0)",),
+    ),
+    _rule(
+        "GL025",
+        "token-level-discount",
+        "warning",
+        "A per-token discount on a response-level reward",
+        "The outcome reward sits on the last token. Discounting per token makes the first token of a "
+        "1,000-token answer see 0.99¹⁰⁰⁰ ≈ 4e-5 of it, so the start of every answer stops learning. Per-turn "
+        "discounting (GEM's `critic_type2 none`, our `estimator: none`) is not affected.",
+        "Use gamma 1.0 for token-level returns; discount per turn instead.",
+        check_token_level_discount,
+        refs=("alibaba/ROLL roll/utils/functionals.py", "volcengine/verl core_algos.py"),
+    ),
+]
