@@ -1,0 +1,77 @@
+"""The run lifecycle: every status change goes through `transition`, which is also the atomic claim.
+
+queued → running → succeeded | failed | cancelled; running → queued (worker lost, resume from checkpoint);
+failed | cancelled → queued (retry); queued → cancelled. `transition` is one conditional UPDATE
+(`WHERE status IN (allowed sources)`), so two workers racing for a run, or a cancel racing a finish, leave
+exactly one winner and one history row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from api.db.models import FINISHED, Run, RunEvent, RunStatus, utcnow
+
+S = RunStatus
+ALLOWED: dict[RunStatus, frozenset[RunStatus]] = {
+    S.QUEUED: frozenset({S.RUNNING, S.FAILED, S.CANCELLED}),
+    S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELLED, S.QUEUED}),
+    S.FAILED: frozenset({S.QUEUED}),
+    S.CANCELLED: frozenset({S.QUEUED}),
+    S.SUCCEEDED: frozenset(),
+}
+
+
+def sources_of(target: RunStatus) -> frozenset[RunStatus]:
+    return frozenset(src for src, targets in ALLOWED.items() if target in targets)
+
+
+def transition(
+    session: Session,
+    run_id: str,
+    to: RunStatus,
+    reason: str,
+    *,
+    from_: set[RunStatus] | frozenset[RunStatus] | None = None,
+    at: datetime | None = None,
+    **fields: Any,
+) -> bool:
+    """Move a run to `to` if it is in one of `from_` (default: every status allowed to reach `to`).
+
+    Sets the timestamps the new status implies, writes one history row, and returns whether this call won.
+    The caller commits.
+    """
+    allowed = sources_of(to)
+    sources = allowed if from_ is None else frozenset(from_) & allowed
+    if not sources:
+        raise ValueError(f"no transition from {sorted(from_ or [])} to {to}")
+    at = at or utcnow()
+    values: dict[str, Any] = {"status": to.value, **fields}
+    if to is S.RUNNING:
+        values.setdefault("started_at", at)
+        values.setdefault("heartbeat_at", at)
+        values["attempts"] = Run.attempts + 1
+    elif to in FINISHED:
+        values["finished_at"] = at
+        values["heartbeat_at"] = None
+    elif to is S.QUEUED:
+        values.update(finished_at=None, heartbeat_at=None, cancel_requested=False, enqueued_at=at)
+    stmt = (
+        update(Run)
+        .where(Run.id == run_id, Run.status.in_([s.value for s in sources]))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    won = session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+    if won:
+        session.execute(insert(RunEvent).values(run_id=run_id, status=to.value, at=at, reason=reason))
+    return won
+
+
+def create_run_history(session: Session, run_id: str, reason: str, at: datetime) -> None:
+    """The first history row of a new run (it is created `queued`; there is no transition into existence)."""
+    session.execute(insert(RunEvent).values(run_id=run_id, status=S.QUEUED.value, at=at, reason=reason))

@@ -1,0 +1,100 @@
+"""One error shape for every failure: `{"detail": {code, message, errors, findings}}`.
+
+FastAPI's own request-validation errors and Starlette's HTTP errors are converted to it, so a client (the web
+UI, the CLI) reads one structure. Unexpected exceptions become a 500 in the same shape, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("grpolab.api")
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        findings: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = errors or []
+        self.findings = findings or []
+        self.headers = headers
+
+
+def body(code: str, message: str, errors: list[Any] | None = None, findings: list[Any] | None = None) -> dict:
+    return {"detail": {"code": code, "message": message, "errors": errors or [], "findings": findings or []}}
+
+
+def error_response(status: int, code: str, message: str, **kw: Any) -> JSONResponse:
+    headers = kw.pop("headers", None)
+    return JSONResponse(body(code, message, **kw), status_code=status, headers=headers)
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    return "".join(f"/{p}" for p in loc)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(
+            exc.status, exc.code, exc.message, errors=exc.errors, findings=exc.findings, headers=exc.headers
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        return error_response(
+            exc.status_code, _CODES.get(exc.status_code, "error"), message, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors():
+            loc = tuple(err.get("loc", ()))
+            where = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
+            field = ".".join(str(p) for p in where) or str(loc[0] if loc else "")
+            msg = str(err.get("msg", "invalid value"))
+            errors.append(
+                {"pointer": _pointer(where), "field": field, "message": msg, "line": None, "column": None}
+            )
+        summary = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
+        return error_response(422, "invalid_request", f"the request is not valid: {summary}", errors=errors)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return error_response(
+            500, "internal_error", f"internal error ({type(exc).__name__}); see the server log"
+        )

@@ -1,0 +1,39 @@
+"""Alembic environment: run migrations on the engine handed over by api.db.session.migrate."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine, text
+
+from api.db.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+# Several processes (API, workers) migrate on start: on PostgreSQL one advisory lock serialises them.
+_LOCK_ID = 0x6772706F
+
+
+def run_migrations_online() -> None:
+    engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.connect() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_ID})
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=connection.dialect.name == "sqlite",
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+            connection.commit()
+        finally:
+            if postgres:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_ID})
+                connection.commit()
+
+
+run_migrations_online()

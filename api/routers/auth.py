@@ -1,0 +1,19 @@
+"""Who am I: the name of the token used."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import CurrentUser
+from api.schemas import ErrorBody, Me
+
+router = APIRouter(tags=["auth"])
+
+
+@router.get(
+    "/me", response_model=Me, summary="The caller's token name", responses={401: {"model": ErrorBody}}
+)
+def me(user: CurrentUser) -> Any:
+    return {"name": user}

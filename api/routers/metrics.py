@@ -1,0 +1,55 @@
+"""GET /metrics (auth): Prometheus text — runs by status, queue depth, request latency."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest
+from sqlalchemy import func, select
+
+from api.broker import queue_depth
+from api.db.models import Run, RunStatus
+from api.deps import CurrentUser, SessionDep, SettingsDep
+
+router = APIRouter(tags=["metrics"])
+
+
+class ApiMetrics:
+    """One registry per app, so several apps in one process (tests) do not collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.latency = Histogram(
+            "grpolab_http_request_duration_seconds",
+            "Request latency by route.",
+            ["method", "route", "status"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.runs = Gauge("grpolab_runs", "Runs by status.", ["status"], registry=self.registry)
+        self.queue = Gauge(
+            "grpolab_queue_depth", "Messages waiting per worker queue.", ["queue"], registry=self.registry
+        )
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def metrics(request: Request, settings: SettingsDep, session: SessionDep, _user: CurrentUser) -> Response:
+    m: ApiMetrics = request.app.state.metrics
+    counts = dict(session.execute(select(Run.status, func.count()).group_by(Run.status)).tuples().all())
+    for status in RunStatus:
+        m.runs.labels(status.value).set(counts.get(status.value, 0))
+    try:
+        depth = queue_depth(settings)
+    except Exception:  # broker down: report what we have, not an error
+        depth = None
+    if depth is None:
+        # brokers without cheap queue lengths: runs still waiting to start is the same figure
+        depth = {"all": counts.get(RunStatus.QUEUED.value, 0)}
+    for q, n in depth.items():
+        m.queue.labels(q).set(n)
+    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

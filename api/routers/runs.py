@@ -1,0 +1,257 @@
+"""Runs: submit, list, inspect, cancel, retry, metrics and logs."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from api.broker import enqueue_run
+from api.db.lifecycle import create_run_history, transition
+from api.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
+from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.errors import ApiError
+from api.queries import detail_dict, get_run, summary_dict
+from api.schemas import ErrorBody, LogList, MetricList, RunCreate, RunDetail, RunList, StatusName
+from api.submission import prepare
+
+log = logging.getLogger("grpolab.api")
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing or invalid token."},
+    404: {"model": ErrorBody, "description": "No such run."},
+}
+
+
+def _send(settings: Any, run_id: str, queue: str) -> None:
+    try:
+        enqueue_run(settings, run_id, queue)
+    except Exception:  # the run stays queued; a worker's reaper sends it again (requeue_after_s)
+        log.exception("could not enqueue run %s; it will be re-sent by the reaper", run_id)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=RunDetail,
+    summary="Submit a run",
+    responses={
+        200: {"model": RunDetail, "description": "Same Idempotency-Key as an earlier submit: that run."},
+        413: {"model": ErrorBody, "description": "Body over 1 MB."},
+        422: {
+            "model": ErrorBody,
+            "description": "`invalid_config` (field errors with line/column) or `lint_failed` (findings).",
+        },
+        **ERRORS,
+    },
+)
+def create_run(
+    body: RunCreate,
+    settings: SettingsDep,
+    session: SessionDep,
+    user: CurrentUser,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="Retrying a POST with the same key returns the run the first one created.",
+        ),
+    ] = None,
+) -> Any:
+    """Validate, lint and queue a run. A config with an error finding not listed in `lint.allow` is refused
+    with 422 `lint_failed` and nothing is stored or queued."""
+    if idempotency_key:
+        existing = session.execute(
+            select(Run).where(Run.idempotency_key == idempotency_key)
+        ).scalar_one_or_none()
+        if existing is not None:
+            response.status_code = 200
+            return detail_dict(session, existing)
+    p = prepare(body, settings)
+    run_id = uuid.uuid4().hex[:12]
+    now = utcnow()
+    out = (
+        settings.data_dir.resolve() / p.output_subdir / run_id
+        if p.output_subdir
+        else settings.runs_dir / run_id
+    )
+    run = Run(
+        id=run_id,
+        name=p.name,
+        status=RunStatus.QUEUED.value,
+        tags=p.tags,
+        tags_index="," + ",".join(p.tags) + ",",
+        config=p.config,
+        config_text=p.config_text,
+        findings=p.findings,
+        queue=p.queue,
+        idempotency_key=idempotency_key or None,
+        created_by=user,
+        created_at=now,
+        enqueued_at=now,
+        attempts=0,
+        cancel_requested=False,
+        step=0,
+        total_steps=int(p.config["run"]["steps"]),
+        reward_sparkline=[],
+        log_seq=0,
+        output_dir=str(out),
+    )
+    session.add(run)
+    try:
+        session.flush()
+        create_run_history(session, run_id, f"submitted by {user}", now)
+        session.commit()
+    except IntegrityError:
+        # another request with the same Idempotency-Key won the race: answer with its run
+        session.rollback()
+        existing = session.execute(
+            select(Run).where(Run.idempotency_key == idempotency_key)
+        ).scalar_one_or_none()
+        if existing is None:
+            raise
+        response.status_code = 200
+        return detail_dict(session, existing)
+    _send(settings, run_id, p.queue)
+    return detail_dict(session, run)
+
+
+@router.get("", response_model=RunList, summary="List runs", responses=ERRORS)
+def list_runs(
+    session: SessionDep,
+    _user: CurrentUser,
+    status: Annotated[StatusName | None, Query(description="Only runs in this status.")] = None,
+    tag: Annotated[str | None, Query(max_length=64, description="Only runs with this tag.")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Substring of the name or id.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+) -> Any:
+    """Newest first."""
+    where = []
+    if status:
+        where.append(Run.status == status)
+    if tag:
+        where.append(Run.tags_index.contains(f",{tag},", autoescape=True))
+    if q:
+        where.append(Run.name.icontains(q, autoescape=True) | Run.id.startswith(q, autoescape=True))
+    total = session.execute(select(func.count()).select_from(Run).where(*where)).scalar_one()
+    rows = session.execute(
+        select(Run).where(*where).order_by(Run.created_at.desc(), Run.id).limit(limit).offset(offset)
+    ).scalars()
+    return {"items": [summary_dict(r) for r in rows], "total": total}
+
+
+@router.get(
+    "/{run_id}",
+    response_model=RunDetail,
+    summary="One run with config, findings and history",
+    responses=ERRORS,
+)
+def read_run(run_id: str, session: SessionDep, _user: CurrentUser) -> Any:
+    return detail_dict(session, get_run(session, run_id))
+
+
+@router.post(
+    "/{run_id}/cancel",
+    response_model=RunDetail,
+    summary="Cancel a run",
+    responses={409: {"model": ErrorBody, "description": "The run already finished."}, **ERRORS},
+)
+def cancel_run(run_id: str, session: SessionDep, user: CurrentUser) -> Any:
+    """A queued run is cancelled at once; a running one is stopped by its worker within a few seconds
+    (`cancel_requested` is true until then)."""
+    run = get_run(session, run_id)
+    reason = f"cancelled by {user}"
+    if not transition(session, run_id, RunStatus.CANCELLED, reason, from_={RunStatus.QUEUED}):
+        n = session.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.status == RunStatus.RUNNING.value)
+            .values(cancel_requested=True)
+        ).rowcount  # type: ignore[attr-defined]
+        if n != 1:
+            session.rollback()
+            session.refresh(run)
+            raise ApiError(
+                409, "conflict", f"run {run_id} already finished ({run.status}); nothing to cancel"
+            )
+    session.commit()
+    session.refresh(run)
+    return detail_dict(session, run)
+
+
+@router.post(
+    "/{run_id}/retry",
+    response_model=RunDetail,
+    summary="Queue a failed or cancelled run again",
+    responses={409: {"model": ErrorBody, "description": "The run is not failed or cancelled."}, **ERRORS},
+)
+def retry_run(run_id: str, settings: SettingsDep, session: SessionDep, user: CurrentUser) -> Any:
+    """The run resumes from its last checkpoint; its attempts start again from zero."""
+    run = get_run(session, run_id)
+    ok = transition(
+        session,
+        run_id,
+        RunStatus.QUEUED,
+        f"retried by {user}",
+        from_={RunStatus.FAILED, RunStatus.CANCELLED},
+        attempts=0,
+        error=None,
+    )
+    if not ok:
+        session.rollback()
+        session.refresh(run)
+        raise ApiError(
+            409, "conflict", f"run {run_id} is {run.status}; only failed or cancelled runs can be retried"
+        )
+    session.commit()
+    session.refresh(run)
+    _send(settings, run_id, run.queue)
+    return detail_dict(session, run)
+
+
+@router.get(
+    "/{run_id}/metrics", response_model=MetricList, summary="Metric points after a step", responses=ERRORS
+)
+def run_metrics(
+    run_id: str,
+    session: SessionDep,
+    _user: CurrentUser,
+    since: Annotated[int, Query(ge=-1, le=2**31 - 1, description="Only steps greater than this.")] = -1,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> Any:
+    get_run(session, run_id)
+    rows = session.execute(
+        select(MetricPoint.step, MetricPoint.metrics)
+        .where(MetricPoint.run_id == run_id, MetricPoint.step > since)
+        .order_by(MetricPoint.step)
+        .limit(limit)
+    ).all()
+    return {"items": [{"step": r.step, "metrics": r.metrics} for r in rows]}
+
+
+@router.get(
+    "/{run_id}/logs", response_model=LogList, summary="Log lines after a sequence number", responses=ERRORS
+)
+def run_logs(
+    run_id: str,
+    session: SessionDep,
+    _user: CurrentUser,
+    since: Annotated[
+        int, Query(ge=-1, le=2**31 - 1, description="Only lines with seq greater than this.")
+    ] = -1,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> Any:
+    get_run(session, run_id)
+    rows = session.execute(
+        select(LogLine.seq, LogLine.at, LogLine.line)
+        .where(LogLine.run_id == run_id, LogLine.seq > since)
+        .order_by(LogLine.seq)
+        .limit(limit)
+    ).all()
+    return {"items": [{"seq": r.seq, "at": r.at, "line": r.line} for r in rows]}

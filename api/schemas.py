@@ -1,0 +1,189 @@
+"""Request and response bodies of the REST API (separate from the DB models on purpose)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+StatusName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+TAG_PATTERN = r"^[A-Za-z0-9_.:/-]{1,64}$"
+
+EXAMPLE_CONFIG_TEXT = "algorithm:\n  estimator: grpo\n  group_size: 8\nrun:\n  steps: 20\n"
+
+
+class FieldErrorOut(BaseModel):
+    pointer: str = Field(description="JSON pointer of the field, e.g. `/algorithm/group_size`.")
+    field: str = Field(description="Dotted path, e.g. `algorithm.group_size`.")
+    message: str
+    line: int | None = Field(None, description="1-based line in config_text, when known.")
+    column: int | None = Field(None, description="1-based column in config_text, when known.")
+
+
+class FindingOut(BaseModel):
+    """A lint finding, as `grpolab lint --format json` prints it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    rule: str = Field(examples=["GL001"])
+    name: str
+    severity: Literal["error", "warning", "info"]
+    message: str
+    why: str = ""
+    fix: str = ""
+    pointer: str = ""
+    line: int | None = None
+    column: int | None = None
+    from_default: bool = False
+    allowed: bool = False
+    allow_reason: str | None = None
+    doc: str = ""
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["lint_failed"])
+    message: str
+    errors: list[FieldErrorOut] = Field(default_factory=list)
+    findings: list[FindingOut] = Field(default_factory=list)
+
+
+class ErrorBody(BaseModel):
+    """Every error response has this shape."""
+
+    detail: ErrorDetail
+
+
+class RunCreate(BaseModel):
+    """Submit a run: give `config` (an object) or `config_text` (YAML or JSON text), not both."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "grpo-demo", "config_text": EXAMPLE_CONFIG_TEXT, "tags": ["demo"]},
+                {"name": "drgrpo", "config": {"algorithm": {"estimator": "drgrpo"}}, "tags": []},
+            ]
+        },
+    )
+
+    name: str | None = Field(
+        None, min_length=1, max_length=200, description="Display name; default: derived from the config."
+    )
+    config: dict[str, Any] | None = Field(None, description="The run config as a JSON object (RunConfig).")
+    config_text: str | None = Field(
+        None,
+        max_length=1_000_000,
+        description="The run config as YAML or JSON text (errors get line/column).",
+    )
+    tags: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Labels to filter runs by (letters, digits, `_.:/-`, at most 64 characters each).",
+    )
+
+
+class RunSummary(BaseModel):
+    id: str = Field(examples=["3f9c1a2b4d5e"])
+    name: str
+    status: StatusName
+    tags: list[str]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    step: int = Field(description="Last optimizer step reported by the trainer.")
+    total_steps: int = Field(description="run.steps of the config.")
+    last_reward: float | None = Field(description="Last `rollout/reward_mean`.")
+    reward_sparkline: list[float] = Field(description="The last ≤ 50 `rollout/reward_mean` values.")
+    attempts: int = Field(description="How many times a worker started this run.")
+    error: str | None = Field(description="Why the run failed, or null.")
+    cancel_requested: bool = Field(False, description="A cancel was asked for and the worker is stopping it.")
+    queue: str = Field("cpu", description="Worker queue: `cpu` or `gpu` (resources.gpus > 0).")
+
+
+class HistoryItem(BaseModel):
+    status: StatusName
+    at: datetime
+    reason: str
+
+
+class RunDetail(RunSummary):
+    config: dict[str, Any] = Field(description="The config as submitted, defaults filled in.")
+    config_text: str = Field(description="The text as submitted, or a YAML dump of `config`.")
+    findings: list[FindingOut]
+    history: list[HistoryItem]
+    summary: dict[str, Any] | None = Field(description="The trainer's summary.json, once written.")
+
+
+class RunList(BaseModel):
+    items: list[RunSummary]
+    total: int
+
+
+class MetricItem(BaseModel):
+    step: int
+    metrics: dict[str, float | None]
+
+
+class MetricList(BaseModel):
+    items: list[MetricItem]
+
+
+class LogItem(BaseModel):
+    seq: int
+    at: datetime
+    line: str
+
+
+class LogList(BaseModel):
+    items: list[LogItem]
+
+
+class LintRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"config_text": "algorithm:\n  norm_return: true\n"}]},
+    )
+
+    config_text: str = Field(max_length=1_000_000, description="Config text in any supported format.")
+    input_format: str = Field(
+        "auto",
+        pattern=r"^[a-z]{1,20}$",
+        description="auto, grpolab, trl, verl, openrlhf, oat, gem, skyrl, roll or areal.",
+    )
+
+
+class LintResponse(BaseModel):
+    path: str
+    format: str
+    findings: list[FindingOut]
+
+
+class RuleOut(BaseModel):
+    id: str
+    name: str
+    severity: str
+    title: str
+    why: str
+    fix: str
+
+
+class RuleDetail(RuleOut):
+    markdown: str
+
+
+class TemplateOut(BaseModel):
+    name: str
+    title: str
+    description: str
+    config_text: str
+
+
+class Me(BaseModel):
+    name: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: str
+    broker: str

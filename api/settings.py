@@ -1,0 +1,86 @@
+"""The service's settings: one pydantic class, read from the environment once per process.
+
+Embedded default (nothing set): everything lives under the data dir — a SQLite database, a SQLite broker
+(kombu's SQLAlchemy transport, so no server is needed) and the runs' output folders. `DATABASE_URL` and
+`BROKER_URL` switch to PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+ENV_PREFIX = "GRPOLAB_"
+
+
+class Settings(BaseModel):
+    data_dir: Path = Field(
+        Path(".grpolab"), description="Folder for the SQLite files, tokens and every run's output folder."
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default `sqlite:///<data_dir>/grpolab.db`."
+    )
+    broker_url: str | None = Field(
+        None, description="Celery broker URL; default `sqla+sqlite:///<data_dir>/broker.db` (no server)."
+    )
+    allow_trust_remote_code: bool = Field(
+        False, description="Accept configs with model.trust_remote_code: true (runs a model's own Python)."
+    )
+    max_attempts: int = Field(3, ge=1, description="Worker losses a run survives before it is failed.")
+    heartbeat_interval_s: float = Field(
+        2.0, gt=0, description="How often a busy worker writes its heartbeat."
+    )
+    heartbeat_timeout_s: float = Field(
+        30.0, gt=0, description="A running run whose heartbeat is older than this is reaped."
+    )
+    reaper_interval_s: float = Field(5.0, gt=0, description="How often a worker looks for lost runs.")
+    requeue_after_s: float = Field(
+        120.0,
+        gt=0,
+        description="A queued run whose message may have been lost (broker restart) is sent again after this.",
+    )
+    cancel_grace_s: float = Field(
+        5.0, gt=0, description="Seconds a training process gets to stop after a cancel before it is killed."
+    )
+    broker_polling_interval_s: float = Field(
+        0.05, gt=0, description="Polling interval of the SQLite broker (embedded mode only)."
+    )
+    frontend_dist: Path | None = Field(None, description="Built web UI served at `/`; default frontend/dist.")
+
+    @property
+    def sqlite_mode(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'grpolab.db').resolve()}"
+
+    @property
+    def broker(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{(self.data_dir / 'broker.db').resolve()}"
+
+    @property
+    def runs_dir(self) -> Path:
+        return (self.data_dir / "runs").resolve()
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            key = ENV_PREFIX + name.upper()
+            if key in env and env[key] != "":
+                values[name] = env[key]
+        # the two URLs keep their conventional names
+        for name, key in (("database_url", "DATABASE_URL"), ("broker_url", "BROKER_URL")):
+            if env.get(key):
+                values[name] = env[key]
+        return cls.model_validate(values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

@@ -1,0 +1,183 @@
+"""From a POST /runs body to a config that may be stored: validate, refuse hostile values, lint.
+
+Nothing here writes anything: a refused submission leaves no trace in the database or the broker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+import yaml
+
+from api.broker import queue_for
+from api.errors import ApiError
+from api.schemas import RunCreate
+from api.settings import Settings
+from training.config import ConfigError, FieldError, LoadedConfig, load_text, validate_raw
+from training.lint import lint_loaded
+
+MAX_DEPTH = 64  # same limit as config text (training.sourcemap): no honest config nests deeper
+
+
+@dataclass
+class Prepared:
+    name: str
+    config: dict[str, Any]
+    config_text: str
+    findings: list[dict[str, Any]]
+    queue: str
+    tags: list[str]
+    output_subdir: str | None
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth, computed iteratively (a 1,000-deep body must not hit Python's recursion limit)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, d + 1) for v in item)
+    return deepest
+
+
+def _field_error(pointer: str, message: str, loaded: LoadedConfig | None = None) -> dict[str, Any]:
+    pos = loaded.locate(pointer) if loaded else None
+    return FieldError(
+        pointer=pointer,
+        field=pointer.strip("/").replace("/", "."),
+        message=message,
+        line=pos.line if pos else None,
+        column=pos.column if pos else None,
+    ).model_dump()
+
+
+def _invalid(errors: list[dict[str, Any]]) -> ApiError:
+    first = errors[0]
+    where = f"{first['field']}: " if first.get("field") else ""
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return ApiError(
+        422, "invalid_config", f"the config is not valid: {where}{first['message']}{more}", errors=errors
+    )
+
+
+def _unsafe_path(value: str) -> str | None:
+    """Why a user-given path may not be used by the service, or None when it stays inside the data dir."""
+    if value.startswith("/") or value.startswith("\\") or (len(value) > 1 and value[1] == ":"):
+        return f"'{value}' is an absolute path; give a path relative to the service's data dir"
+    if ".." in PurePosixPath(value.replace("\\", "/")).parts:
+        return f"'{value}' contains '..'; paths must stay inside the service's data dir"
+    if value.startswith("~"):
+        return f"'{value}' starts with '~'; give a path relative to the service's data dir"
+    return None
+
+
+def check_hostile(loaded: LoadedConfig, settings: Settings) -> list[dict[str, Any]]:
+    cfg = loaded.config
+    errors: list[dict[str, Any]] = []
+    if cfg.model.trust_remote_code and not settings.allow_trust_remote_code:
+        errors.append(
+            _field_error(
+                "/model/trust_remote_code",
+                "this server does not run a model's own code: set model.trust_remote_code to false "
+                "(the operator can allow it with GRPOLAB_ALLOW_TRUST_REMOTE_CODE=1)",
+                loaded,
+            )
+        )
+    if not cfg.model.path.startswith("builtin:"):
+        why = _unsafe_path(cfg.model.path)
+        if why:
+            errors.append(_field_error("/model/path", f"model.path {why}", loaded))
+        elif not _inside(settings, cfg.model.path):
+            errors.append(_field_error("/model/path", "model.path resolves outside the data dir", loaded))
+    if cfg.run.output_dir is not None:
+        why = _unsafe_path(cfg.run.output_dir)
+        if why:
+            errors.append(_field_error("/run/output_dir", f"run.output_dir {why} (or leave it out)", loaded))
+        elif not _inside(settings, cfg.run.output_dir):
+            errors.append(
+                _field_error("/run/output_dir", "run.output_dir resolves outside the data dir", loaded)
+            )
+    return errors
+
+
+def _inside(settings: Settings, rel: str) -> bool:
+    root = settings.data_dir.resolve()
+    target = (root / rel).resolve()  # follows symlinks: a link pointing out is refused too
+    return target == root or root in target.parents
+
+
+def default_name(cfg: Any) -> str:
+    return f"{cfg.algorithm.estimator} on {cfg.env.id}"[:200]
+
+
+def prepare(body: RunCreate, settings: Settings) -> Prepared:
+    if (body.config is None) == (body.config_text is None):
+        raise ApiError(
+            422,
+            "invalid_request",
+            "give exactly one of `config` (an object) or `config_text` (YAML/JSON text)",
+            errors=[_field_error("/config", "give exactly one of config or config_text")],
+        )
+    try:
+        if body.config_text is not None:
+            loaded = load_text(body.config_text, "<config_text>")
+            text = body.config_text
+        else:
+            if _depth(body.config, MAX_DEPTH) > MAX_DEPTH:
+                raise ApiError(
+                    422,
+                    "invalid_config",
+                    f"the config nests deeper than {MAX_DEPTH} levels; a run config needs only a few",
+                    errors=[_field_error("/config", f"nesting deeper than {MAX_DEPTH} levels")],
+                )
+            loaded = validate_raw(body.config, None, "<config>")
+            text = yaml.safe_dump(body.config, sort_keys=False, allow_unicode=True)
+    except ConfigError as exc:
+        raise _invalid([e.model_dump() for e in exc.errors]) from None
+    errors = check_hostile(loaded, settings)
+    if errors:
+        raise _invalid(errors)
+    result = lint_loaded(loaded)
+    findings = [f.to_dict() for f in result.findings]
+    blocking = result.blocking
+    if blocking:
+        ids = ", ".join(sorted({f.rule for f in blocking}))
+        raise ApiError(
+            422,
+            "lint_failed",
+            f"lint found {len(blocking)} error(s) ({ids}); fix them, or acknowledge one on purpose with "
+            "lint.allow: [{rule: GLxxx, reason: ...}]",
+            findings=findings,
+        )
+    cfg = loaded.config
+    bad_tags = [t for t in body.tags if not _tag_ok(t)]
+    if bad_tags:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"tag {bad_tags[0]!r} is not allowed: use 1-64 letters, digits or _.:/-",
+            errors=[_field_error("/tags", "tags use 1-64 letters, digits or _.:/-")],
+        )
+    return Prepared(
+        name=body.name or default_name(cfg),
+        config=cfg.model_dump(mode="json"),
+        config_text=text,
+        findings=findings,
+        queue=queue_for(cfg.model_dump(mode="json")),
+        tags=list(dict.fromkeys(body.tags)),
+        output_subdir=cfg.run.output_dir,
+    )
+
+
+def _tag_ok(tag: str) -> bool:
+    import re
+
+    return re.fullmatch(r"[A-Za-z0-9_.:/-]{1,64}", tag) is not None
