@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // `npm run dev` proxies the API to a local `grpolab up` so the UI can be developed against the real server.
 export default defineConfig({
   esbuild: { jsx: "automatic" },
-  build: { outDir: "dist", sourcemap: true, chunkSizeWarningLimit: 1500 },
+  build: { outDir: "dist", sourcemap: false, chunkSizeWarningLimit: 1500 },
   server: {
     proxy: { "/api": { target: process.env.GRPOLAB_API ?? "http://127.0.0.1:8000", changeOrigin: false } },
   },

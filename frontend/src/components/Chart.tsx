@@ -1,0 +1,95 @@
+// A line chart (uPlot, canvas) that also exposes its data for tests and assistive tech: `data-series` on the
+// figure holds the drawn points as JSON, and window.__charts[id] the same object.
+
+import { useEffect, useRef } from "react";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { downsample, extent, type Series } from "../lib/chartData";
+import { formatNumber } from "../lib/format";
+
+export interface ChartSeries extends Series {
+  label: string;
+}
+
+declare global {
+  interface Window {
+    __charts?: Record<string, { title: string; series: ChartSeries[] }>;
+  }
+}
+
+const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
+const MAX_POINTS = 600;
+
+function align(series: ChartSeries[]): uPlot.AlignedData {
+  const xs = [...new Set(series.flatMap((s) => s.x))].sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const ys = series.map((s) => {
+    const col: (number | null)[] = new Array(xs.length).fill(null);
+    s.x.forEach((x, i) => (col[index.get(x)!] = s.y[i]));
+    return col;
+  });
+  return [xs, ...ys] as uPlot.AlignedData;
+}
+
+export function Chart({ id, title, series, height = 180 }: { id: string; title: string; series: ChartSeries[]; height?: number }) {
+  const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const shown = series.map((s) => ({ ...downsample(s, MAX_POINTS), label: s.label }));
+  const data = align(shown);
+  const key = shown.map((s) => s.label).join("|");
+  const empty = shown.every((s) => s.x.length === 0);
+
+  useEffect(() => {
+    window.__charts = window.__charts ?? {};
+    window.__charts[id] = { title, series: shown };
+  });
+
+  useEffect(() => {
+    const el = host.current;
+    if (!el || empty) return;
+    const css = getComputedStyle(el);
+    const fg = css.getPropertyValue("--muted").trim() || "#666";
+    const grid = css.getPropertyValue("--grid").trim() || "rgba(128,128,128,.2)";
+    const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth),
+      height,
+      legend: { show: shown.length > 1 },
+      cursor: { drag: { x: true, y: false } },
+      scales: { x: { time: false } },
+      axes: [{ ...axis, label: "step", labelSize: 18 }, { ...axis, size: 56, values: (_u, vals) => vals.map((v) => formatNumber(v, 3)) }],
+      series: [
+        { label: "step" },
+        ...shown.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { show: false } })),
+      ],
+    };
+    plot.current = new uPlot(opts, data, el);
+    const ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+    // re-create only when the set of series changes; data updates go through setData below
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key, empty, height]);
+
+  useEffect(() => {
+    plot.current?.setData(data);
+  });
+
+  const last = shown[0]?.y[shown[0].y.length - 1];
+  const ext = extent(shown.flatMap((s) => s.y));
+  const points = shown.reduce((n, s) => n + s.x.length, 0);
+  return (
+    <figure className="chart" data-chart={id} data-points={points} data-series={JSON.stringify(shown)}>
+      <figcaption>
+        <span className="chart-title">{title}</span>
+        {shown.length === 1 && last !== undefined && <span className="chart-last">last {formatNumber(last)}</span>}
+        {ext && <span className="sr-only">range {formatNumber(ext[0])} to {formatNumber(ext[1])}, {points} points</span>}
+      </figcaption>
+      {empty ? <div className="chart-empty" style={{ height }}>no data yet</div> : <div ref={host} className="chart-canvas" />}
+    </figure>
+  );
+}

@@ -1,0 +1,197 @@
+import { useEffect, useMemo, useRef, useState } from "react";
+import { api } from "../api/client";
+import { useLoad } from "../api/hooks";
+import { openEvents } from "../api/sse";
+import { ACTIVE_STATUSES, type LogLine, type MetricPoint, type RunDetail as Run, type StatusChange } from "../api/types";
+import { Chart } from "../components/Chart";
+import { ErrorBox } from "../components/ErrorBox";
+import { Progress, StatusBadge } from "../components/StatusBadge";
+import { lastSteps, mergePoints, RUN_CHARTS, seriesFor } from "../lib/chartData";
+import { formatNumber, formatTime, runDuration } from "../lib/format";
+import { navigate } from "../router";
+import { FindingList } from "./NewRun";
+
+const LOG_KEEP = 1000;
+
+export function RunDetail({ id }: { id: string }) {
+  const run = useLoad((s) => api.get<Run>(`/runs/${id}`, s), [id]);
+  const [points, setPoints] = useState<MetricPoint[]>([]);
+  const [logs, setLogs] = useState<LogLine[]>([]);
+  const [stepWindow, setStepWindow] = useState(0);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const [live, setLive] = useState<"connecting" | "live" | "ended" | "reconnecting">("connecting");
+  const lastStep = useRef(-1);
+  const lastSeq = useRef(-1);
+
+  // Initial history, then the live stream; after a dropped stream we fetch what we missed.
+  useEffect(() => {
+    let alive = true;
+    setPoints([]);
+    setLogs([]);
+    lastStep.current = -1;
+    lastSeq.current = -1;
+    const addPoints = (items: MetricPoint[]) => {
+      if (!alive || !items.length) return;
+      lastStep.current = Math.max(lastStep.current, ...items.map((p) => p.step));
+      setPoints((old) => mergePoints(old, items));
+    };
+    const addLogs = (items: LogLine[]) => {
+      if (!alive || !items.length) return;
+      setLogs((old) => {
+        const fresh = items.filter((l) => l.seq > lastSeq.current);
+        if (!fresh.length) return old;
+        lastSeq.current = fresh[fresh.length - 1].seq;
+        return old.concat(fresh).slice(-LOG_KEEP);
+      });
+    };
+    const catchUp = async () => {
+      const since = lastStep.current >= 0 ? `?since=${lastStep.current}` : "";
+      const seqSince = lastSeq.current >= 0 ? `?since=${lastSeq.current}` : "";
+      const [m, l] = await Promise.all([
+        api.get<{ items: MetricPoint[] }>(`/runs/${id}/metrics${since}`).catch(() => ({ items: [] })),
+        api.get<{ items: LogLine[] }>(`/runs/${id}/logs${seqSince}`).catch(() => ({ items: [] })),
+      ]);
+      addPoints(m.items);
+      addLogs(l.items);
+    };
+    let handle: { close(): void } | null = null;
+    void catchUp().then(() => {
+      if (!alive) return;
+      handle = openEvents(
+        `/runs/${id}/events`,
+        (event, data) => {
+          setLive("live");
+          if (event === "metric") addPoints([data as MetricPoint]);
+          else if (event === "log") addLogs([data as LogLine]);
+          else if (event === "status") {
+            const ch = data as StatusChange;
+            run.setData((r) => (r ? { ...r, status: ch.status, history: [...r.history.filter((h) => !(h.status === ch.status && h.at === ch.at)), ch] } : r));
+            if (!ACTIVE_STATUSES.includes(ch.status)) run.reload();
+          }
+        },
+        {
+          onDrop: () => (setLive("reconnecting"), void catchUp()),
+          onEnd: () => (setLive("ended"), void catchUp(), run.reload()),
+        },
+      );
+    });
+    return () => {
+      alive = false;
+      handle?.close();
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [id]);
+
+  const r = run.data;
+  const act = async (what: "cancel" | "retry") => {
+    setActionError(null);
+    try {
+      const updated = await api.post<Run>(`/runs/${id}/${what}`);
+      run.setData(updated);
+      if (what === "retry") navigate(`/runs/${updated.id}`, { replace: String(updated.id) === id });
+    } catch (e) {
+      setActionError(e);
+    }
+  };
+
+  const charts = useMemo(
+    () => RUN_CHARTS.map((c) => ({ ...c, series: lastSteps(seriesFor(points, c.metric), stepWindow) })),
+    [points, stepWindow],
+  );
+  const latest = points[points.length - 1];
+
+  if (run.error && !r) return <main id="main"><ErrorBox error={run.error} title="Could not load this run" /></main>;
+  if (!r) return <main id="main"><p>Loading…</p></main>;
+  const active = ACTIVE_STATUSES.includes(r.status);
+  return (
+    <main id="main" data-run-id={r.id} data-status={r.status}>
+      <div className="page-head">
+        <h1>{r.name || `run ${r.id}`} <StatusBadge status={r.status} /></h1>
+        <div className="actions">
+          {active && <button onClick={() => act("cancel")}>Cancel</button>}
+          {!active && r.status !== "succeeded" && <button onClick={() => act("retry")}>Retry</button>}
+          <button onClick={() => navigate(`/new?from=${r.id}`)}>Clone</button>
+          <button onClick={() => navigate(`/compare?ids=${r.id}`)}>Compare…</button>
+        </div>
+      </div>
+      <ErrorBox error={actionError} title="That did not work" />
+      {r.error && <div className="error-box" role="status"><strong>Error:</strong> {r.error}</div>}
+      <dl className="facts">
+        <div><dt>Progress</dt><dd><Progress step={latest?.step ?? r.step} total={r.total_steps} /></dd></div>
+        <div><dt>Last reward</dt><dd>{formatNumber(latest?.metrics["rollout/reward_mean"] ?? r.last_reward)}</dd></div>
+        <div><dt>Duration</dt><dd>{runDuration(r.started_at, r.finished_at)}</dd></div>
+        <div><dt>Attempts</dt><dd>{r.attempts}</dd></div>
+        <div><dt>Tags</dt><dd>{r.tags.join(", ") || "—"}</dd></div>
+        <div><dt>Stream</dt><dd data-live={live}>{live}</dd></div>
+      </dl>
+      <section aria-labelledby="curves">
+        <div className="section-head">
+          <h2 id="curves">Curves</h2>
+          <label>Window{" "}
+            <select value={stepWindow} onChange={(e) => setStepWindow(Number(e.target.value))}>
+              <option value={0}>all steps</option>
+              <option value={50}>last 50 steps</option>
+              <option value={200}>last 200 steps</option>
+              <option value={1000}>last 1000 steps</option>
+            </select>
+          </label>
+        </div>
+        <div className="chart-grid">
+          {charts.map((c) => <Chart key={c.metric} id={c.metric} title={c.title} series={[{ label: r.name || String(r.id), ...c.series }]} />)}
+        </div>
+      </section>
+      {r.summary && Object.keys(r.summary).length > 0 && (
+        <section aria-labelledby="summary">
+          <h2 id="summary">Summary</h2>
+          <dl className="facts">
+            {Object.entries(r.summary).filter(([, v]) => typeof v !== "object").map(([k, v]) => (
+              <div key={k}><dt>{k}</dt><dd>{typeof v === "number" ? formatNumber(v) : String(v)}</dd></div>
+            ))}
+          </dl>
+        </section>
+      )}
+      <div className="two-col">
+        <section aria-labelledby="history">
+          <h2 id="history">Status history</h2>
+          <ol className="history">
+            {r.history.map((h, i) => (
+              <li key={i}><StatusBadge status={h.status} /> <time>{formatTime(h.at)}</time>{h.reason ? ` — ${h.reason}` : ""}</li>
+            ))}
+          </ol>
+        </section>
+        <section aria-labelledby="logs">
+          <h2 id="logs">Log</h2>
+          <LogTail lines={logs} />
+        </section>
+      </div>
+      <div className="two-col">
+        <section aria-labelledby="config">
+          <h2 id="config">Config</h2>
+          <pre className="code config-text">{r.config_text || "# (empty: every default)"}</pre>
+        </section>
+        <section aria-labelledby="findings">
+          <h2 id="findings">Lint findings</h2>
+          {r.findings.length ? <FindingList findings={r.findings} /> : <p className="muted">None.</p>}
+        </section>
+      </div>
+    </main>
+  );
+}
+
+function LogTail({ lines }: { lines: LogLine[] }) {
+  const ref = useRef<HTMLPreElement>(null);
+  const stick = useRef(true);
+  useEffect(() => {
+    const el = ref.current;
+    if (el && stick.current) el.scrollTop = el.scrollHeight;
+  }, [lines]);
+  return (
+    <pre className="code log" ref={ref} tabIndex={0} aria-label="log tail" aria-live="off" data-lines={lines.length}
+      onScroll={(e) => {
+        const el = e.currentTarget;
+        stick.current = el.scrollTop + el.clientHeight >= el.scrollHeight - 8;
+      }}>
+      {lines.length ? lines.map((l) => l.line).join("\n") : "No log lines yet."}
+    </pre>
+  );
+}
