@@ -38,12 +38,13 @@ def transition(
     *,
     from_: set[RunStatus] | frozenset[RunStatus] | None = None,
     at: datetime | None = None,
+    guard: tuple[Any, ...] = (),
     **fields: Any,
 ) -> bool:
     """Move a run to `to` if it is in one of `from_` (default: every status allowed to reach `to`).
 
     Sets the timestamps the new status implies, writes one history row, and returns whether this call won.
-    The caller commits.
+    `guard`: extra SQL conditions (e.g. the heartbeat the reaper saw). The caller commits.
     """
     allowed = sources_of(to)
     sources = allowed if from_ is None else frozenset(from_) & allowed
@@ -62,7 +63,7 @@ def transition(
         values.update(finished_at=None, heartbeat_at=None, cancel_requested=False, enqueued_at=at)
     stmt = (
         update(Run)
-        .where(Run.id == run_id, Run.status.in_([s.value for s in sources]))
+        .where(Run.id == run_id, Run.status.in_([s.value for s in sources]), *guard)
         .values(**values)
         .execution_options(synchronize_session=False)
     )

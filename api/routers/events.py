@@ -53,20 +53,25 @@ def _frame(event: str, data: dict[str, Any], cursor: Cursor) -> str:
     return f"id: {cursor}\nevent: {event}\ndata: {json.dumps(data, default=str)}\n\n"
 
 
+def _status_frame(e: RunEvent, c: Cursor) -> str:
+    c.event = e.id
+    return _frame("status", {"status": e.status, "reason": e.reason, "at": e.at.isoformat()}, c)
+
+
 def _poll(url: str, run_id: str, c: Cursor) -> tuple[list[str], bool]:
     """New frames since the cursor, and whether the run is finished with nothing left to send."""
     frames: list[str] = []
     with get_sessionmaker(url)() as s:
         # status first: if it is finished now, every metric and log line was committed before it
         status = s.execute(select(Run.status).where(Run.id == run_id)).scalar_one_or_none()
-        events = s.execute(
-            select(RunEvent).where(RunEvent.run_id == run_id, RunEvent.id > c.event).order_by(RunEvent.id)
-        ).scalars()
-        for e in events:
-            c.event = e.id
-            frames.append(
-                _frame("status", {"status": e.status, "reason": e.reason, "at": e.at.isoformat()}, c)
-            )
+        events = list(
+            s.execute(
+                select(RunEvent).where(RunEvent.run_id == run_id, RunEvent.id > c.event).order_by(RunEvent.id)
+            ).scalars()
+        )
+        # a finishing status (and what follows it) is sent after this poll's metrics and logs
+        cut = next((i for i, e in enumerate(events) if e.status in FINISHED), len(events))
+        frames += [_status_frame(e, c) for e in events[:cut]]
         metrics = s.execute(
             select(MetricPoint.step, MetricPoint.metrics)
             .where(MetricPoint.run_id == run_id, MetricPoint.step > c.step)
@@ -86,6 +91,8 @@ def _poll(url: str, run_id: str, c: Cursor) -> tuple[list[str], bool]:
             c.seq = ln.seq
             frames.append(_frame("log", {"seq": ln.seq, "at": ln.at.isoformat(), "line": ln.line}, c))
     drained = len(metrics) < BATCH and len(logs) < BATCH
+    if drained:
+        frames += [_status_frame(e, c) for e in events[cut:]]
     return frames, status is None or (status in FINISHED and drained)
 
 

@@ -1,0 +1,37 @@
+"""`grpolab api`: serve the REST API and the web UI (uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+
+from grpolab.commands._service import add_data_dir, apply_data_dir
+
+HELP = "serve the REST API and web UI (no worker; see `grpolab up` for both)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 in a container)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    p.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    add_data_dir(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    apply_data_dir(args)
+    import uvicorn
+
+    from api.db.session import migrate
+    from api.settings import get_settings
+
+    migrate(get_settings().db_url)  # once here, not in each uvicorn worker
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=False,  # request paths only; tokens travel in headers and are never logged
+    )
+    return 0

@@ -1,0 +1,138 @@
+"""`grpolab up`: GRPO Lab on this machine — the API (with the web UI) and one worker, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from grpolab.commands._service import add_data_dir, apply_data_dir
+
+HELP = "run the web UI + API + a worker on this machine (embedded: SQLite, no server needed)"
+DESCRIPTION = """\
+Start GRPO Lab: one API process (REST + web UI) and one Celery worker process. By default everything lives
+in the data dir (SQLite database, SQLite-backed broker, run outputs): nothing else to install. Set
+DATABASE_URL (postgresql+psycopg://...) and BROKER_URL (redis://...) to use PostgreSQL and Redis instead.
+
+On first start a token is created; the URL printed carries it (#token=...) and it is also written to
+<data-dir>/first-token (mode 0600). Ctrl-C stops both processes; a run in progress is put back in the queue
+and resumes from its last checkpoint next time.
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--queues", default=None, help="worker queues (default: cpu, plus gpu when nvidia-smi is present)"
+    )
+    add_data_dir(p)
+
+
+def first_token(data_dir: Path, db_url: str) -> str:
+    """The token in <data-dir>/first-token if it still works, else a new one written there (0600)."""
+    from api.auth import create_token, verify_token
+    from api.db.session import session_scope
+
+    path = data_dir / "first-token"
+    with session_scope(db_url) as s:
+        if path.is_file():
+            token = path.read_text().strip()
+            if verify_token(s, token):
+                return token
+        token = create_token(s, "first-run")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _stop(procs: list[subprocess.Popen[bytes]], timeout: float = 20.0) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        try:
+            p.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    apply_data_dir(args)
+    from api.db.session import migrate
+    from api.settings import Settings
+
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.db_url)
+    token = first_token(settings.data_dir, settings.db_url)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` of `grpolab up` stops cleanly, like Ctrl-C
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
+    queues = args.queues or ("cpu,gpu" if shutil.which("nvidia-smi") else "cpu")
+    py = [sys.executable, "-m", "grpolab"]
+    # own process groups: Ctrl-C reaches only us, and we stop the children in order (worker requeues its run)
+    api = subprocess.Popen(
+        [*py, "api", "--host", args.host, "--port", str(args.port)], start_new_session=True
+    )
+    worker = subprocess.Popen(
+        [*py, "worker", "--queues", queues, "--loglevel", "WARNING"], start_new_session=True
+    )
+    procs = [api, worker]
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    base = f"http://{host}:{args.port}"
+    try:
+        if not _wait_healthy(base, api):
+            print("grpolab up: the API did not become healthy; see the messages above", file=sys.stderr)
+            _stop(procs)
+            return 1
+        mode = (
+            "embedded (SQLite)"
+            if settings.sqlite_mode
+            else "PostgreSQL + broker " + settings.broker.split(":")[0]
+        )
+        print(f"\nGRPO Lab is up — {mode}, data in {settings.data_dir.resolve()}")
+        print(f"  open   {base}/#token={token}")
+        print(f"  API    {base}/docs   (token also in {settings.data_dir / 'first-token'})")
+        print("  Ctrl-C stops the API and the worker\n", flush=True)
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        failed = next(p for p in procs if p.poll() is not None)
+        print(
+            f"grpolab up: {'API' if failed is api else 'worker'} exited ({failed.returncode}); stopping",
+            file=sys.stderr,
+        )
+        _stop(procs)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping (a run in progress goes back to the queue) …", file=sys.stderr)
+        _stop(procs)
+        return 0

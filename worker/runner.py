@@ -1,0 +1,264 @@
+"""Run one claimed run: start the training child process, stream its output to the DB, heartbeat, cancel.
+
+The worker process itself never imports torch: the child (`worker.child`) does. Metrics and log lines are
+written in batches (one transaction every FLUSH_S) together with the heartbeat; the heartbeat UPDATE is guarded
+by `worker = me AND status = running`, so a worker that lost its run (reaped, or cancelled) notices and stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from api.db.lifecycle import transition
+from api.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
+from api.db.session import session_scope
+from api.settings import Settings
+from worker.child import MARK
+
+log = logging.getLogger("grpolab.worker")
+FLUSH_S = 0.5
+SPARKLINE = 50
+REWARD = "rollout/reward_mean"
+MAX_LINE = 4000
+
+#: set when the worker is asked to shut down (Ctrl-C, SIGTERM): running runs stop and go back to the queue
+SHUTTING_DOWN = threading.Event()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGKILL when the worker dies (kill -9 must not leave a trainer behind)."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    os.setsid()  # own process group: a Ctrl-C in the terminal reaches the worker, which stops us cleanly
+
+
+@dataclass
+class Batch:
+    metrics: dict[int, dict[str, Any]] = field(default_factory=dict)
+    logs: list[tuple[Any, str]] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def _parse(line: str, batch: Batch) -> None:
+    if line.startswith(MARK):
+        try:
+            event = json.loads(line[1:])
+        except json.JSONDecodeError:
+            batch.logs.append((utcnow(), line[1:MAX_LINE]))
+            return
+        kind = event.get("type")
+        if kind == "metric":
+            batch.metrics.setdefault(int(event["step"]), {}).update(event.get("metrics") or {})
+        elif kind == "log":
+            batch.logs.append((utcnow(), str(event.get("line", ""))[:MAX_LINE]))
+        elif kind == "summary":
+            batch.summary = event.get("summary")
+        elif kind == "error":
+            batch.error = str(event.get("message", ""))[:2000]
+        return
+    batch.logs.append((utcnow(), line[:MAX_LINE]))
+
+
+class RunSupervisor:
+    def __init__(self, settings: Settings, run_id: str, worker_name: str):
+        self.settings = settings
+        self.url = settings.db_url
+        self.run_id = run_id
+        self.me = worker_name
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.pending = Batch()
+        self.seq = 0
+        self.cancel_reason: str | None = None
+        self.lost = False
+        self._queue = "cpu"
+
+    # -- claim ---------------------------------------------------------------------------------------------
+    def claim(self) -> Run | None:
+        with session_scope(self.url) as s:
+            run = s.get(Run, self.run_id)
+            if run is None or run.status != RunStatus.QUEUED.value:
+                return None  # already claimed, finished or cancelled: this message is a duplicate
+            attempt = run.attempts + 1
+            reason = f"started on {self.me} (attempt {attempt})"
+            if not transition(
+                s, self.run_id, RunStatus.RUNNING, reason, from_={RunStatus.QUEUED}, worker=self.me
+            ):
+                return None
+            s.flush()
+            s.refresh(run)
+            self.seq = run.log_seq
+            self._queue = run.queue
+            return run
+
+    # -- main loop -----------------------------------------------------------------------------------------
+    def execute(self) -> str:
+        run = self.claim()
+        if run is None:
+            return "skipped"
+        out_dir = Path(run.output_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "run-config.json").write_text(json.dumps(run.config))
+        threads = str(run.config.get("resources", {}).get("cpu_threads", 2))
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "worker.child", str(out_dir)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                bufsize=1,
+                env=env,
+                preexec_fn=_die_with_parent,
+            )
+        except OSError as exc:
+            self._finish(RunStatus.FAILED, f"could not start the training process: {exc}")
+            return "failed"
+        reader = threading.Thread(target=self._read, args=(child,), daemon=True)
+        reader.start()
+        killed_at: float | None = None
+        while True:
+            exited = child.poll() is not None
+            if exited:
+                reader.join(timeout=5)
+            self._drain()
+            self._flush()
+            if exited:
+                break
+            if (self.cancel_reason or self.lost or SHUTTING_DOWN.is_set()) and killed_at is None:
+                child.send_signal(signal.SIGTERM)  # the pipeline stops after its current step
+                killed_at = time.monotonic()
+            elif killed_at is not None and time.monotonic() - killed_at > self.settings.cancel_grace_s:
+                child.kill()
+            time.sleep(FLUSH_S)
+        return self._conclude(child.returncode)
+
+    def _read(self, child: subprocess.Popen[str]) -> None:
+        assert child.stdout is not None
+        for line in child.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except queue.Empty:
+                return
+            if line is not None:
+                _parse(line, self.pending)
+
+    def _flush(self) -> None:
+        """One transaction: metric points, log lines, progress and the heartbeat; reads the cancel flag."""
+        b, self.pending = self.pending, Batch(summary=self.pending.summary, error=self.pending.error)
+        with session_scope(self.url) as s:
+            if b.metrics:
+                self._write_metrics(s, b.metrics)
+            for at, line in b.logs:
+                self.seq += 1
+                s.add(LogLine(run_id=self.run_id, seq=self.seq, at=at, line=line))
+            values: dict[str, Any] = {"heartbeat_at": utcnow(), "log_seq": self.seq}
+            if b.metrics:
+                values.update(self._progress(s, b.metrics))
+            n = s.execute(
+                update(Run)
+                .where(Run.id == self.run_id, Run.worker == self.me, Run.status == RunStatus.RUNNING.value)
+                .values(**values)
+            ).rowcount  # type: ignore[attr-defined]
+            if n != 1:
+                # reaped (our heartbeat was late) or finished elsewhere: keep nothing of this batch
+                s.rollback()
+                self.lost = True
+                return
+            if s.execute(select(Run.cancel_requested).where(Run.id == self.run_id)).scalar_one():
+                self.cancel_reason = self.cancel_reason or "cancelled on request"
+
+    def _write_metrics(self, s: Session, metrics: dict[int, dict[str, Any]]) -> None:
+        # a resumed run replays steps after its checkpoint: merge into what is there
+        existing = {
+            p.step: p
+            for p in s.execute(
+                select(MetricPoint).where(
+                    MetricPoint.run_id == self.run_id, MetricPoint.step.in_(list(metrics))
+                )
+            ).scalars()
+        }
+        for step, values in sorted(metrics.items()):
+            if step in existing:
+                existing[step].metrics = {**existing[step].metrics, **values}
+            else:
+                s.add(MetricPoint(run_id=self.run_id, step=step, metrics=values))
+
+    def _progress(self, s: Session, metrics: dict[int, dict[str, Any]]) -> dict[str, Any]:
+        spark = s.execute(select(Run.reward_sparkline).where(Run.id == self.run_id)).scalar_one() or []
+        last_reward = None
+        for _step, values in sorted(metrics.items()):
+            r = values.get(REWARD)
+            if isinstance(r, int | float):
+                spark.append(float(r))
+                last_reward = float(r)
+        out: dict[str, Any] = {"step": max(metrics), "reward_sparkline": spark[-SPARKLINE:]}
+        if last_reward is not None:
+            out["last_reward"] = last_reward
+        return out
+
+    # -- end -----------------------------------------------------------------------------------------------
+    def _conclude(self, rc: int) -> str:
+        if self.lost and not self.cancel_reason:
+            return "lost"
+        summary, error = self.pending.summary, self.pending.error
+        if (
+            SHUTTING_DOWN.is_set()
+            and not self.cancel_reason
+            and not (rc == 0 and summary and not summary.get("stopped"))
+        ):
+            with session_scope(self.url) as s:
+                transition(
+                    s,
+                    self.run_id,
+                    RunStatus.QUEUED,
+                    f"worker {self.me} shut down; the run resumes from its last checkpoint",
+                    from_={RunStatus.RUNNING},
+                )
+            from api.broker import enqueue_run
+
+            queue_name = "gpu" if (self._queue == "gpu") else "cpu"
+            enqueue_run(self.settings, self.run_id, queue_name)
+            return "requeued"
+        if self.cancel_reason and (rc != 0 or (summary or {}).get("stopped")):
+            self._finish(RunStatus.CANCELLED, self.cancel_reason, summary=summary)
+            return "cancelled"
+        if rc == 0 and summary is not None:
+            self._finish(RunStatus.SUCCEEDED, f"finished {summary.get('steps', '?')} steps", summary=summary)
+            return "succeeded"
+        reason = error or f"the training process exited with code {rc}"
+        if rc < 0:
+            reason = f"the training process was killed by signal {-rc}"
+        self._finish(RunStatus.FAILED, reason, error=reason)
+        return "failed"
+
+    def _finish(self, to: RunStatus, reason: str, **fields: Any) -> None:
+        with session_scope(self.url) as s:
+            transition(s, self.run_id, to, reason, from_={RunStatus.RUNNING}, **fields)
+
+
+def execute_run(settings: Settings, run_id: str, worker_name: str) -> str:
+    return RunSupervisor(settings, run_id, worker_name).execute()
