@@ -89,7 +89,11 @@ class Source:
         if line is None:
             line, col = self.anchor
         return Origin(
-            key=shown or self.display(name), pointer=self.pointer_of(name), line=line, column=col, default=True
+            key=shown or self.display(name),
+            pointer=self.pointer_of(name),
+            line=line,
+            column=col,
+            default=True,
         )
 
     # ---- typed access; a value of the wrong type is a GL000 with the key and its position

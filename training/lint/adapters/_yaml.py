@@ -47,7 +47,11 @@ def yaml_source(text: str) -> Source:
             ptr = _pointer(name)
             pos = smap.positions.get(ptr)
             entries[name] = Entry(
-                value=v, key=name, line=pos.line if pos else None, column=pos.column if pos else None, pointer=ptr
+                value=v,
+                key=name,
+                line=pos.line if pos else None,
+                column=pos.column if pos else None,
+                pointer=ptr,
             )
             if isinstance(v, dict):
                 walk(v, name)
@@ -70,3 +74,23 @@ def apply_overrides(src: Source, overrides: list[tuple[str, Any, int, int]]) -> 
                 del src.entries[k]
             continue
         src.entries[name] = Entry(value=value, key=name, line=line, column=col, pointer="")
+
+
+def yaml_or_script(text: str, entry_points: tuple[str, ...], what: str) -> Source:
+    """A YAML config, or a launch script whose trainer command carries Hydra overrides."""
+    from training.lint.adapters._shell import find_command, overrides, tokenize
+    from training.lint.adapters._source import unreadable
+
+    raw = try_parse(text)
+    if raw:
+        return yaml_source(text)
+    statements = tokenize(text)
+    cmd = find_command(statements, entry_points)
+    words = cmd.args if cmd else [w for s in statements for w in s]
+    found = overrides(words)
+    if not found:
+        raise unreadable(f"neither a YAML config nor a `{what}` command with key=value overrides")
+    first = cmd.program if cmd else words[0]
+    src = Source(anchor=(first.line, first.column))
+    apply_overrides(src, found)
+    return src

@@ -45,7 +45,9 @@ def map_source(src: Source) -> Mapped:
     c.group_mean = est in ("grpo", "drgrpo", "rloo")
     c.group_norm_std = est == "grpo"
     # the learner whitens every transition of all devices; only ReBN (critic_type2 none) is built on it
-    c.batch_whitening = BatchWhitening(mean=norm, std=norm, scope="transitions", intrinsic=norm and est == "none")
+    c.batch_whitening = BatchWhitening(
+        mean=norm, std=norm, scope="transitions", intrinsic=norm and est == "none"
+    )
     map_common(src, c)
     c.gamma_used_by_estimator = est == "none"  # per turn, not per token
     c.multi_turn = _multi_turn(src)

@@ -16,7 +16,12 @@ NAME = "oat"
 VERSION = "main@2025-10-31"
 
 ENTRY_POINTS = ("oat.experiment.main", "oat/experiment/main.py")
-_OAT_FLAGS = ("--critic_type", "--num_samples", "--rollout_batch_size_per_device", "--pi_buffer_maxlen_per_device")
+_OAT_FLAGS = (
+    "--critic_type",
+    "--num_samples",
+    "--rollout_batch_size_per_device",
+    "--pi_buffer_maxlen_per_device",
+)
 
 
 def detect(text: str, path: str | None) -> float:
@@ -82,7 +87,9 @@ def loss_from_critic_type(src: Source, c: Concepts) -> str:
         raise src._bad("critic_type", "one of ppo, grpo, drgrpo")
     if ct == "drgrpo":  # masked token sum over a constant (Dr. GRPO's loss)
         c.loss_agg = "seq_mean_token_sum_norm"
-        c.length_norm_constant = src.int_("length_norm_constant", None) or src.int_("generate_max_length", 512)
+        c.length_norm_constant = src.int_("length_norm_constant", None) or src.int_(
+            "generate_max_length", 512
+        )
     else:
         c.loss_agg = "seq_mean_token_mean"
     c.origins["loss_agg"] = src.origin("critic_type")
@@ -109,7 +116,9 @@ def map_source(src: Source) -> Mapped:
     o["rollout_samples"] = src.origin("rollout_batch_size")
     o["std_eps"] = src.origin("critic_type", "group std epsilon (fixed at 1e-8 in OAT)")
     if whiten_adv and ct != "ppo":
-        c.dead_keys.append(("--whiten_adv", f"it is read only on the PPO (GAE) path, not with critic_type {ct}"))
+        c.dead_keys.append(
+            ("--whiten_adv", f"it is read only on the PPO (GAE) path, not with critic_type {ct}")
+        )
         o["dead:--whiten_adv"] = src.origin("whiten_adv")
     return Mapped(concepts=c)
 

@@ -93,7 +93,9 @@ def map_source(src: Source) -> Mapped:
         c.batch_whitening = BatchWhitening(mean=True, std=not no_std, scope="tokens", intrinsic=True)
     c.no_std_requested = no_std
     c.no_std_unused = no_std and est in ("dr_grpo", "rloo")
-    c.loss_agg = "seq_mean_token_mean" if src.str_("actor.policy_loss_type", "ppo") == "gspo" else "token_mean"
+    c.loss_agg = (
+        "seq_mean_token_mean" if src.str_("actor.policy_loss_type", "ppo") == "gspo" else "token_mean"
+    )
     c.length_norm_available = False
     c.group_size = n
     c.temperature = src.float_("rollout.temperature", 1.0) or 0.0

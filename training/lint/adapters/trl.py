@@ -80,7 +80,8 @@ def map_source(src: Source) -> Mapped:
     eps = src.float_("epsilon", 0.2)
     eps_high = src.float_("epsilon_high", None)
     gdpo = src.str_("multi_objective_aggregation", "sum_then_normalize") == "normalize_then_sum"
-    drgrpo = loss_type == "dr_grpo" or scale == "none"
+    # advantages are Dr. GRPO's only when the std division is really gone (loss_type alone keeps it)
+    drgrpo = scale == "none"
     c = Concepts(
         framework=NAME,
         framework_version=VERSION,

@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 from training.lint.adapters import Mapped
-from training.lint.adapters._shell import find_command, mentions, overrides, tokenize
-from training.lint.adapters._source import Source, unreadable
-from training.lint.adapters._yaml import apply_overrides, try_parse, yaml_source
+from training.lint.adapters._shell import mentions
+from training.lint.adapters._source import Source
+from training.lint.adapters._yaml import try_parse, yaml_or_script
 from training.lint.concepts import BatchWhitening, Concepts
 
 NAME = "verl"
 VERSION = "main@2026-01-29"
 
-ENTRY_POINTS = ("verl.trainer.main_ppo", "main_ppo.py", "recipe.dapo.main_dapo", "verl.trainer.main_generation")
+ENTRY_POINTS = (
+    "verl.trainer.main_ppo",
+    "main_ppo.py",
+    "recipe.dapo.main_dapo",
+    "verl.trainer.main_generation",
+)
 _A = "actor_rollout_ref.actor"
 _R = "actor_rollout_ref.rollout"
 
@@ -23,7 +28,16 @@ _LOSS = {
     "seq-mean-token-mean": "seq_mean_token_mean",
     "seq-mean-token-sum-norm": "seq_mean_token_sum_norm",
 }
-_KL = {"kl": "k1", "k1": "k1", "mse": "k2", "k2": "k2", "low_var_kl": "k3", "k3": "k3", "abs": "abs", "full": "full"}
+_KL = {
+    "kl": "k1",
+    "k1": "k1",
+    "mse": "k2",
+    "k2": "k2",
+    "low_var_kl": "k3",
+    "k3": "k3",
+    "abs": "abs",
+    "full": "full",
+}
 
 
 def detect(text: str, path: str | None) -> float:
@@ -41,21 +55,7 @@ def detect(text: str, path: str | None) -> float:
 
 
 def source(text: str) -> Source:
-    raw = try_parse(text)
-    if raw is not None and raw:
-        return yaml_source(text)
-    statements = tokenize(text)
-    cmd = find_command(statements, ENTRY_POINTS)
-    if cmd is None:  # a bare list of overrides (e.g. pasted from a notebook)
-        words = [w for s in statements for w in s]
-        if not overrides(words):
-            raise unreadable("no `python3 -m verl.trainer.main_ppo ...` command and no key=value overrides found")
-        src = Source(anchor=(words[0].line, words[0].column))
-        apply_overrides(src, overrides(words))
-        return src
-    src = Source(anchor=(cmd.program.line, cmd.program.column))
-    apply_overrides(src, overrides(cmd.args))
-    return src
+    return yaml_or_script(text, ENTRY_POINTS, "python3 -m verl.trainer.main_ppo ...")
 
 
 def map_source(src: Source) -> Mapped:
@@ -137,7 +137,9 @@ def map_source(src: Source) -> Mapped:
     o["kl_loss_coef"] = src.origin(f"{_A}.kl_loss_coef")
     o["kl_estimator"] = src.origin(f"{_A}.kl_loss_type")
     o["use_ref"] = src.origin(f"{_A}.use_kl_loss")
-    o["clip_low"] = src.origin(f"{_A}.clip_ratio_low" if src.written(f"{_A}.clip_ratio_low") else f"{_A}.clip_ratio")
+    o["clip_low"] = src.origin(
+        f"{_A}.clip_ratio_low" if src.written(f"{_A}.clip_ratio_low") else f"{_A}.clip_ratio"
+    )
     o["clip_high"] = src.origin(
         f"{_A}.clip_ratio_high" if src.written(f"{_A}.clip_ratio_high") else f"{_A}.clip_ratio"
     )

@@ -141,12 +141,19 @@ def check_clip_range(c: Concepts) -> list[Hit]:
     if lo is not None and (lo <= 0 or lo >= 1):
         problems.append((f"{c.key('clip_low')} = {lo:g} (ratio floor 1 − {lo:g} = {1 - lo:g})", "clip_low"))
     if hi is not None and hi <= 0:
-        problems.append((f"{c.key('clip_high')} = {hi:g} freezes every update that raises a probability", "clip_high"))
+        problems.append(
+            (f"{c.key('clip_high')} = {hi:g} freezes every update that raises a probability", "clip_high")
+        )
     if lo is not None and hi is not None and 0 < hi < lo:
+        where = (
+            f"({c.key('clip_high')})"
+            if c.key("clip_high") == c.key("clip_low")
+            else f"({c.key('clip_high')} vs {c.key('clip_low')})"
+        )
         problems.append(
             (
-                f"{c.key('clip_high')} = {hi:g} is below {c.key('clip_low')} = {lo:g}: exploration is clipped "
-                "harder than exploitation, the opposite of clip-higher",
+                f"the upper clip {hi:g} is below the lower clip {lo:g} {where}: exploration is clipped harder "
+                "than exploitation, the opposite of clip-higher",
                 "clip_high",
             )
         )
@@ -266,7 +273,16 @@ def check_token_level_discount(c: Concepts) -> list[Hit]:
 
 
 def _rule(
-    rid: str, name: str, sev: str, title: str, why: str, fix: str, check, ex: str = "", fixed: str = "", refs=()
+    rid: str,
+    name: str,
+    sev: str,
+    title: str,
+    why: str,
+    fix: str,
+    check,
+    ex: str = "",
+    fixed: str = "",
+    refs=(),
 ) -> Rule:
     return Rule(
         id=rid,
