@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 
 def add_data_dir(p: argparse.ArgumentParser) -> None:
@@ -19,3 +20,22 @@ def apply_data_dir(args: argparse.Namespace) -> None:
     if getattr(args, "data_dir", None):
         os.environ["GRPOLAB_DATA_DIR"] = os.path.abspath(args.data_dir)
     os.environ.setdefault("GRPOLAB_DATA_DIR", os.path.abspath(".grpolab"))
+
+
+def first_token(data_dir: Path, db_url: str) -> str:
+    """The token in <data-dir>/first-token if it still works, else a new one written there (0600)."""
+    from api.auth import create_token, verify_token
+    from api.db.session import session_scope
+
+    path = data_dir / "first-token"
+    with session_scope(db_url) as s:
+        if path.is_file():
+            token = path.read_text().strip()
+            if verify_token(s, token):
+                return token
+        token = create_token(s, "first-run")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
-from grpolab.commands._service import add_data_dir, apply_data_dir
+from grpolab.commands._service import add_data_dir, apply_data_dir, first_token
 
 HELP = "run the web UI + API + a worker on this machine (embedded: SQLite, no server needed)"
 DESCRIPTION = """\
@@ -33,25 +31,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--queues", default=None, help="worker queues (default: cpu, plus gpu when nvidia-smi is present)"
     )
     add_data_dir(p)
-
-
-def first_token(data_dir: Path, db_url: str) -> str:
-    """The token in <data-dir>/first-token if it still works, else a new one written there (0600)."""
-    from api.auth import create_token, verify_token
-    from api.db.session import session_scope
-
-    path = data_dir / "first-token"
-    with session_scope(db_url) as s:
-        if path.is_file():
-            token = path.read_text().strip()
-            if verify_token(s, token):
-                return token
-        token = create_token(s, "first-run")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
-    os.chmod(path, 0o600)
-    return token
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
