@@ -29,6 +29,16 @@ _LOSS = {
 # keys that appear in ROLL example YAMLs but are not fields of its config dataclasses; the launcher builds the
 # config with a non-strict dacite.from_dict, so they vanish without a word
 _NOT_FIELDS = ("reward_norm", "reward_shift", "reward_scale")
+_DISTINCT = (
+    "adv_estimator",
+    "num_return_sequences_in_group",
+    "whiten_advantages",
+    "norm_mean_type",
+    "norm_std_type",
+    "add_token_level_kl",
+    "use_pg_clip_range",
+    "reward_normalization",
+)
 _LEVELS = {None: "none", "batch": "batch", "group": "group", "running": "running"}
 
 
@@ -41,6 +51,9 @@ def detect(text: str, path: str | None) -> float:
     roles = sum(k in raw for k in ("actor_train", "actor_infer", "train_env_manager"))
     if roles and ("adv_estimator" in raw or "pg_clip" in raw or "rollout_batch_size" in raw):
         return 0.95
+    # flat algorithm keys at the top level are ROLL's alone (verl nests adv_estimator under `algorithm`)
+    if any(k in raw for k in _DISTINCT):
+        return 0.9
     return 0.5 if roles else 0.0
 
 
