@@ -55,24 +55,31 @@ class BodyLimit:
                 except ValueError:
                     pass
         received = 0
+        refused = False
 
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             msg = await receive()
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
                 if received > self.limit:
-                    raise _TooLarge
+                    # answer 413 now; the app then sees a disconnected client and its reply is dropped
+                    refused = True
+                    await too_big(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return msg
 
+        async def guarded_send(msg: Message) -> None:
+            if not refused:
+                await send(msg)
+
         try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await too_big(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
+            await self.app(scope, limited, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
 
 class Latency:
@@ -98,8 +105,9 @@ class Latency:
         try:
             await self.app(scope, receive, capture)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "other"
+            # FastAPI keeps the full template (prefix included) in its route context; plain routes in "route"
+            ctx = (scope.get("fastapi") or {}).get("effective_route_context")
+            path = getattr(ctx, "path", None) or getattr(scope.get("route"), "path", None) or "other"
             self.fastapi_app.state.metrics.latency.labels(scope["method"], path, str(status)).observe(
                 time.perf_counter() - start
             )

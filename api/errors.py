@@ -74,6 +74,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 400 and message == "There was an error parsing the body":
+            message = "the body is not valid JSON, or nests too deeply (a run config needs only a few levels)"
         return error_response(
             exc.status_code, _CODES.get(exc.status_code, "error"), message, headers=exc.headers
         )

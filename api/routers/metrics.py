@@ -40,7 +40,7 @@ class ApiMetrics:
 )
 def metrics(request: Request, settings: SettingsDep, session: SessionDep, _user: CurrentUser) -> Response:
     m: ApiMetrics = request.app.state.metrics
-    counts = dict(session.execute(select(Run.status, func.count()).group_by(Run.status)).tuples().all())
+    counts = {s: n for s, n in session.execute(select(Run.status, func.count()).group_by(Run.status)).all()}
     for status in RunStatus:
         m.runs.labels(status.value).set(counts.get(status.value, 0))
     try:

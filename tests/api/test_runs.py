@@ -1,0 +1,160 @@
+"""POST/GET /runs, cancel, retry, metrics, logs — on PostgreSQL with the Redis broker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from api.db.models import Run, RunEvent
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = (ROOT / "examples" / "seed-buggy.yaml").read_text()
+ALLOWED = (
+    SEED + "lint:\n  allow:\n    - rule: GL001\n      reason: ablation of the seed's double normalization\n"
+)
+
+
+def count_runs(settings) -> int:  # type: ignore[no-untyped-def]
+    from api.db.session import session_scope
+
+    with session_scope(settings.db_url) as s:
+        return int(s.execute(select(func.count()).select_from(Run)).scalar_one())
+
+
+def queued_messages(settings) -> int:  # type: ignore[no-untyped-def]
+    import redis
+
+    r = redis.Redis.from_url(settings.broker)
+    return int(r.llen("cpu") + r.llen("gpu"))
+
+
+def test_seed_buggy_config_refused_with_gl001_and_nothing_stored(client, settings) -> None:
+    r = client.post("/api/v1/runs", json={"config_text": SEED})
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert detail["code"] == "lint_failed"
+    gl001 = [f for f in detail["findings"] if f["rule"] == "GL001"]
+    assert gl001 and gl001[0]["severity"] == "error" and gl001[0]["line"] == 6
+    assert count_runs(settings) == 0
+    assert queued_messages(settings) == 0
+
+
+def test_seed_with_lint_allow_is_queued(client, settings) -> None:
+    r = client.post("/api/v1/runs", json={"config_text": ALLOWED, "name": "ablation", "tags": ["abl"]})
+    assert r.status_code == 201, r.text
+    run = r.json()
+    assert run["status"] == "queued" and run["name"] == "ablation" and run["tags"] == ["abl"]
+    f = next(f for f in run["findings"] if f["rule"] == "GL001")
+    assert f["allowed"] is True and "ablation" in f["allow_reason"]
+    assert run["config"]["algorithm"]["norm_return"] is True
+    assert run["config"]["run"]["steps"] == 150  # defaults filled in
+    assert run["config_text"] == ALLOWED
+    assert run["history"][0]["status"] == "queued"
+    assert count_runs(settings) == 1
+    assert queued_messages(settings) == 1
+
+
+def test_invalid_config_text_has_line_and_column(client, settings) -> None:
+    text = "algorithm:\n  group_size: 0\n  estimatorr: grpo\n"
+    r = client.post("/api/v1/runs", json={"config_text": text})
+    assert r.status_code == 422
+    d = r.json()["detail"]
+    assert d["code"] == "invalid_config"
+    by_field = {e["field"]: e for e in d["errors"]}
+    assert by_field["algorithm.group_size"]["line"] == 2
+    assert by_field["algorithm.estimatorr"]["line"] == 3
+    assert "did you mean 'estimator'" in by_field["algorithm.estimatorr"]["message"]
+    assert count_runs(settings) == 0
+
+
+def test_config_object_and_gpu_queue(client, settings) -> None:
+    r = client.post("/api/v1/runs", json={"config": {"resources": {"gpus": 1}, "run": {"steps": 3}}})
+    assert r.status_code == 201, r.text
+    assert r.json()["queue"] == "gpu"
+    assert "gpus: 1" in r.json()["config_text"]
+    import redis
+
+    assert redis.Redis.from_url(settings.broker).llen("gpu") == 1
+
+
+def test_exactly_one_of_config_and_text(client) -> None:
+    both = client.post("/api/v1/runs", json={"config": {}, "config_text": ""})
+    neither = client.post("/api/v1/runs", json={"name": "x"})
+    assert both.status_code == neither.status_code == 422
+    assert "exactly one" in both.json()["detail"]["message"]
+
+
+def test_list_filter_and_pagination(client) -> None:
+    ids = []
+    for i in range(5):
+        tags = ["even"] if i % 2 == 0 else ["odd"]
+        ids.append(
+            client.post("/api/v1/runs", json={"config": {}, "name": f"run-{i}", "tags": tags}).json()["id"]
+        )
+    page = client.get("/api/v1/runs", params={"limit": 2, "offset": 1}).json()
+    assert page["total"] == 5 and [r["name"] for r in page["items"]] == ["run-3", "run-2"]
+    assert client.get("/api/v1/runs", params={"tag": "even"}).json()["total"] == 3
+    assert client.get("/api/v1/runs", params={"status": "queued", "q": "run-4"}).json()["total"] == 1
+    assert client.get("/api/v1/runs", params={"status": "running"}).json()["total"] == 0
+    bad = client.get("/api/v1/runs", params={"status": "bogus"})
+    assert bad.status_code == 422 and bad.json()["detail"]["errors"][0]["field"] == "status"
+
+
+def test_cancel_queued_then_conflict_then_retry(client, settings) -> None:
+    run_id = client.post("/api/v1/runs", json={"config": {}}).json()["id"]
+    r = client.post(f"/api/v1/runs/{run_id}/cancel")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    again = client.post(f"/api/v1/runs/{run_id}/cancel")
+    assert again.status_code == 409 and again.json()["detail"]["code"] == "conflict"
+    retried = client.post(f"/api/v1/runs/{run_id}/retry")
+    assert retried.status_code == 200 and retried.json()["status"] == "queued"
+    assert [h["status"] for h in retried.json()["history"]] == ["queued", "cancelled", "queued"]
+    assert client.post(f"/api/v1/runs/{run_id}/retry").status_code == 409
+    assert queued_messages(settings) == 2  # submit + retry
+
+
+def test_transition_is_the_atomic_claim(settings, client) -> None:
+    from api.db.lifecycle import transition
+    from api.db.models import RunStatus
+    from api.db.session import session_scope
+
+    run_id = client.post("/api/v1/runs", json={"config": {}}).json()["id"]
+    with session_scope(settings.db_url) as s:
+        assert transition(s, run_id, RunStatus.RUNNING, "a", from_={RunStatus.QUEUED}, worker="w1")
+    with session_scope(settings.db_url) as s:
+        assert not transition(s, run_id, RunStatus.RUNNING, "b", from_={RunStatus.QUEUED}, worker="w2")
+        run = s.get(Run, run_id)
+        assert run is not None and run.worker == "w1" and run.attempts == 1
+        n = s.execute(
+            select(func.count()).select_from(RunEvent).where(RunEvent.run_id == run_id)
+        ).scalar_one()
+        assert n == 2
+    with pytest.raises(ValueError), session_scope(settings.db_url) as s:
+        transition(s, run_id, RunStatus.SUCCEEDED, "x", from_={RunStatus.QUEUED})
+
+
+def test_metrics_and_logs_since(client, settings) -> None:
+    from api.db.models import LogLine, MetricPoint
+    from api.db.session import session_scope
+
+    run_id = client.post("/api/v1/runs", json={"config": {}}).json()["id"]
+    with session_scope(settings.db_url) as s:
+        for step in (1, 2, 3):
+            s.add(MetricPoint(run_id=run_id, step=step, metrics={"rollout/reward_mean": step / 10}))
+            s.add(LogLine(run_id=run_id, seq=step, line=f"line {step}"))
+    m = client.get(f"/api/v1/runs/{run_id}/metrics", params={"since": 1}).json()["items"]
+    assert [p["step"] for p in m] == [2, 3] and m[1]["metrics"]["rollout/reward_mean"] == 0.3
+    logs = client.get(f"/api/v1/runs/{run_id}/logs", params={"since": 2}).json()["items"]
+    assert [ln["line"] for ln in logs] == ["line 3"]
+    assert client.get("/api/v1/runs/nope/metrics").status_code == 404
+
+
+def test_idempotency_key_returns_same_run(client, settings) -> None:
+    h = {"Idempotency-Key": "abc-123"}
+    a = client.post("/api/v1/runs", json={"config": {}}, headers=h)
+    b = client.post("/api/v1/runs", json={"config": {}}, headers=h)
+    assert a.status_code == 201 and b.status_code == 200
+    assert a.json()["id"] == b.json()["id"]
+    assert count_runs(settings) == 1 and queued_messages(settings) == 1

@@ -1,0 +1,238 @@
+"""Real infrastructure for the service tests: a fresh PostgreSQL database, a private Redis server, API and
+worker processes. Imported by the conftest files of tests/api, tests/worker and tests/service."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_ADMIN = os.environ.get("GRPOLAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+TINY = """\
+algorithm:
+  group_size: 4
+rollout:
+  batch_size: 8
+optim:
+  micro_batch_size: 8
+run:
+  steps: {steps}
+  eval_episodes: 0
+  checkpoint_every: {every}
+resources:
+  cpu_threads: 1
+"""
+
+
+def tiny_config(steps: int = 4, every: int = 1) -> str:
+    return TINY.format(steps=steps, every=every)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def postgres_available() -> str | None:
+    """None when PostgreSQL answers, else why not (for a skip message)."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, connect_timeout=3):
+            return None
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {PG_ADMIN}: {exc}"
+
+
+class FreshDatabase:
+    """`grpolab_test_<random>`: created for a test session, dropped after it."""
+
+    def __init__(self) -> None:
+        import psycopg
+
+        self.name = f"grpolab_test_{secrets.token_hex(4)}"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        self.url = f"{base}/{self.name}"
+
+    def drop(self) -> None:
+        import psycopg
+
+        from api.db.session import get_engine
+
+        get_engine(self.url).dispose()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+class RedisServer:
+    """A private redis-server (no persistence), so tests can restart it without disturbing anyone."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        exe = shutil.which("redis-server")
+        assert exe, "redis-server not installed"
+        self.proc = subprocess.Popen(
+            [
+                exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: self._ping(), 10, "redis-server did not start")
+
+    def _ping(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=self.port, socket_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def llen(self, queue: str) -> int:
+        import redis
+
+        return int(redis.Redis(port=self.port).llen(queue))
+
+
+def wait_for(pred: Callable[[], Any], timeout: float, message: str, every: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s: {message}")
+
+
+def service_env(db_url: str, broker_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRPOLAB_")}
+    env.update(
+        DATABASE_URL=db_url,
+        BROKER_URL=broker_url,
+        GRPOLAB_DATA_DIR=str(data_dir),
+        GRPOLAB_HEARTBEAT_INTERVAL_S="1",
+        GRPOLAB_HEARTBEAT_TIMEOUT_S="5",
+        GRPOLAB_REAPER_INTERVAL_S="1",
+        GRPOLAB_REQUEUE_AFTER_S="2",
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+    if not db_url:
+        env.pop("DATABASE_URL")
+    if not broker_url:
+        env.pop("BROKER_URL")
+    return env
+
+
+class Proc:
+    """A `grpolab` subcommand in its own process group, its output in a log file."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path):
+        self.log = log
+        self._f = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "grpolab", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=self._f,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def kill9(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self._f.close()
+        return int(self.proc.returncode)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_api(env: dict[str, str], log: Path) -> tuple[Proc, str]:
+    port = free_port()
+    proc = Proc(["api", "--port", str(port)], env, log)
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if proc.proc.poll() is not None:
+            raise AssertionError(f"API exited:\n{proc.output()[-3000:]}")
+        try:
+            return httpx.get(base + "/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(healthy, 60, "API did not become healthy")
+    return proc, base
+
+
+def make_token(db_url: str, name: str = "tester") -> str:
+    from api.auth import create_token
+    from api.db.session import session_scope
+
+    with session_scope(db_url) as s:
+        return create_token(s, name)
+
+
+def wait_status(client: httpx.Client, run_id: str, statuses: set[str], timeout: float) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        r = client.get(f"/api/v1/runs/{run_id}").json()
+        return r if r["status"] in statuses else None
+
+    return wait_for(done, timeout, f"run {run_id} did not reach {statuses}", every=0.5)
