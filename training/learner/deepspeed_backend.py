@@ -1,0 +1,301 @@
+"""`learner.backend: deepspeed` — the same clipped policy-gradient update as `learner.backend: torch`, run by a
+DeepSpeed engine (ZeRO stage 0–3, gradient accumulation, clipping, checkpoints).
+
+What DeepSpeed changes and what it does not:
+- The loss is `TorchLearner`'s, term for term (`_micro_loss` mirrors `TorchLearner.step`), and it is already
+  normalised over the whole batch, so micro-batches call `engine.backward(loss, scale_wrt_gas=False)`; the
+  accumulation boundary is set by hand on the last micro-batch, so one `step` is exactly one optimizer update
+  whatever the number of micro-batches (which varies with the batch).
+- Optimizer: a client `torch.optim.AdamW` (never DeepSpeed's FusedAdam / CPUAdam: on CPU those JIT-compile for
+  minutes). Clipping: DeepSpeed's `gradient_clipping` (it knows the partitioned gradients); `grad_norm` is the
+  engine's global norm before clipping. Warmup: a client LambdaLR stepped by the engine.
+- Precision: `learner.precision: auto` = fp32 on CPU, bf16 on a GPU (DeepSpeed keeps fp32 master weights).
+- Weights for the rollout engine (`export_weights`): stage 0–2 keep full parameters on every rank, so it is the
+  module's `state_dict()`; stage 3 gathers one parameter at a time with `GatheredParameters` (a collective: every
+  rank must iterate the generator).
+- Processes: one process works with no launcher (a world of one is set up over gloo on CPU / NCCL on GPU);
+  several ranks come from `torchrun` / `deepspeed` (env `RANK`, `WORLD_SIZE`, ...). No home-made groups.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from training.backends import TrainBatch
+from training.config import AlgorithmConfig, LearnerConfig, OptimConfig
+from training.learner.torch_learner import TorchLearner, _kl
+
+#: Sub-folder of a pipeline checkpoint that holds DeepSpeed's own files (optimizer partitions, scheduler).
+DS_SUBDIR = "deepspeed"
+DS_TAG = "state"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def import_deepspeed(on_gpu: bool | None = None) -> Any:
+    """Import DeepSpeed with the accelerator chosen explicitly (its auto-detection probes CUDA and warns)."""
+    if on_gpu is None:
+        on_gpu = torch.cuda.is_available()
+    if not on_gpu:
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    try:
+        import deepspeed
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "learner.backend: deepspeed needs the `deepspeed` package: `pip install -e .[gpu]` on a GPU machine, "
+            "`make gpu-path` on CPU (docs/gpu.md)"
+        ) from exc
+    return deepspeed
+
+
+def init_distributed(on_gpu: bool) -> None:
+    """Join the launcher's process group, or make a world of one when started without a launcher."""
+    import torch.distributed as dist
+
+    deepspeed = import_deepspeed(on_gpu)
+    if dist.is_initialized():
+        # e.g. an in-process vLLM engine made a world of one first: DeepSpeed wraps the existing group
+        deepspeed.init_distributed(dist_backend=dist.get_backend())
+        return
+    for key, value in {"MASTER_ADDR": "127.0.0.1", "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("MASTER_PORT", str(_free_port()))
+    deepspeed.init_distributed(dist_backend="nccl" if on_gpu else "gloo")
+
+
+def ds_config(learner: LearnerConfig, optim: OptimConfig, on_gpu: bool) -> dict[str, Any]:
+    """The DeepSpeed config derived from RunConfig (nothing else is read: one source of truth)."""
+    bf16 = learner.precision == "bf16" or (learner.precision == "auto" and on_gpu)
+    return {
+        "train_micro_batch_size_per_gpu": optim.micro_batch_size,
+        "gradient_accumulation_steps": 1,  # boundaries are set per step (see the module docstring)
+        "gradient_clipping": optim.max_grad_norm,
+        "zero_optimization": {"stage": learner.zero_stage},
+        "bf16": {"enabled": bf16},
+        "fp16": {"enabled": False},
+        "zero_allow_untested_optimizer": True,
+        "steps_per_print": 2**31 - 1,
+        "wall_clock_breakdown": False,
+    }
+
+
+class DeepSpeedLearner(TorchLearner):
+    """A `LearnerBackend` over `deepspeed.initialize`. Reuses `TorchLearner`'s padding, log-prob and
+    aggregation helpers; the engine owns parameters, optimizer, scheduler and gradient reduction."""
+
+    def __init__(
+        self,
+        model: Any,
+        algo: AlgorithmConfig,
+        optim: OptimConfig,
+        learner: LearnerConfig,
+        default_length_norm: float = 1.0,
+        device: str | torch.device | None = None,
+    ) -> None:
+        on_gpu = torch.cuda.is_available() if device is None else torch.device(device).type == "cuda"
+        if learner.precision == "bf16" and not on_gpu:
+            raise ValueError("learner.precision: bf16 needs a GPU here; use `auto` or `fp32` on CPU")
+        deepspeed = import_deepspeed(on_gpu)
+        init_distributed(on_gpu)
+        self.algo = algo
+        self.optim_cfg = optim
+        self.learner_cfg = learner
+        self.default_length_norm = float(default_length_norm)
+        self.stage = learner.zero_stage
+        self.config = ds_config(learner, optim, on_gpu)
+        self.bf16 = bool(self.config["bf16"]["enabled"])
+        self.ref_model = None
+        if algo.kl_coef > 0 and algo.reference == "initial":
+            # A frozen full copy on every rank (inference only). Fine up to a few B parameters; larger runs would
+            # want a second ZeRO-3 inference engine.
+            self.ref_model = copy.deepcopy(model).eval()
+            for p in self.ref_model.parameters():
+                p.requires_grad_(False)
+        optimizer = torch.optim.AdamW(
+            [p for p in model.parameters() if p.requires_grad],
+            lr=optim.lr,
+            betas=(optim.beta1, optim.beta2),
+            weight_decay=optim.weight_decay,
+        )
+        warm = optim.warmup_steps
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: min(1.0, (s + 1) / warm) if warm > 0 else 1.0
+        )
+        self.engine, self.optimizer, _, self.scheduler = deepspeed.initialize(
+            model=model, optimizer=optimizer, lr_scheduler=scheduler, config=self.config
+        )
+        self.model = self.engine  # forward goes through the engine (ZeRO-3 gathers in its hooks)
+        self.device = self.engine.device
+        if self.ref_model is not None:
+            self.ref_model.to(self.device)
+        self._deepspeed = deepspeed
+
+    # -- the update --------------------------------------------------------------------------------------
+    def _micro_loss(
+        self,
+        t: dict[str, torch.Tensor],
+        temperature: float,
+        lp_old: torch.Tensor | None,
+        n: tuple[float, ...],
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """One micro-batch's share of the full-batch loss — the same terms as `TorchLearner.step`."""
+        a = self.algo
+        n_tokens, n_seqs, norm = n
+        lp, logits, logz = self._token_logprobs(self.engine, t["ids"], t["attn"], temperature)
+        lp_old = lp.detach() if lp_old is None else lp_old
+        mask, adv = t["mask"], t["adv"]
+        ratio = torch.exp(lp - lp_old)
+        clipped = ratio.clamp(1.0 - a.clip_low, 1.0 + a.clip_high)
+        pg_tok = torch.maximum(-adv * ratio, -adv * clipped)
+        if a.tis_c is not None:
+            pg_tok = pg_tok * torch.exp(lp_old - t["blp"]).clamp(max=a.tis_c)
+        pg = self._aggregate(pg_tok, mask, n_tokens, n_seqs, norm)
+        loss = pg
+        probs = torch.softmax(logits, dim=-1)
+        ent = self._aggregate(logz - (probs * logits).sum(-1), mask, n_tokens, n_seqs, norm)
+        if a.entropy_coef > 0:
+            loss = loss - a.entropy_coef * ent
+        kl = torch.zeros((), device=lp.device)
+        if self.ref_model is not None:
+            with torch.no_grad():
+                ref_lp = self._token_logprobs(self.ref_model, t["ids"], t["attn"], temperature)[0]
+            kl = self._aggregate(_kl(lp, ref_lp, a.kl_estimator), mask, n_tokens, n_seqs, norm)
+            loss = loss + a.kl_coef * kl
+        clip = float((((ratio - clipped).abs() > 0).float() * mask).sum()) / max(n_tokens, 1.0)
+        return loss, {
+            "pg": float(pg.detach()),
+            "kl": float(kl.detach()),
+            "ent": float(ent.detach()),
+            "clip": clip,
+        }
+
+    def step(self, batch: TrainBatch) -> dict[str, float]:
+        seqs = [s for s in batch.sequences if any(s.action_mask)]
+        if not seqs:
+            return {"loss/pg": 0.0, "loss/kl": 0.0, "entropy": 0.0, "grad_norm": 0.0, "lr": self._lr()}
+        self.engine.train()
+        n = (
+            float(sum(sum(s.action_mask) for s in seqs)),
+            float(len(seqs)),
+            float(batch.length_norm_constant or self.default_length_norm),
+        )
+        mbs = [self._pad(mb) for mb in self._micro_batches(seqs)]
+        old: list[torch.Tensor] | None = None
+        if self.algo.ppo_epochs > 1:
+            with torch.no_grad():
+                old = [
+                    self._token_logprobs(self.engine, t["ids"], t["attn"], batch.temperature)[0] for t in mbs
+                ]
+        sums = {"pg": 0.0, "kl": 0.0, "ent": 0.0, "clip": 0.0}
+        grad_norm = 0.0
+        for _epoch in range(self.algo.ppo_epochs):
+            for k, t in enumerate(mbs):
+                self.engine.set_gradient_accumulation_boundary(k == len(mbs) - 1)
+                loss, parts = self._micro_loss(t, batch.temperature, old[k] if old else None, n)
+                self.engine.backward(loss, scale_wrt_gas=False)
+                for key, value in parts.items():
+                    sums[key] += value
+                if k < len(mbs) - 1:
+                    continue
+                stage0_norm = self._stage0_grad_norm() if self.stage == 0 and not self.bf16 else None
+                self.engine.step()  # reduce, clip, AdamW, LambdaLR
+                norm = stage0_norm if stage0_norm is not None else self.engine.get_global_grad_norm()
+                grad_norm = float(norm) if norm is not None else 0.0
+        e = float(self.algo.ppo_epochs)
+        return {
+            "loss/pg": sums["pg"] / e,
+            "loss/kl": sums["kl"] / e,
+            "entropy": sums["ent"] / e,
+            "clip_frac": sums["clip"] / e,
+            "grad_norm": grad_norm,
+            "lr": self._lr(),
+        }
+
+    def _lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _stage0_grad_norm(self) -> float:
+        """fp32 stage 0 clips with torch but records no norm. Its gradients are full, and the boundary
+        `backward` already all-reduced them, so every rank computes the same norm `step` clips with."""
+        grads = [p.grad.detach().float() for p in self.engine.module.parameters() if p.grad is not None]
+        if not grads:
+            return 0.0
+        return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+
+    # -- weights -----------------------------------------------------------------------------------------
+    def export_weights(self) -> Iterator[tuple[str, torch.Tensor]]:
+        module = self.engine.module
+        if self.stage < 3:
+            yield from module.state_dict().items()
+            return
+        # ZeRO-3: each rank holds a shard; gather one tensor at a time so peak memory stays one layer. The names
+        # are the state_dict's (tied aliases such as lm_head.weight included, non-persistent buffers left out),
+        # so stage 3 exports exactly what stage 0 does.
+        params = dict(module.named_parameters(remove_duplicate=False))
+        buffers = dict(module.named_buffers())
+        for name in list(module.state_dict().keys()):
+            if name in params:
+                param = params[name]
+                with self._deepspeed.zero.GatheredParameters([param], modifier_rank=None):
+                    yield name, param.data.detach().clone()
+            elif name in buffers:
+                yield name, buffers[name].detach().clone()
+
+    def full_state_dict(self) -> dict[str, torch.Tensor]:
+        """All weights, full, on CPU (every rank; collective under ZeRO-3)."""
+        return {name: t.to("cpu") for name, t in self.export_weights()}
+
+    # -- checkpoints -------------------------------------------------------------------------------------
+    @property
+    def rank(self) -> int:
+        import torch.distributed as dist
+
+        return dist.get_rank() if dist.is_initialized() else 0
+
+    def save_checkpoint(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = self.full_state_dict()  # collective: every rank gathers, rank 0 writes the HF folder
+        if self.rank == 0:
+            self.engine.module.save_pretrained(directory, state_dict=state, safe_serialization=True)
+            if self.ref_model is not None:
+                from safetensors.torch import save_file
+
+                save_file(
+                    {k: v.contiguous() for k, v in self.ref_model.state_dict().items()},
+                    directory / "reference.safetensors",
+                )
+        # Optimizer partitions, scheduler and module states, one file per rank.
+        self.engine.save_checkpoint(str(directory / DS_SUBDIR), tag=DS_TAG, save_latest=False)
+
+    def load_checkpoint(self, directory: Path) -> None:
+        ds_dir = Path(directory) / DS_SUBDIR
+        if not (ds_dir / DS_TAG).is_dir():
+            raise ValueError(
+                f"checkpoint {directory} has no DeepSpeed state ({DS_SUBDIR}/{DS_TAG}); it was written by "
+                "another learner backend: resume with the same learner.backend"
+            )
+        path, _ = self.engine.load_checkpoint(
+            str(ds_dir), tag=DS_TAG, load_optimizer_states=True, load_lr_scheduler_states=True
+        )
+        if path is None:
+            raise ValueError(f"DeepSpeed could not load the checkpoint in {ds_dir}")
+        ref = Path(directory) / "reference.safetensors"
+        if self.ref_model is not None and ref.exists():
+            from safetensors.torch import load_file
+
+            self.ref_model.load_state_dict(load_file(ref), strict=False)
+
+    def close(self) -> None:
+        self.engine.destroy() if hasattr(self.engine, "destroy") else None
