@@ -261,3 +261,14 @@ def test_docs_page_example_fires_and_its_fix_is_clean(name: str) -> None:
         f.message for f in res.findings
     ]
     assert lint_text(firing, "auto").format == name
+
+
+def test_values_only_the_shell_knows_fall_back_to_the_default() -> None:
+    text = (
+        "python3 -m verl.trainer.main_ppo algorithm.adv_estimator=grpo actor_rollout_ref.rollout.n=$NUM \\\n"
+        "  data.train_batch_size=$((64*8)) algorithm.gamma=${oc.env:GAMMA}\n"
+    )
+    res = lint_text(text, "verl")
+    assert not res.invalid
+    f = next(f for f in res.findings if f.rule == "GL002")  # n unknown: verl's default (1) is assumed
+    assert f.from_default and "its value $NUM is unknown here" in f.message

@@ -70,8 +70,12 @@ class Source:
         seen = 0
         while name in self.entries and seen < 8:
             v = self.entries[name].value
+            if isinstance(v, str) and v.startswith("$") and not v.startswith("${"):
+                return default  # `$VAR` set outside the script, `$((...))`, `$(...)`: unknown here
             m = _INTERP.match(v) if isinstance(v, str) else None
             if not m:
+                if isinstance(v, str) and v.startswith("${"):
+                    return default  # `${oc.env:...}` and other resolvers: unknown here
                 return v
             name = m.group(1)
             seen += 1
@@ -85,6 +89,14 @@ class Source:
         e = self.entries.get(name)
         if e is not None and self.written(name):
             return Origin(key=e.key, pointer=e.pointer, line=e.line, column=e.column, default=False)
+        if e is not None:  # written, but as something only the shell or Hydra can resolve
+            return Origin(
+                key=f"{e.key} (its value {e.value} is unknown here)",
+                pointer=e.pointer,
+                line=e.line,
+                column=e.column,
+                default=True,
+            )
         line, col = self.ancestor(name) if self.ancestor else (None, None)
         if line is None:
             line, col = self.anchor

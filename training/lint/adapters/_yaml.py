@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from training.config import ConfigError, FieldError
@@ -9,14 +10,24 @@ from training.lint.adapters._source import Entry, Source
 from training.sourcemap import ConfigSyntaxError, SourceMap, escape_pointer_token, parse_text
 
 
+@lru_cache(maxsize=4)
+def _parsed(text: str) -> tuple[Any, SourceMap] | ConfigSyntaxError:
+    """One parse per text: with `--input-format auto` every YAML adapter's detect() and then the chosen
+    adapter's map_text() read the same text. Callers must not mutate the returned values."""
+    try:
+        return parse_text(text)
+    except ConfigSyntaxError as exc:
+        return exc
+
+
 def parse_mapping(text: str) -> tuple[dict[str, Any], SourceMap]:
     """Parse with our safe parser; a syntax problem or a non-mapping document becomes GL000."""
-    try:
-        raw, smap = parse_text(text)
-    except ConfigSyntaxError as exc:
+    got = _parsed(text)
+    if isinstance(got, ConfigSyntaxError):
         raise ConfigError(
-            [FieldError(pointer="", field="", message=exc.message, line=exc.line, column=exc.column)]
-        ) from None
+            [FieldError(pointer="", field="", message=got.message, line=got.line, column=got.column)]
+        )
+    raw, smap = got
     if not isinstance(raw, dict):
         raise ConfigError(
             [FieldError(pointer="", field="", message="expected a mapping of keys at the top level")]
@@ -26,11 +37,10 @@ def parse_mapping(text: str) -> tuple[dict[str, Any], SourceMap]:
 
 def try_parse(text: str) -> dict[str, Any] | None:
     """For detect(): the mapping, or None when the text is not a YAML/JSON mapping."""
-    try:
-        raw, _ = parse_text(text)
-    except ConfigSyntaxError:
+    got = _parsed(text)
+    if isinstance(got, ConfigSyntaxError):
         return None
-    return raw if isinstance(raw, dict) else None
+    return got[0] if isinstance(got[0], dict) else None
 
 
 def _pointer(name: str) -> str:
