@@ -95,3 +95,11 @@ def test_default_kl_goes_into_the_reward_with_a_reference() -> None:
         "python3 -m openrlhf.cli.train_ppo_ray --advantage_estimator group_norm --n_samples_per_prompt 8\n"
     )
     assert set(m) == {"GL018"} and "0.01" in m["GL018"]
+
+
+def test_local_reward_model_with_group_std_amplifies_noise_unless_filtered() -> None:
+    text = "python3 -m openrlhf.cli.train_ppo_ray --advantage_estimator group_norm --n_samples_per_prompt 8 --reward_pretrain OpenRLHF/Llama-3-8b-rm --init_kl_coef 0\n"
+    res = lint_text(text, "openrlhf")
+    f = next(f for f in res.findings if f.rule == "GL013")
+    assert f.column == 97 and "--reward_pretrain" in f.message
+    assert "GL013" not in messages(text.replace("\n", " --dynamic_filtering\n"))

@@ -66,10 +66,10 @@ def test_missing_rollout_n_is_reported_as_a_default() -> None:
 
 
 def test_yaml_and_overrides_agree() -> None:
-    yaml_text = "algorithm:\n  adv_estimator: rloo\n  norm_adv_by_std_in_grpo: false\nactor_rollout_ref:\n  rollout:\n    n: 4\n"
+    yaml_text = "algorithm:\n  adv_estimator: rloo\n  norm_adv_by_std_in_grpo: false\nactor_rollout_ref:\n  rollout:\n    n: 8\n"
     script = (
         "python3 -m verl.trainer.main_ppo algorithm.adv_estimator=rloo \\\n"
-        "  algorithm.norm_adv_by_std_in_grpo=false actor_rollout_ref.rollout.n=4\n"
+        "  algorithm.norm_adv_by_std_in_grpo=false actor_rollout_ref.rollout.n=8\n"
     )
     a, b = lint_text(yaml_text, "verl"), lint_text(script, "verl")
     assert [(f.rule, f.severity) for f in a.findings] == [(f.rule, f.severity) for f in b.findings]
@@ -97,3 +97,19 @@ def test_plus_and_tilde_overrides() -> None:
 def test_unreadable_script_is_gl000() -> None:
     res = lint_text("echo hello\n", "verl")
     assert res.invalid and "verl.trainer.main_ppo" in res.findings[0].message
+
+
+def test_rule_based_reward_with_small_groups_and_reward_model_noise() -> None:
+    small = "algorithm:\n  adv_estimator: grpo\nactor_rollout_ref:\n  rollout:\n    n: 3\n"
+    res = lint_text(small, "verl")
+    assert [(f.rule, f.severity, f.line) for f in res.findings] == [("GL014", "warning", 5)]
+    assert "25.0%" in res.findings[0].message
+    assert [f.severity for f in lint_text(small.replace("n: 3", "n: 4"), "verl").findings] == ["info"]
+    rm = "algorithm:\n  adv_estimator: grpo\nactor_rollout_ref:\n  rollout:\n    n: 8\nreward_model:\n  enable: true\n"
+    res = lint_text(rm, "verl")
+    f = next(f for f in res.findings if f.rule == "GL013")
+    assert (f.severity, f.line) == ("warning", 7) and "1e-06" in f.message and "fixed at 1e-6" in f.message
+    # Dr. GRPO (no std) is the fix
+    assert "GL013" not in messages(
+        rm.replace("adv_estimator: grpo", "adv_estimator: grpo\n  norm_adv_by_std_in_grpo: false")
+    )

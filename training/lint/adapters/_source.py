@@ -108,6 +108,11 @@ class Source:
             default=True,
         )
 
+    def fixed(self, name: str, label: str) -> Origin:
+        """A value the framework hard-codes (e.g. the std epsilon): shown as `label`, located at `name`'s key."""
+        o = self.origin(name)
+        return Origin(key=label, pointer=o.pointer, line=o.line, column=o.column, default=False)
+
     # ---- typed access; a value of the wrong type is a GL000 with the key and its position
 
     def _bad(self, name: str, expected: str) -> ConfigError:

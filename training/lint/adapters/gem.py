@@ -63,7 +63,7 @@ def map_source(src: Source) -> Mapped:
         o[concept] = src.origin("critic_type2")
     o["batch_whitening"] = src.origin("norm_return")
     o["subsample_unit"] = src.origin("rollout_batch_size_per_device", "--rollout_batch_size_per_device")
-    o["std_eps"] = src.origin("critic_type2", "group std epsilon (fixed at 1e-9 in gem)")
+    o["std_eps"] = src.fixed("critic_type2", "group std epsilon (fixed at 1e-9 in gem)")
     return Mapped(concepts=c)
 
 

@@ -114,7 +114,7 @@ def map_source(src: Source) -> Mapped:
     for concept in ("estimator", "group_mean", "group_norm_std", "batch_whitening"):
         o[concept] = src.origin("critic_type")
     o["rollout_samples"] = src.origin("rollout_batch_size")
-    o["std_eps"] = src.origin("critic_type", "group std epsilon (fixed at 1e-8 in OAT)")
+    o["std_eps"] = src.fixed("critic_type", "group std epsilon (fixed at 1e-8 in OAT)")
     if whiten_adv and ct != "ppo":
         c.dead_keys.append(
             ("--whiten_adv", f"it is read only on the PPO (GAE) path, not with critic_type {ct}")

@@ -157,7 +157,8 @@ def map_source(src: Source) -> Mapped:
     o["gamma"] = src.origin("algo.advantage.gamma")
     o["entropy_coef"] = src.origin("actor.entropy_coef")
     o["rollout_samples"] = src.origin("rollout.batch_size")
-    o["std_eps"] = src.origin("algo.advantage.estimator", "group std epsilon (fixed at 1e-9 in OpenRLHF)")
+    o["reward_kind"] = src.origin("reward.pretrain")
+    o["std_eps"] = src.fixed("algo.advantage.estimator", "group std epsilon (fixed at 1e-9 in OpenRLHF)")
     return Mapped(concepts=c)
 
 

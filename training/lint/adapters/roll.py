@@ -159,7 +159,7 @@ def map_source(src: Source) -> Mapped:
     o["clip_high"] = src.origin("pg_clip_high" if src.written("pg_clip_high") else "pg_clip")
     o["advantage_clip"] = src.origin("advantage_clip")
     o["gamma"] = src.origin("gamma")
-    o["std_eps"] = src.origin("adv_estimator", "group std epsilon (fixed at 1e-6 in ROLL)")
+    o["std_eps"] = src.fixed("adv_estimator", "group std epsilon (fixed at 1e-6 in ROLL)")
 
     def dead(key: str, why: str) -> None:
         c.dead_keys.append((key, why))

@@ -120,7 +120,7 @@ def map_source(src: Source) -> Mapped:
     o["clip_high"] = src.origin(f"{_T}.eps_clip_high")
     o["clip_dual"] = src.origin(f"{_T}.clip_ratio_c")
     o["gamma"] = src.origin(f"{_T}.gamma")
-    o["std_eps"] = src.origin(f"{_T}.advantage_estimator", "group std epsilon (fixed at 1e-6 in SkyRL)")
+    o["std_eps"] = src.fixed(f"{_T}.advantage_estimator", "group std epsilon (fixed at 1e-6 in SkyRL)")
     o["rollout_samples"] = src.origin("trainer.train_batch_size")
     key = f"{_T}.entropy_loss_coef"
     if src.written(key) and not c.entropy_enabled:

@@ -125,7 +125,7 @@ def map_source(src: Source) -> Mapped:
     o["clip_high"] = src.origin("epsilon_high" if src.written("epsilon_high") else "epsilon")
     o["clip_dual"] = src.origin("delta")
     o["rollout_samples"] = src.origin("generation_batch_size")
-    o["std_eps"] = src.origin("scale_rewards", "std epsilon (fixed at 1e-4 in TRL)")
+    o["std_eps"] = src.fixed("scale_rewards", "std epsilon (fixed at 1e-4 in TRL)")
     if beta == 0 and src.bool_("sync_ref_model", False):
         c.dead_keys.append(("sync_ref_model", "with beta 0 TRL loads no reference model to sync"))
         o["dead:sync_ref_model"] = src.origin("sync_ref_model")

@@ -120,6 +120,11 @@ def map_source(src: Source) -> Mapped:
     c.rollout_samples = prompts * n if prompts else None
     c.positional_grouping = False  # group statistics are keyed by the prompt uid
     c.multi_turn = src.bool_(f"{_R}.multi_turn.enable", False)
+    # without a reward model or a custom function, verl scores with its rule-based checkers (0/1 for gsm8k/math)
+    if src.bool_("reward_model.enable", False):
+        c.reward_kind = "continuous"
+    elif not src.written("custom_reward_function.path"):
+        c.reward_kind = "binary"
 
     o = c.origins
     for concept in ("estimator", "group_mean", "batch_whitening"):
@@ -147,7 +152,8 @@ def map_source(src: Source) -> Mapped:
     o["gamma"] = src.origin("algorithm.gamma")
     o["entropy_coef"] = src.origin(f"{_A}.entropy_coeff")
     o["rollout_samples"] = src.origin("data.train_batch_size")
-    o["std_eps"] = src.origin("algorithm.adv_estimator", "group std epsilon (fixed at 1e-6 in verl)")
+    o["reward_kind"] = src.origin("reward_model.enable")
+    o["std_eps"] = src.fixed("algorithm.adv_estimator", "group std epsilon (fixed at 1e-6 in verl)")
     for key, switch, on in (
         (f"{_A}.kl_loss_coef", f"{_A}.use_kl_loss", c.kl_in_loss),
         ("algorithm.kl_ctrl.kl_coef", "algorithm.use_kl_in_reward", c.kl_in_reward),

@@ -95,10 +95,10 @@ def check_std_eps_amplification(c: Concepts) -> list[Hit]:
         return []
     return [
         Hit(
-            f"group std normalization with a continuous reward and {c.key('std_eps')} = {eps:g}: a group whose "
-            "scores differ by noise (std 1e-4) is scaled up to ±1, so judge/RM noise gets full weight "
-            f"(a 1e-4 gap becomes {1e-4 / (1e-4 + eps):.2f} after division).",
-            ("std_eps", "group_norm_std"),
+            f"group std normalization with a continuous reward ({c.key('reward_kind')}) and a std epsilon of "
+            f"{eps:g} ({c.key('std_eps')}): a group whose scores differ only by noise (std 1e-4) is divided by "
+            f"1e-4 + {eps:g} and comes out at ±{1e-4 / (1e-4 + eps):.2f}, the weight of a real difference.",
+            ("reward_kind", "std_eps"),
         )
     ]
 
