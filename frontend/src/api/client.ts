@@ -44,9 +44,15 @@ export function fallbackMessage(status: number, statusText = ""): string {
   return `The request failed (${status}${statusText ? " " + statusText : ""}).`;
 }
 
-export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+export async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+  tokenOverride?: string,
+): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  const token = getToken();
+  const token = tokenOverride ?? getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res: Response;
@@ -66,13 +72,15 @@ export async function request<T>(method: string, path: string, body?: unknown, s
     }
   }
   if (!res.ok) {
-    if (res.status === 401 && path !== "/me") setToken(null);
+    if (res.status === 401 && tokenOverride === undefined) setToken(null);
     throw new ApiError(res.status, toErrorDetail(res.status, data, res.statusText));
   }
   return data as T;
 }
 
 export const api = {
+  /** Check a token before storing it (sign-in form). */
+  me: (token: string) => request<{ name: string }>("GET", "/me", undefined, undefined, token),
   get: <T>(path: string, signal?: AbortSignal) => request<T>("GET", path, undefined, signal),
   post: <T>(path: string, body?: unknown, signal?: AbortSignal) => request<T>("POST", path, body ?? {}, signal),
 };

@@ -49,7 +49,7 @@ export interface SseHandle {
 
 /**
  * Open an SSE stream. `onEvent` gets each event with its JSON data parsed. When the stream drops without an
- * `end` event, `onDrop` is called and we reconnect after a pause (the caller refetches what it may have missed).
+ * `end` event, `onDrop` is called and we reconnect after a pause, resuming after the last event received.
  */
 export function openEvents(
   path: string,
@@ -59,12 +59,15 @@ export function openEvents(
   const ctrl = new AbortController();
   let closed = false;
   let ended = false;
+  // The server's event ids are resume cursors: reconnecting with Last-Event-ID gets exactly what was missed.
+  let lastId: string | undefined;
   const run = async () => {
     while (!closed && !ended) {
       try {
         const headers: Record<string, string> = { Accept: "text/event-stream" };
         const t = getToken();
         if (t) headers.Authorization = `Bearer ${t}`;
+        if (lastId) headers["Last-Event-ID"] = lastId;
         const res = await fetch(API + path, { headers, signal: ctrl.signal });
         if (res.status === 401 || res.status === 404) return; // nothing to retry for
         if (res.ok && res.body) {
@@ -74,6 +77,7 @@ export function openEvents(
             const { value, done } = await reader.read();
             if (done) break;
             for (const ev of parser.feed(value)) {
+              if (ev.id) lastId = ev.id;
               if (ev.event === "end") {
                 ended = true;
                 opts.onEnd?.();

@@ -4,7 +4,7 @@
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { downsample, extent, type Series } from "../lib/chartData";
+import { downsample, extent, paddedRange, type Series } from "../lib/chartData";
 import { formatNumber } from "../lib/format";
 
 export interface ChartSeries extends Series {
@@ -56,7 +56,8 @@ export function Chart({ id, title, series, height = 180 }: { id: string; title: 
       height,
       legend: { show: shown.length > 1 },
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: false } },
+      // a flat series (e.g. KL = 0 with kl_coef 0) gets a small band around its value, not uPlot's 0…100
+      scales: { x: { time: false }, y: { range: (_u, lo, hi) => paddedRange(lo, hi) } },
       axes: [{ ...axis, label: "step", labelSize: 18 }, { ...axis, size: 56, values: (_u, vals) => vals.map((v) => formatNumber(v, 3)) }],
       series: [
         { label: "step" },

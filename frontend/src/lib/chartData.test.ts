@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { alignSeries, downsample, extent, lastSteps, mergePoints, seriesFor } from "./chartData";
+import { alignSeries, downsample, extent, lastSteps, mergePoints, paddedRange, seriesFor } from "./chartData";
 
 const pts = (steps: number[], f = (s: number) => s / 10) => steps.map((s) => ({ step: s, metrics: { r: f(s) } }));
 
@@ -60,5 +60,14 @@ describe("alignSeries", () => {
   it("extent ignores nulls", () => {
     expect(extent([null, 2, -1, null])).toEqual([-1, 2]);
     expect(extent([null])).toBeNull();
+  });
+});
+
+describe("paddedRange", () => {
+  it("gives flat series a visible band and others a 5% margin", () => {
+    expect(paddedRange(0, 0)).toEqual([-0.5, 0.5]);
+    expect(paddedRange(-0.1, -0.1)[0]).toBeCloseTo(-0.11);
+    expect(paddedRange(0, 10)).toEqual([-0.5, 10.5]);
+    expect(paddedRange(null, null)).toEqual([0, 1]);
   });
 });

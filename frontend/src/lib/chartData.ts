@@ -104,3 +104,14 @@ export function extent(values: (number | null)[]): [number, number] | null {
   for (const v of values) if (v !== null && Number.isFinite(v)) (lo = Math.min(lo, v), hi = Math.max(hi, v));
   return lo <= hi ? [lo, hi] : null;
 }
+
+/** Y range with a 5% margin; a flat series gets a band of ±10% of its value (±0.5 around 0). */
+export function paddedRange(lo: number | null, hi: number | null): [number, number] {
+  if (lo === null || hi === null || !Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
+  if (lo === hi) {
+    const pad = Math.abs(lo) * 0.1 || 0.5;
+    return [lo - pad, hi + pad];
+  }
+  const pad = (hi - lo) * 0.05;
+  return [lo - pad, hi + pad];
+}

@@ -138,7 +138,7 @@ export function FindingList({ findings, onAllow }: { findings: Finding[]; onAllo
   return (
     <ul className="findings">
       {findings.map((f, i) => (
-        <li key={`${f.rule}-${i}`} className={`finding sev-${f.allowed ? "allowed" : f.severity}`} data-rule={f.rule} data-line={f.line ?? ""}>
+        <li key={`${f.rule}-${i}`} className={`finding finding-${f.allowed ? "allowed" : f.severity}`} data-rule={f.rule} data-line={f.line ?? ""}>
           <div className="finding-head">
             <span className={`sev sev-${f.severity}`}>{f.allowed ? "allowed" : f.severity}</span>{" "}
             <Link to={`/rules/${f.rule}`}>{f.rule} {f.name}</Link>

@@ -57,8 +57,9 @@ export function RunDetail({ id }: { id: string }) {
     let handle: { close(): void } | null = null;
     void catchUp().then(() => {
       if (!alive) return;
+      // Resume the stream after what the catch-up fetched (statuses are few: replay them all).
       handle = openEvents(
-        `/runs/${id}/events`,
+        `/runs/${id}/events?since=e0.m${lastStep.current}.l${lastSeq.current}`,
         (event, data) => {
           setLive("live");
           if (event === "metric") addPoints([data as MetricPoint]);
@@ -70,7 +71,7 @@ export function RunDetail({ id }: { id: string }) {
           }
         },
         {
-          onDrop: () => (setLive("reconnecting"), void catchUp()),
+          onDrop: () => setLive("reconnecting"),
           onEnd: () => (setLive("ended"), void catchUp(), run.reload()),
         },
       );

@@ -14,11 +14,10 @@ export function SignIn({ notice }: { notice?: string }) {
     if (!t) return setError(new Error("Paste your API token first."));
     setBusy(true);
     setError(null);
-    setToken(t);
     try {
-      await api.get("/me");
+      await api.me(t);
+      setToken(t);
     } catch (err) {
-      setToken(null);
       setError(err instanceof ApiError && err.status === 401 ? new Error("That token was not accepted. Check that you copied all of it.") : err);
     } finally {
       setBusy(false);

@@ -1,0 +1,191 @@
+"""The web UI in real Chromium against a real `grpolab up`: sign in, inline lint, submit, live curves, compare."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Server, shot
+
+pytestmark = pytest.mark.e2e
+
+# The seed's buggy setting, made tiny so a run finishes in seconds on a 2-core CPU.
+BUGGY = """# the seed's buggy setting, tiny
+algorithm:
+  estimator: grpo
+  group_size: 8
+  norm_return: true
+rollout:
+  batch_size: 32
+run:
+  steps: 12
+  eval_episodes: 32
+  checkpoint_every: 0
+"""
+NORM_LINE = 5
+
+
+def paste_config(page: Any, text: str) -> None:
+    """Replace the editor's text the way a paste does (one input event, no auto-indent)."""
+    page.mouse.move(0, 0)  # a hover tooltip from an earlier step must not cover the editor
+    page.get_by_test_id("config-editor").focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(text)
+
+
+def editor_text(page: Any) -> str:
+    return page.evaluate("() => [...document.querySelectorAll('.cm-line')].map(l => l.textContent).join('\\n')")
+
+
+def test_signed_out_shows_only_sign_in(page: Any, server: Server) -> None:
+    page.goto(f"{server.url}/runs/some-deep-link")
+    page.get_by_role("heading", name="Sign in to GRPO Lab").wait_for()
+    assert page.locator("nav").count() == 0
+    page.get_by_label("API token").fill("glab_not-a-real-token")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").wait_for()
+    assert "not accepted" in page.get_by_role("alert").inner_text()
+    shot(page, "01-sign-in")
+    page.get_by_label("API token").fill(server.token)
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_test_id("me").inner_text() == "first-run"
+    # the deep link still resolves after signing in; an unknown run is a readable message, not a blank page
+    page.get_by_role("alert").wait_for()
+    assert "no run with id 'some-deep-link'" in page.get_by_role("alert").inner_text()
+
+
+def test_fragment_token_is_stored_and_removed_from_url(page: Any, server: Server) -> None:
+    page.goto(f"{server.url}/#token={server.token}")
+    page.get_by_test_id("me").wait_for()
+    assert "#token" not in page.url
+    assert page.evaluate("() => localStorage.getItem('grpolab.token')") == server.token
+    page.reload()
+    page.get_by_test_id("me").wait_for()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in to GRPO Lab").wait_for()
+
+
+def test_buggy_config_is_flagged_inline_then_fixed_run_succeeds(signed_in: Any, server: Server) -> None:
+    page = signed_in
+    page.get_by_role("link", name="New run").first.click()
+    page.get_by_role("heading", name="New run").wait_for()
+    paste_config(page, BUGGY)
+
+    # GL001 underlined on the norm_return line, explained in the panel, and Submit disabled
+    squiggle = page.locator(".cm-lintRange-error").first
+    squiggle.wait_for()
+    assert squiggle.inner_text() == "norm_return: true"
+    line_text = squiggle.evaluate("el => el.closest('.cm-line').textContent")
+    assert line_text.strip() == "norm_return: true"
+    finding = page.locator('li.finding[data-rule="GL001"]')
+    finding.wait_for()
+    assert finding.get_attribute("data-line") == str(NORM_LINE)
+    assert "double normalization" in finding.inner_text()
+    assert finding.get_by_role("link", name=re.compile("GL001")).get_attribute("href") == "/rules/GL001"
+    submit = page.get_by_test_id("submit")
+    assert submit.is_disabled()
+    shot(page, "02-new-run-gl001")
+
+    # hovering the squiggle shows message, why and fix
+    squiggle.hover()
+    tooltip = page.locator(".cm-tooltip-lint .cm-finding")
+    tooltip.wait_for()
+    assert "Why:" in tooltip.inner_text() and "Fix:" in tooltip.inner_text()
+
+    # fix it: norm_return false → no error, Submit enabled
+    paste_config(page, BUGGY.replace("norm_return: true", "norm_return: false"))
+    page.locator(".lint-status[data-lint-errors='0']").wait_for()
+    assert page.locator(".cm-lintRange-error").count() == 0
+    page.get_by_label("Name").fill("e2e-fixed")
+    assert submit.is_enabled()
+    submit.click()
+
+    # the run page: follow it live until it succeeds, then check the reward chart's data against the API
+    page.wait_for_url(re.compile(r"/runs/[^/]+$"))
+    run_id = page.url.rsplit("/", 1)[1]
+    page.locator("main[data-status='succeeded']").wait_for(timeout=180_000)
+    page.locator("[data-live='ended']").wait_for()
+    metrics = server.api("GET", f"/runs/{run_id}/metrics")["items"]
+    want_x = [m["step"] for m in metrics if m["metrics"].get("rollout/reward_mean") is not None]
+    want_y = [m["metrics"]["rollout/reward_mean"] for m in metrics if m["step"] in want_x]
+    assert len(want_x) == 12
+    chart = page.evaluate("() => window.__charts['rollout/reward_mean']")
+    assert chart["series"][0]["x"] == want_x
+    assert chart["series"][0]["y"] == pytest.approx(want_y)
+    assert int(page.locator('figure[data-chart="rollout/reward_mean"]').get_attribute("data-points")) == 12
+    assert page.locator('figure[data-chart="rollout/reward_mean"] canvas').count() >= 1
+    history = page.locator("ol.history").inner_text()
+    assert "queued" in history and "running" in history and "succeeded" in history
+    assert int(page.locator("pre.log").get_attribute("data-lines")) > 0
+    shot(page, "03-run-detail")
+
+
+def test_allow_with_a_reason_records_it_in_the_config(signed_in: Any, server: Server) -> None:
+    page = signed_in
+    page.goto(f"{server.url}/new")
+    paste_config(page, BUGGY)
+    finding = page.locator('li.finding[data-rule="GL001"]')
+    finding.wait_for()
+    finding.get_by_role("button", name="Allow with a reason…").click()
+    finding.get_by_role("textbox").fill("ablation of the seed's double normalization")
+    finding.get_by_role("button", name="Allow", exact=True).click()
+    page.locator(".lint-status[data-lint-errors='0']").wait_for()
+    text = editor_text(page)
+    assert "  allow:\n    - rule: GL001\n      reason: \"ablation of the seed's double normalization\"" in text
+    assert page.get_by_test_id("submit").is_enabled()
+    assert "Allowed: ablation of the seed's double normalization" in page.locator(
+        'li.finding[data-rule="GL001"]'
+    ).inner_text()
+
+
+def test_compare_two_runs_overlays_curves_and_diffs_configs(signed_in: Any, server: Server) -> None:
+    page = signed_in
+    base = BUGGY.replace("norm_return: true", "norm_return: false")
+    a = server.api("POST", "/runs", {"name": "cmp-grpo", "config_text": base, "tags": ["e2e"]})
+    b = server.api(
+        "POST", "/runs", {"name": "cmp-rloo", "config_text": base.replace("grpo", "rloo"), "tags": ["e2e"]}
+    )
+    for r in (a, b):
+        server.wait_status(r["id"], {"succeeded"})
+
+    # pick them on the Runs page, then Compare
+    page.get_by_role("link", name="Runs").first.click()
+    for name in ("cmp-grpo", "cmp-rloo"):
+        page.get_by_label(f"select {name} for compare").check()
+    shot(page, "04-runs")
+    page.get_by_role("button", name=re.compile("Compare selected")).click()
+    page.wait_for_url(re.compile(r"/compare\?ids="))
+    page.locator('figure[data-chart="compare:rollout/reward_mean"] canvas').first.wait_for()
+
+    chart = page.evaluate("() => window.__charts['compare:rollout/reward_mean']")
+    assert [s["label"] for s in chart["series"]] == ["cmp-grpo", "cmp-rloo"]
+    for s, run in zip(chart["series"], (a, b), strict=True):
+        metrics = server.api("GET", f"/runs/{run['id']}/metrics")["items"]
+        assert s["x"] == [m["step"] for m in metrics]
+        assert s["y"] == pytest.approx([m["metrics"]["rollout/reward_mean"] for m in metrics])
+
+    rows = page.locator("table.diff tbody tr")
+    assert rows.count() == 1
+    row = page.locator('table.diff tr[data-key="algorithm.estimator"]')
+    assert row.get_attribute("data-differs") == "true"
+    assert row.locator("td").all_inner_texts() == ["grpo", "rloo"]
+    shot(page, "05-compare")
+
+
+def test_rule_page_and_dark_mode(browser: Any, server: Server) -> None:
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, color_scheme="dark")
+    page = ctx.new_page()
+    page.goto(f"{server.url}/rules/GL001#token={server.token}")
+    page.get_by_role("heading", name=re.compile("GL001 double-normalization")).wait_for()
+    assert "Why it matters" in page.locator("main").inner_text()
+    bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    assert bg == "rgb(20, 22, 27)"
+    shot(page, "06-rule-dark")
+    page.goto(f"{server.url}/new")
+    page.get_by_role("button", name=re.compile("Tiny CPU demo")).click()
+    page.locator(".lint-status").filter(has_text="No problems").wait_for()
+    shot(page, "07-new-run-dark")
+    ctx.close()
