@@ -26,7 +26,7 @@ def messages(text: str) -> dict[str, str]:
 
 EXPECTED: dict[str, set[tuple[str, str, int | None]]] = {
     "group_size_default.yaml": {
-        ("GL007", "warning", 7),
+        ("GL007", "error", 7),
         ("GL012", "error", 5),
         ("GL017", "warning", 6),
         ("GL018", "info", 9),
@@ -80,4 +80,4 @@ def test_nonpositive_eps_is_gl008() -> None:
 def test_kl_without_ref_section_is_reported_with_its_default() -> None:
     res = lint_file(DIR / "group_size_default.yaml", "areal")
     f = next(f for f in res.findings if f.rule == "GL007")
-    assert f.from_default and "0.1" in f.message
+    assert f.from_default and "0.1" in f.message and f.severity == "error"

@@ -119,6 +119,7 @@ def map_source(src: Source) -> Mapped:
     c.kl_estimator = src.str_("actor.kl_estimator", "k1") or "k1"
     # without a `ref:` section no reference engine is built and its log-probs are zeros
     c.use_ref = src.has("ref") and src.raw("ref") is not None
+    c.missing_ref_is_zeros = True
     eps = src.float_("actor.eps_clip", 0.2)
     c.clip_low = eps
     c.clip_high = src.float_("actor.eps_clip_higher", None) or eps

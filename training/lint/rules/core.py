@@ -222,6 +222,8 @@ def check_kl_without_reference(c: Concepts) -> list[Hit]:
                 f"a KL coefficient of {coef:g} is set but there is no reference policy ({c.key('use_ref')}): the "
                 "term measures nothing (or, in AReaL, turns into an entropy bonus).",
                 ("use_ref", "kl_loss_coef", "kl_reward_coef"),
+                # a zero reference turns the penalty into −coef·log π, an entropy bonus nobody asked for
+                severity="error" if c.missing_ref_is_zeros else None,
             )
         )
     if c.kl_in_loss and c.kl_in_reward and c.kl_loss_coef > 0 and c.kl_reward_coef > 0:
