@@ -104,7 +104,7 @@ class Concepts:
     kl_loss_coef: float = 0.0
     kl_estimator: str = "k3"
     use_ref: bool = True
-    missing_ref_is_zeros: bool = False  # without a reference the framework uses log-probs of 0 (AReaL): GL007 error
+    missing_ref_is_zeros: bool = False  # no reference means log-probs of 0 (AReaL): GL007 is an error
     gamma: float = 1.0
     lam: float = 1.0
     gamma_used_by_estimator: bool = False
