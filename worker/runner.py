@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.db.lifecycle import transition
 from api.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
 from api.db.session import session_scope
 from api.settings import Settings
-from worker.child import MARK
+from worker.child import MARK, finite
 
 log = logging.getLogger("grpolab.worker")
 FLUSH_S = 0.5
@@ -132,6 +132,7 @@ class RunSupervisor:
         except OSError as exc:
             self._finish(RunStatus.FAILED, f"could not start the training process: {exc}")
             return "failed"
+        self._backfill(out_dir)
         reader = threading.Thread(target=self._read, args=(child,), daemon=True)
         reader.start()
         killed_at: float | None = None
@@ -150,6 +151,28 @@ class RunSupervisor:
                 child.kill()
             time.sleep(FLUSH_S)
         return self._conclude(child.returncode)
+
+    def _backfill(self, out_dir: Path) -> None:
+        """Steps a lost worker finished and checkpointed but never flushed to the DB: take them from the run's
+        metrics.jsonl (the resumed pipeline recomputes only what comes after its checkpoint)."""
+        steps = [
+            int(p.name.split("-")[-1]) for p in out_dir.glob("checkpoints/step-*") if p.name[5:].isdigit()
+        ]
+        path = out_dir / "metrics.jsonl"
+        if not steps or not path.is_file():
+            return
+        with session_scope(self.url) as s:
+            stored = s.execute(
+                select(func.max(MetricPoint.step)).where(MetricPoint.run_id == self.run_id)
+            ).scalar()
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+                step = int(row.pop("step"))
+            except (ValueError, KeyError, TypeError):
+                continue
+            if (stored or 0) < step <= max(steps):
+                self.pending.metrics[step] = finite(row)
 
     def _read(self, child: subprocess.Popen[str]) -> None:
         assert child.stdout is not None
