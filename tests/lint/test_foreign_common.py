@@ -272,3 +272,10 @@ def test_values_only_the_shell_knows_fall_back_to_the_default() -> None:
     assert not res.invalid
     f = next(f for f in res.findings if f.rule == "GL002")  # n unknown: verl's default (1) is assumed
     assert f.from_default and "its value $NUM is unknown here" in f.message
+
+
+def test_bytes_input_as_the_api_sends_it() -> None:
+    data = (FOREIGN / "gem" / "grpo_default_norm_return.sh").read_bytes()
+    res = lint_text(data, "auto", "run.sh")
+    assert res.format == "gem" and res.path == "run.sh"
+    assert [f.rule for f in res.blocking] == ["GL001", "GL006"]

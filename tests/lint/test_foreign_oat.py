@@ -28,6 +28,7 @@ EXPECTED: dict[str, set[tuple[str, str, int | None]]] = {
     "drgrpo_split.sh": {("GL006", "error", 7), ("GL019", "info", 8), ("GL019", "info", 9)},
     "greedy.sh": {("GL003", "error", 1)},
     "grpo.sh": set(),
+    "ppo_gae.sh": set(),
 }
 
 
