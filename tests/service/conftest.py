@@ -1,0 +1,8 @@
+"""Service tests: `grpolab up` (embedded) with the CLI, and docker-compose.yml."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -1,0 +1,86 @@
+"""The reaper on PostgreSQL: stale runs are requeued, failed after max_attempts, or cancelled; fresh ones kept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from api.db.lifecycle import transition
+from api.db.models import Run, RunEvent, RunStatus, utcnow
+from api.db.session import migrate, session_scope
+from api.settings import Settings
+from worker.reaper import reap_lost
+
+
+@pytest.fixture
+def settings(pg, tmp_path, redis_srv) -> Settings:  # type: ignore[no-untyped-def]
+    migrate(pg.url)
+    return Settings(
+        data_dir=tmp_path,
+        database_url=pg.url,
+        broker_url=redis_srv.url,
+        heartbeat_timeout_s=5,
+        max_attempts=2,
+    )
+
+
+def running_run(settings: Settings, *, attempts: int, age_s: float, cancel: bool = False) -> str:
+    import uuid
+
+    run_id = uuid.uuid4().hex[:12]
+    with session_scope(settings.db_url) as s:
+        s.add(
+            Run(
+                id=run_id,
+                name="r",
+                status="queued",
+                tags=[],
+                tags_index=",",
+                config={"run": {"steps": 1}},
+                config_text="",
+                findings=[],
+                queue="cpu",
+                attempts=attempts - 1,
+                cancel_requested=False,
+                step=0,
+                total_steps=1,
+                reward_sparkline=[],
+                log_seq=0,
+                output_dir=str(settings.data_dir / run_id),
+            )
+        )
+    with session_scope(settings.db_url) as s:
+        transition(s, run_id, RunStatus.RUNNING, "started", worker="gone:1")
+        s.get(Run, run_id).heartbeat_at = utcnow() - timedelta(seconds=age_s)  # type: ignore[union-attr]
+        s.get(Run, run_id).cancel_requested = cancel  # type: ignore[union-attr]
+    return run_id
+
+
+def state(settings: Settings, run_id: str) -> tuple[str, str, str | None]:
+    from sqlalchemy import select
+
+    with session_scope(settings.db_url) as s:
+        run = s.get(Run, run_id)
+        last = s.execute(
+            select(RunEvent.reason).where(RunEvent.run_id == run_id).order_by(RunEvent.id.desc()).limit(1)
+        ).scalar_one()
+        assert run is not None
+        return run.status, last, run.error
+
+
+def test_reaper_decisions(settings: Settings, redis_srv) -> None:  # type: ignore[no-untyped-def]
+    fresh = running_run(settings, attempts=1, age_s=1)
+    requeue = running_run(settings, attempts=1, age_s=60)
+    give_up = running_run(settings, attempts=2, age_s=60)
+    cancel = running_run(settings, attempts=1, age_s=60, cancel=True)
+    changed = dict(reap_lost(settings))
+    assert fresh not in changed
+    assert state(settings, fresh)[0] == "running"
+    status, reason, _ = state(settings, requeue)
+    assert status == "queued" and "requeued to resume from its last checkpoint" in reason
+    assert redis_srv.llen("cpu") >= 1  # and sent to its queue again
+    status, reason, error = state(settings, give_up)
+    assert status == "failed" and "attempt 2 of 2; giving up" in reason and error == reason
+    assert state(settings, cancel)[0] == "cancelled"
+    assert reap_lost(settings) == []  # nothing left to do: reaping is idempotent
