@@ -29,6 +29,27 @@ from training.lint.rules.extended_checks import (
     check_token_reward_whitening,
 )
 
+# where each rule is spelled in a framework's own keys (its firing example and fix live on those pages)
+_PAGES: dict[str, tuple[str, ...]] = {
+    "GL009": ("roll", "openrlhf", "verl"),
+    "GL010": ("openrlhf", "verl"),
+    "GL011": ("roll",),
+    "GL012": ("areal",),
+    "GL013": ("verl", "openrlhf", "skyrl"),
+    "GL014": ("verl",),
+    "GL015": ("roll",),
+    "GL016": ("openrlhf", "verl", "trl"),
+    "GL017": ("skyrl", "areal"),
+    "GL018": ("verl", "openrlhf", "areal"),
+    "GL019": ("oat", "openrlhf", "roll", "verl", "skyrl", "trl"),
+    "GL020": ("skyrl",),
+    "GL021": ("areal", "gem", "verl"),
+    "GL022": ("openrlhf", "areal"),
+    "GL023": ("trl",),
+    "GL024": ("verl", "skyrl"),
+    "GL025": ("verl", "roll", "skyrl", "areal"),
+}
+
 
 def _rule(
     rid: str,
@@ -52,7 +73,7 @@ def _rule(
         check=check,
         example=ex,
         fixed_example=fixed,
-        references=tuple(refs),
+        references=(*refs, *(f"docs/frameworks/{fw}.md" for fw in _PAGES.get(rid, ()))),
     )
 
 
