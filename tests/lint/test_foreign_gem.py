@@ -91,3 +91,10 @@ def test_unknown_estimator_is_gl000_naming_the_flag() -> None:
     res = lint_text("python train_oat_grpo.py \\\n  --critic_type2 ppo\n", "gem")
     f = res.findings[0]
     assert res.invalid and f.rule == "GL000" and f.line == 2 and "--critic_type2" in f.message
+
+
+def test_multi_turn_subsample_without_a_later_statistic_is_info() -> None:
+    text = "python train_oat_grpo.py --env_id game:Minesweeper-v0 --critic_type2 grpo --critic_type grpo \\\n  --no-norm_return --num_samples 8 --rollout_batch_size_per_device 24\n"
+    res = lint_text(text, "gem")
+    assert [(f.rule, f.severity) for f in res.findings] == [("GL006", "info")]
+    assert "24 random transitions" in res.findings[0].message
