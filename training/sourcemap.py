@@ -96,7 +96,7 @@ def _syntax_error(exc: yaml.YAMLError) -> ConfigSyntaxError:
 
 def _events(text: str) -> Iterator[yaml.Event]:
     """YAML events, from libyaml when it is available (about 20x faster than the pure-Python parser)."""
-    c_parser = getattr(yaml, "CParser", None)
+    c_parser = getattr(getattr(yaml, "_yaml", None), "CParser", None)
     if c_parser is None:
         yield from yaml.parse(text, Loader=_Loader)
         return

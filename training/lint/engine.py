@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from training.config import LoadedConfig
 
 INVALID = "GL000"
+_SHELL_FLAG = re.compile(r"(^|\s)--[A-Za-z][\w.-]*")
 
 
 class FormatUnknown(ValueError):
@@ -163,9 +165,10 @@ def lint_text(text: str | bytes, input_format: str = "auto", path: str | None = 
         try:
             fmt, notes = detect_format(text, path)
         except FormatUnknown as exc:
-            # text that is not even valid YAML/JSON: its syntax error says more than "unknown format"
+            # a YAML/JSON file that does not even parse: its syntax error says more than "unknown format"
             try:
-                parse_text(text)
+                if not _looks_like_shell(text, path):
+                    parse_text(text)
             except ConfigSyntaxError as syn:
                 err = FieldError(pointer="", field="", message=syn.message, line=syn.line, column=syn.column)
                 return LintResult(path=shown, format="unknown", findings=invalid_findings([err]))
@@ -185,6 +188,15 @@ def lint_text(text: str | bytes, input_format: str = "auto", path: str | None = 
     result = lint_mapped(mapped, shown, fmt)
     result.notes = notes
     return result
+
+
+def _looks_like_shell(text: str, path: str | None) -> bool:
+    suffix = Path(path).suffix.lower() if path else ""
+    if suffix in (".yaml", ".yml", ".json"):
+        return False
+    if suffix in (".sh", ".bash", ".zsh"):
+        return True
+    return text.lstrip().startswith("#!") or bool(_SHELL_FLAG.search(text))
 
 
 def _invalid(path: str, fmt: str, message: str) -> LintResult:
