@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.broker import enqueue_run
@@ -66,13 +66,6 @@ def create_run(
 ) -> Any:
     """Validate, lint and queue a run. A config with an error finding not listed in `lint.allow` is refused
     with 422 `lint_failed` and nothing is stored or queued."""
-    if idempotency_key:
-        existing = session.execute(
-            select(Run).where(Run.idempotency_key == idempotency_key)
-        ).scalar_one_or_none()
-        if existing is not None:
-            response.status_code = 200
-            return detail_dict(session, existing)
     p = prepare(body, settings)
     run_id = uuid.uuid4().hex[:12]
     now = utcnow()
@@ -81,35 +74,36 @@ def create_run(
         if p.output_subdir
         else settings.runs_dir / run_id
     )
-    run = Run(
-        id=run_id,
-        name=p.name,
-        status=RunStatus.QUEUED.value,
-        tags=p.tags,
-        tags_index="," + ",".join(p.tags) + ",",
-        config=p.config,
-        config_text=p.config_text,
-        findings=p.findings,
-        queue=p.queue,
-        idempotency_key=idempotency_key or None,
-        created_by=user,
-        created_at=now,
-        enqueued_at=now,
-        attempts=0,
-        cancel_requested=False,
-        step=0,
-        total_steps=int(p.config["run"]["steps"]),
-        reward_sparkline=[],
-        log_seq=0,
-        output_dir=str(out),
-    )
-    session.add(run)
+    values: dict[str, Any] = {
+        "id": run_id,
+        "name": p.name,
+        "status": RunStatus.QUEUED.value,
+        "tags": p.tags,
+        "tags_index": "," + ",".join(p.tags) + ",",
+        "config": p.config,
+        "config_text": p.config_text,
+        "findings": p.findings,
+        "queue": p.queue,
+        "idempotency_key": idempotency_key or None,
+        "created_by": user,
+        "created_at": now,
+        "enqueued_at": now,
+        "attempts": 0,
+        "cancel_requested": False,
+        "step": 0,
+        "total_steps": int(p.config["run"]["steps"]),
+        "reward_sparkline": [],
+        "log_seq": 0,
+        "output_dir": str(out),
+    }
+    reason = f"submitted by {user}"
     try:
-        session.flush()
-        create_run_history(session, run_id, f"submitted by {user}", now)
+        # Core inserts, no read-back: the fewest round trips to the database per submit
+        session.execute(insert(Run).values(**values))
+        create_run_history(session, run_id, reason, now)
         session.commit()
     except IntegrityError:
-        # another request with the same Idempotency-Key won the race: answer with its run
+        # the Idempotency-Key exists (a retry, or a concurrent twin that won): answer with that run
         session.rollback()
         existing = session.execute(
             select(Run).where(Run.idempotency_key == idempotency_key)
@@ -119,7 +113,15 @@ def create_run(
         response.status_code = 200
         return detail_dict(session, existing)
     _send(settings, run_id, p.queue)
-    return detail_dict(session, run)
+    run = Run(**values)  # transient: only to shape the response
+    return {
+        **summary_dict(run),
+        "config": run.config,
+        "config_text": run.config_text,
+        "findings": run.findings,
+        "history": [{"status": RunStatus.QUEUED.value, "at": now, "reason": reason}],
+        "summary": None,
+    }
 
 
 @router.get("", response_model=RunList, summary="List runs", responses=ERRORS)

@@ -205,9 +205,9 @@ class Proc:
         return self.log.read_text(errors="replace")
 
 
-def start_api(env: dict[str, str], log: Path) -> tuple[Proc, str]:
+def start_api(env: dict[str, str], log: Path, *extra: str) -> tuple[Proc, str]:
     port = free_port()
-    proc = Proc(["api", "--port", str(port)], env, log)
+    proc = Proc(["api", "--port", str(port), *extra], env, log)
     base = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
