@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.stamp-install
 FRONTEND_STAMP := frontend/dist/index.html
 
-.PHONY: up test lint bench venv frontend clean help gpu-path gpu-smoke
+.PHONY: up test lint bench venv frontend frontend-test chromium clean help gpu-path gpu-smoke
 
 help:
 	@echo "make up      — install and run GRPO Lab (http://127.0.0.1:8000)"
@@ -46,8 +46,18 @@ frontend: $(FRONTEND_STAMP)
 
 $(FRONTEND_STAMP): $(shell find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -type f -print 2>/dev/null)
 	@if [ -f frontend/package.json ]; then \
-		cd frontend && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund) && npm run build; \
+		cd frontend && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } \
+		&& npm run build; \
 	else echo "no frontend yet"; fi
+
+# The UI's unit tests (Vitest) and the browser the e2e tests drive (Debian's Chromium; no browser downloads).
+frontend-test: frontend
+	cd frontend && npm test
+
+chromium:
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get install -y chromium || { $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }; }
 
 up: venv frontend
 	$(VENV)/bin/grpolab up
@@ -58,7 +68,7 @@ lint: venv
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy training/config.py training/sourcemap.py training/lint
 
-test: venv gpu-path frontend
+test: venv gpu-path frontend frontend-test chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q
 

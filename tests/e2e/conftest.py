@@ -82,14 +82,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "BROKER_URL"}}
     log = open(data_dir / "up.log", "wb")  # noqa: SIM115 - kept open for the server's lifetime
     # Own session so teardown can stop the API and its worker (children) together, by our process group id.
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     token_file = data_dir / "data" / "first-token"
     deadline = time.monotonic() + 120
     try:
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"grpolab up exited with {proc.returncode}:\n{(data_dir / 'up.log').read_text()[-3000:]}")
+                pytest.fail(
+                    f"grpolab up exited with {proc.returncode}:\n{(data_dir / 'up.log').read_text()[-3000:]}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"grpolab up not ready in 120 s:\n{(data_dir / 'up.log').read_text()[-3000:]}")
             if token_file.is_file() and b"GRPO Lab is up" in (data_dir / "up.log").read_bytes():
@@ -144,4 +148,3 @@ def shot(page: Any, name: str, full_page: bool = True) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
-

@@ -37,7 +37,9 @@ def paste_config(page: Any, text: str) -> None:
 
 
 def editor_text(page: Any) -> str:
-    return page.evaluate("() => [...document.querySelectorAll('.cm-line')].map(l => l.textContent).join('\\n')")
+    return page.evaluate(
+        "() => [...document.querySelectorAll('.cm-line')].map(l => l.textContent).join('\\n')"
+    )
 
 
 def test_signed_out_shows_only_sign_in(page: Any, server: Server) -> None:
@@ -134,11 +136,12 @@ def test_allow_with_a_reason_records_it_in_the_config(signed_in: Any, server: Se
     finding.get_by_role("button", name="Allow", exact=True).click()
     page.locator(".lint-status[data-lint-errors='0']").wait_for()
     text = editor_text(page)
-    assert "  allow:\n    - rule: GL001\n      reason: \"ablation of the seed's double normalization\"" in text
+    assert '  allow:\n    - rule: GL001\n      reason: "ablation of the seed\'s double normalization"' in text
     assert page.get_by_test_id("submit").is_enabled()
-    assert "Allowed: ablation of the seed's double normalization" in page.locator(
-        'li.finding[data-rule="GL001"]'
-    ).inner_text()
+    assert (
+        "Allowed: ablation of the seed's double normalization"
+        in page.locator('li.finding[data-rule="GL001"]').inner_text()
+    )
 
 
 def test_compare_two_runs_overlays_curves_and_diffs_configs(signed_in: Any, server: Server) -> None:
@@ -189,3 +192,61 @@ def test_rule_page_and_dark_mode(browser: Any, server: Server) -> None:
     page.locator(".lint-status").filter(has_text="No problems").wait_for()
     shot(page, "07-new-run-dark")
     ctx.close()
+
+
+def test_editor_completes_keys_and_shows_docs_from_the_schema(signed_in: Any, server: Server) -> None:
+    page = signed_in
+    page.goto(f"{server.url}/new")
+    page.locator(".lint-status").wait_for()
+    paste_config(page, "algorithm:\n  estimator: grpo\n  norm")
+    page.keyboard.press("Control+Space")
+    options = page.locator(".cm-tooltip-autocomplete li")
+    options.first.wait_for()
+    assert "norm_return" in options.all_inner_texts()
+    info = page.locator(".cm-completionInfo")
+    info.wait_for()
+    assert "algorithm.norm_return: boolean" in info.inner_text()
+    assert "Learner-side whitening" in info.inner_text()
+    page.locator(".cm-tooltip-autocomplete li[aria-selected]").wait_for()
+    page.wait_for_timeout(150)  # CodeMirror ignores Enter in the first 75 ms after the list opens
+    page.keyboard.press("Enter")
+    page.keyboard.type("true")
+    assert editor_text(page).endswith("  norm_return: true")
+
+    # value completion offers the estimator's allowed values
+    paste_config(page, "algorithm:\n  estimator: r")
+    page.keyboard.press("Control+Space")
+    page.locator(".cm-tooltip-autocomplete li").first.wait_for()
+    values = page.locator(".cm-tooltip-autocomplete li").all_inner_texts()
+    assert "rloo" in values and "reinforce_pp_baseline" in values
+
+    # hover a key: its type, default and description
+    page.keyboard.press("Escape")
+    page.locator(".cm-line", has_text="estimator").get_by_text("estimator").hover()
+    doc = page.locator(".cm-schema-doc")
+    doc.wait_for()
+    assert "algorithm.estimator" in doc.inner_text() and "Episode-level advantage" in doc.inner_text()
+    shot(page, "08-editor-hover")
+
+
+def test_cancel_retry_and_clone_from_the_run_page(signed_in: Any, server: Server) -> None:
+    page = signed_in
+    long = "run:\n  steps: 5000\n  eval_episodes: 0\n  checkpoint_every: 0\nrollout:\n  batch_size: 16\n"
+    run = server.api("POST", "/runs", {"name": "e2e-long", "config_text": long, "tags": ["e2e", "long"]})
+    page.goto(f"{server.url}/runs/{run['id']}")
+    page.get_by_role("button", name="Cancel").click()
+    page.locator("main[data-status='cancelled']").wait_for(timeout=120_000)
+    page.get_by_role("button", name="Retry").click()
+    page.locator("main[data-status='queued'], main[data-status='running']").wait_for()
+    page.get_by_role("button", name="Cancel").click()
+    page.locator("main[data-status='cancelled']").wait_for(timeout=120_000)
+    assert server.wait_status(run["id"], {"cancelled"})["attempts"] >= 1
+    history = page.locator("ol.history li").all_inner_texts()
+    assert sum("cancelled" in h for h in history) == 2
+
+    page.get_by_role("button", name="Clone").click()
+    page.wait_for_url(re.compile(r"/new\?from="))
+    page.locator(".lint-status").filter(has_text="No problems").wait_for()
+    assert "steps: 5000" in editor_text(page)
+    assert page.get_by_label("Name").input_value() == "e2e-long (copy)"
+    assert page.get_by_label("Tags").input_value() == "e2e, long"

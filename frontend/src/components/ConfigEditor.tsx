@@ -7,7 +7,7 @@ import { EditorState } from "@codemirror/state";
 import { EditorView, hoverTooltip } from "@codemirror/view";
 import { yaml } from "@codemirror/lang-yaml";
 import { linter, lintGutter, type Diagnostic } from "@codemirror/lint";
-import type { Completion, CompletionContext, CompletionResult } from "@codemirror/autocomplete";
+import { autocompletion, type Completion, type CompletionContext, type CompletionResult } from "@codemirror/autocomplete";
 import { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
 import { tags as t } from "@lezer/highlight";
 import type { Finding } from "../api/types";
@@ -162,7 +162,7 @@ export function ConfigEditor({ value, onChange, lint, schema, label, lintDelayMs
         yaml(),
         syntaxHighlighting(highlight),
         EditorState.tabSize.of(2),
-        EditorState.languageData.of(() => [{ autocomplete: completionSource(() => latest.current.schema) }]),
+        autocompletion({ override: [completionSource(() => latest.current.schema)] }),
         hoverSource(() => latest.current.schema),
         lintExt,
         lintGutter(),

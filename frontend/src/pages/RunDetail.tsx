@@ -22,10 +22,13 @@ export function RunDetail({ id }: { id: string }) {
   const [live, setLive] = useState<"connecting" | "live" | "ended" | "reconnecting">("connecting");
   const lastStep = useRef(-1);
   const lastSeq = useRef(-1);
+  // Bumped by Retry: the old stream ended with the run, a queued-again run needs a new one.
+  const [streamEpoch, setStreamEpoch] = useState(0);
 
   // Initial history, then the live stream; after a dropped stream we fetch what we missed.
   useEffect(() => {
     let alive = true;
+    setLive("connecting");
     setPoints([]);
     setLogs([]);
     lastStep.current = -1;
@@ -81,7 +84,7 @@ export function RunDetail({ id }: { id: string }) {
       handle?.close();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [id]);
+  }, [id, streamEpoch]);
 
   const r = run.data;
   const act = async (what: "cancel" | "retry") => {
@@ -89,7 +92,7 @@ export function RunDetail({ id }: { id: string }) {
     try {
       const updated = await api.post<Run>(`/runs/${id}/${what}`);
       run.setData(updated);
-      if (what === "retry") navigate(`/runs/${updated.id}`, { replace: String(updated.id) === id });
+      if (what === "retry") setStreamEpoch((n) => n + 1);
     } catch (e) {
       setActionError(e);
     }
