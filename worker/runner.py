@@ -127,6 +127,7 @@ class RunSupervisor:
                 errors="replace",
                 bufsize=1,
                 env=env,
+                cwd=self.settings.data_dir.resolve(),  # relative model paths resolve inside the data dir
                 preexec_fn=_die_with_parent,
             )
         except OSError as exc:
