@@ -8,6 +8,7 @@ import { ErrorBox } from "../components/ErrorBox";
 import { Progress, StatusBadge } from "../components/StatusBadge";
 import { lastSteps, mergePoints, RUN_CHARTS, seriesFor } from "../lib/chartData";
 import { formatNumber, formatTime, runDuration } from "../lib/format";
+import { withStatusChange } from "../lib/runStatus";
 import { navigate } from "../router";
 import { FindingList } from "./NewRun";
 
@@ -69,7 +70,7 @@ export function RunDetail({ id }: { id: string }) {
           else if (event === "log") addLogs([data as LogLine]);
           else if (event === "status") {
             const ch = data as StatusChange;
-            run.setData((r) => (r ? { ...r, status: ch.status, history: [...r.history.filter((h) => !(h.status === ch.status && h.at === ch.at)), ch] } : r));
+            run.setData((r) => (r ? withStatusChange(r, ch) : r));
             if (!ACTIVE_STATUSES.includes(ch.status)) run.reload();
           }
         },
