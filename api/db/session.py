@@ -33,7 +33,9 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # no pre-ping: it costs a round trip per request (a third of a submit's time under load); a connection
+    # broken by a database restart fails one statement and the pool then drops it (and all older ones)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
 
 
 @lru_cache(maxsize=8)
