@@ -268,13 +268,22 @@ class DeepSpeedLearner(TorchLearner):
         directory.mkdir(parents=True, exist_ok=True)
         state = self.full_state_dict()  # collective: every rank gathers, rank 0 writes the HF folder
         if self.rank == 0:
-            self.engine.module.save_pretrained(directory, state_dict=state, safe_serialization=True)
-            if self.ref_model is not None:
-                from safetensors.torch import save_file
+            from safetensors.torch import save_file
 
+            module = self.engine.module
+            # The HF folder layout of `save_pretrained` (config.json + model.safetensors), written by hand: with
+            # an explicit state_dict transformers refuses tied aliases. Aliases (lm_head.weight =
+            # embed_tokens.weight) are written once, as save_pretrained does.
+            keep = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
+            tensors = {k: v.contiguous().clone() for k, v in state.items() if k in keep}
+            save_file(tensors, str(directory / "model.safetensors"), metadata={"format": "pt"})
+            module.config.save_pretrained(directory)
+            if getattr(module, "generation_config", None) is not None:
+                module.generation_config.save_pretrained(directory)
+            if self.ref_model is not None:  # clones: safetensors refuses the tied aliases' shared storage
                 save_file(
-                    {k: v.contiguous() for k, v in self.ref_model.state_dict().items()},
-                    directory / "reference.safetensors",
+                    {k: v.contiguous().clone() for k, v in self.ref_model.state_dict().items()},
+                    str(directory / "reference.safetensors"),
                 )
         # Optimizer partitions, scheduler and module states, one file per rank.
         self.engine.save_checkpoint(str(directory / DS_SUBDIR), tag=DS_TAG, save_latest=False)

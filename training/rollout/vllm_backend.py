@@ -144,7 +144,7 @@ class VLLMRolloutBackend(RolloutBackend):
 
     def _apply_stop_strings(self, comp: Completion, params: SamplingParams) -> Completion:
         """Cut at the first token after which the decoded text holds a stop string (as `hf` does per token)."""
-        if not params.stop or self.tokenizer is None or comp.finish_reason == "stop" and not comp.token_ids:
+        if not params.stop or self.tokenizer is None or not comp.token_ids:
             return comp
         for n in range(1, len(comp.token_ids) + 1):
             text = self.tokenizer.decode(comp.token_ids[:n], skip_special_tokens=True)
