@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from api.db.lifecycle import transition
@@ -136,14 +137,33 @@ class RunSupervisor:
         self._backfill(out_dir)
         reader = threading.Thread(target=self._read, args=(child,), daemon=True)
         reader.start()
+        try:
+            self._supervise(child, reader)
+        finally:
+            if child.poll() is None:  # the supervisor itself failed: never leave a trainer behind
+                child.kill()
+                child.wait()
+        return self._conclude(child.returncode)
+
+    def _supervise(self, child: subprocess.Popen[str], reader: threading.Thread) -> None:
         killed_at: float | None = None
+        db_failing_since: float | None = None
         while True:
             exited = child.poll() is not None
             if exited:
                 reader.join(timeout=5)
             self._drain()
-            self._flush()
-            if exited:
+            try:
+                self._flush()
+                db_failing_since = None
+            except SQLAlchemyError:
+                # the database restarts or is briefly unreachable: keep the batch, retry on the next tick; give
+                # up (and let the reaper requeue the run) once our heartbeat would be considered lost anyway
+                log.warning("run %s: cannot write to the database; retrying", self.run_id, exc_info=True)
+                db_failing_since = db_failing_since or time.monotonic()
+                if time.monotonic() - db_failing_since > self.settings.heartbeat_timeout_s:
+                    raise
+            if exited and db_failing_since is None:
                 break
             if (self.cancel_reason or self.lost or SHUTTING_DOWN.is_set()) and killed_at is None:
                 child.send_signal(signal.SIGTERM)  # the pipeline stops after its current step
@@ -151,7 +171,6 @@ class RunSupervisor:
             elif killed_at is not None and time.monotonic() - killed_at > self.settings.cancel_grace_s:
                 child.kill()
             time.sleep(FLUSH_S)
-        return self._conclude(child.returncode)
 
     def _backfill(self, out_dir: Path) -> None:
         """Steps a lost worker finished and checkpointed but never flushed to the DB: take them from the run's
@@ -193,13 +212,26 @@ class RunSupervisor:
     def _flush(self) -> None:
         """One transaction: metric points, log lines, progress and the heartbeat; reads the cancel flag."""
         b, self.pending = self.pending, Batch(summary=self.pending.summary, error=self.pending.error)
+        try:
+            self._write(b)
+        except SQLAlchemyError:
+            # put the batch back in front of anything that arrived meanwhile
+            for step, values in self.pending.metrics.items():
+                b.metrics.setdefault(step, {}).update(values)
+            b.logs.extend(self.pending.logs)
+            b.summary, b.error = self.pending.summary, self.pending.error
+            self.pending = b
+            raise
+
+    def _write(self, b: Batch) -> None:
+        seq = self.seq
         with session_scope(self.url) as s:
             if b.metrics:
                 self._write_metrics(s, b.metrics)
             for at, line in b.logs:
-                self.seq += 1
-                s.add(LogLine(run_id=self.run_id, seq=self.seq, at=at, line=line))
-            values: dict[str, Any] = {"heartbeat_at": utcnow(), "log_seq": self.seq}
+                seq += 1
+                s.add(LogLine(run_id=self.run_id, seq=seq, at=at, line=line))
+            values: dict[str, Any] = {"heartbeat_at": utcnow(), "log_seq": seq}
             if b.metrics:
                 values.update(self._progress(s, b.metrics))
             n = s.execute(
@@ -214,6 +246,7 @@ class RunSupervisor:
                 return
             if s.execute(select(Run.cancel_requested).where(Run.id == self.run_id)).scalar_one():
                 self.cancel_reason = self.cancel_reason or "cancelled on request"
+        self.seq = seq  # committed
 
     def _write_metrics(self, s: Session, metrics: dict[int, dict[str, Any]]) -> None:
         # a resumed run replays steps after its checkpoint: merge into what is there
