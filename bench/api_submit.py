@@ -67,15 +67,22 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--latency-samples", type=int, default=20)
+    ap.add_argument(
+        "--embedded", action="store_true", help="SQLite + SQLite broker instead of PostgreSQL + Redis"
+    )
     ap.add_argument("--api-workers", type=int, default=1, help="uvicorn processes of the API (default 1)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="grpolab-bench-"))
-    db = FreshDatabase()
-    redis_srv = RedisServer(work)
-    env = service_env(db.url, redis_srv.url, work / "data", GRPOLAB_CANCEL_GRACE_S="0.5")
+    db = None if args.embedded else FreshDatabase()
+    redis_srv = None if args.embedded else RedisServer(work)
+    db_url = db.url if db else f"sqlite:///{work / 'data' / 'grpolab.db'}"
+    env = service_env(
+        db.url if db else "", redis_srv.url if redis_srv else "", work / "data", GRPOLAB_CANCEL_GRACE_S="0.5"
+    )
+    print("mode:", "embedded (SQLite + SQLite broker)" if args.embedded else "PostgreSQL + Redis")
     api, base = start_api(env, work / "api.log", "--workers", str(args.api_workers))
-    token = make_token(db.url)
+    token = make_token(db_url)
     worker: Proc | None = None
     try:
         print(f"load average before: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})")
@@ -92,13 +99,17 @@ def main() -> int:
         client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
         import redis
 
-        redis.Redis(port=redis_srv.port).delete("cpu", "gpu")
+        if redis_srv:
+            redis.Redis(port=redis_srv.port).delete("cpu", "gpu")
         from sqlalchemy import text
 
         from api.db.session import get_engine
 
-        with get_engine(db.url).begin() as conn:
+        with get_engine(db_url).begin() as conn:
             conn.execute(text("UPDATE runs SET status = 'cancelled' WHERE status = 'queued'"))
+        if args.embedded:  # drop the burst's messages from the SQLite broker
+            with get_engine(f"sqlite:///{work / 'data' / 'broker.db'}").begin() as conn:
+                conn.execute(text("DELETE FROM kombu_message"))
 
         worker = Proc(["worker", "--queues", "cpu", "--loglevel", "INFO"], env, work / "worker.log")
         wait_for(lambda: "ready." in worker.output(), 60, "worker not ready")
@@ -138,8 +149,10 @@ def main() -> int:
         if worker:
             worker.stop()
         api.stop()
-        redis_srv.stop()
-        db.drop()
+        if redis_srv:
+            redis_srv.stop()
+        if db:
+            db.drop()
     return 0
 
 
