@@ -114,8 +114,12 @@ class RunSupervisor:
         if run is None:
             return "skipped"
         out_dir = Path(run.output_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "run-config.json").write_text(json.dumps(run.config))
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / "run-config.json").write_text(json.dumps(run.config))
+        except OSError as exc:
+            self._finish(RunStatus.FAILED, f"cannot write the run's folder {out_dir}: {exc.strerror}")
+            return "failed"
         threads = str(run.config.get("resources", {}).get("cpu_threads", 2))
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
         try:
