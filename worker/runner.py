@@ -317,6 +317,8 @@ class RunSupervisor:
         return "failed"
 
     def _finish(self, to: RunStatus, reason: str, **fields: Any) -> None:
+        if to is RunStatus.FAILED:
+            fields.setdefault("error", reason)
         with session_scope(self.url) as s:
             transition(s, self.run_id, to, reason, from_={RunStatus.RUNNING}, **fields)
 
