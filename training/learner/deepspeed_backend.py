@@ -65,7 +65,11 @@ def init_distributed(on_gpu: bool) -> None:
 
     deepspeed = import_deepspeed(on_gpu)
     if dist.is_initialized():
-        # e.g. an in-process vLLM engine made a world of one first: DeepSpeed wraps the existing group
+        # e.g. an in-process vLLM engine made a world of one first: DeepSpeed wraps the existing group, but
+        # still reads the launcher's variables
+        os.environ.setdefault("RANK", str(dist.get_rank()))
+        os.environ.setdefault("WORLD_SIZE", str(dist.get_world_size()))
+        os.environ.setdefault("LOCAL_RANK", "0" if dist.get_world_size() == 1 else os.environ["RANK"])
         deepspeed.init_distributed(dist_backend=dist.get_backend())
         return
     for key, value in {"MASTER_ADDR": "127.0.0.1", "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}.items():
