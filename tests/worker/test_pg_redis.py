@@ -142,3 +142,19 @@ def test_sigterm_puts_running_run_back_in_queue(stack) -> None:
     assert "shut down" in r["history"][-1]["reason"]
     stack.workers.remove(worker)
     stack.client.post(f"/api/v1/runs/{run['id']}/cancel")
+
+
+def test_a_run_that_crashes_fails_with_its_reason(stack) -> None:
+    if not stack.workers:
+        stack.start_worker()
+    text = tiny_config(steps=2) + "model:\n  path: models/not-there\n"
+    run = stack.submit(text)
+    done = wait_status(stack.client, run["id"], {"succeeded", "failed"}, 120)
+    assert done["status"] == "failed"
+    assert done["error"] and "not-there" in done["error"], done["error"]
+    assert done["history"][-1]["reason"] == done["error"]
+    logs = [ln["line"] for ln in stack.client.get(f"/api/v1/runs/{run['id']}/logs").json()["items"]]
+    assert any("Traceback" in line for line in logs)
+    retried = stack.client.post(f"/api/v1/runs/{run['id']}/retry").json()
+    assert retried["status"] == "queued" and retried["error"] is None and retried["attempts"] == 0
+    stack.client.post(f"/api/v1/runs/{run['id']}/cancel")
