@@ -170,6 +170,17 @@ def test_compare_two_runs_overlays_curves_and_diffs_configs(signed_in: Any, serv
         assert s["x"] == [m["step"] for m in metrics]
         assert s["y"] == pytest.approx([m["metrics"]["rollout/reward_mean"] for m in metrics])
 
+    # filters on the Runs page: status + search narrow the table to these two
+    page.get_by_role("link", name="Runs").first.click()
+    page.get_by_label("Status").select_option("succeeded")
+    page.get_by_label("Search").fill("cmp-")
+    page.locator("table.runs tbody tr").nth(1).wait_for()
+    page.wait_for_function("() => document.querySelectorAll('table.runs tbody tr').length === 2")
+    names = page.locator("table.runs tbody tr td:nth-child(2) a").all_inner_texts()
+    assert sorted(names) == ["cmp-grpo", "cmp-rloo"]
+    page.go_back()
+    page.locator("table.diff").wait_for()
+
     rows = page.locator("table.diff tbody tr")
     assert rows.count() == 1
     row = page.locator('table.diff tr[data-key="algorithm.estimator"]')
@@ -250,3 +261,22 @@ def test_cancel_retry_and_clone_from_the_run_page(signed_in: Any, server: Server
     assert "steps: 5000" in editor_text(page)
     assert page.get_by_label("Name").input_value() == "e2e-long (copy)"
     assert page.get_by_label("Tags").input_value() == "e2e, long"
+
+
+def test_keyboard_only_sign_in_and_navigation(page: Any, server: Server) -> None:
+    page.goto(server.url)
+    # the token field has focus on arrival; Enter submits
+    page.keyboard.type(server.token)
+    page.keyboard.press("Enter")
+    page.get_by_test_id("me").wait_for()
+    # first Tab stop is the skip link, then the main navigation in order
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    stops = []
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        stops.append(page.evaluate("() => document.activeElement.textContent"))
+    assert stops == ["GRPO Lab", "Runs", "New run", "Compare", "Lint rules"]
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")  # on "Compare"
+    page.get_by_role("heading", name="Compare runs").wait_for()
