@@ -1,8 +1,7 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react";
 import { api, ApiError } from "../api/client";
 import { useLoad } from "../api/hooks";
 import type { Finding, LintResponse, RunDetail, Template } from "../api/types";
-import { ConfigEditor } from "../components/ConfigEditor";
 import { ErrorBox } from "../components/ErrorBox";
 import { addLintAllow } from "../lib/allow";
 import { blockingFindings } from "../lib/lintMapping";
@@ -10,6 +9,8 @@ import type { SchemaNode } from "../lib/schema";
 import { Link, navigate, useLocation } from "../router";
 
 const DRAFT = "grpolab.draft";
+// CodeMirror is most of the bundle: load it only on this page.
+const ConfigEditor = lazy(() => import("../components/ConfigEditor").then((m) => ({ default: m.ConfigEditor })));
 
 type LintState = { text: string; findings: Finding[] } | { text: string; error: unknown };
 
@@ -101,7 +102,9 @@ export function NewRun() {
       <div className="editor-layout">
         <div>
           <label className="editor-label" id="editor-label">Config (YAML) — Ctrl-Space completes keys; hover a key for its docs</label>
-          <ConfigEditor value={text} onChange={setText} lint={lintText} schema={schema.data} label="Run config (YAML)" />
+          <Suspense fallback={<div className="editor editor-loading">Loading the editor…</div>}>
+            <ConfigEditor value={text} onChange={setText} lint={lintText} schema={schema.data} label="Run config (YAML)" />
+          </Suspense>
         </div>
         <aside aria-label="Lint findings" className="findings-panel">
           <LintSummary state={current} />
