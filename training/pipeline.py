@@ -49,6 +49,9 @@ def train(
     from training.models import count_parameters, load_policy
     from training.rollout.hf import HFRolloutBackend
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # checkpoints are saved often; their shard bars would flood the log
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
