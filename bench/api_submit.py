@@ -32,6 +32,24 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far (load-independent cost)."""
+    import subprocess
+
+    pids = [
+        str(pid),
+        *subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split(),
+    ]
+    total = 0.0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def api_rss(pid: int) -> float:
     """RSS of the API process plus its uvicorn worker processes (when --api-workers > 1)."""
     import subprocess
@@ -87,11 +105,16 @@ def main() -> int:
     try:
         print(f"load average before: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})")
         body = {"config_text": tiny_config(steps=2), "tags": ["bench"]}
+        cpu0 = cpu_seconds(api.pid)
         elapsed, statuses = asyncio.run(burst(base, token, args.requests, args.concurrency, body))
+        cpu_ms = (cpu_seconds(api.pid) - cpu0) * 1000 / (args.requests + min(50, args.requests))
         bad = [s for s in statuses if s != 201]
         print(
             f"POST /runs throughput: {args.requests / elapsed:.0f} req/s "
             f"({args.requests} requests, concurrency {args.concurrency}, {len(bad)} not 201)"
+        )
+        print(
+            f"API CPU per POST /runs: {cpu_ms:.1f} ms (≈ {1000 / cpu_ms:.0f} req/s per free core; load-independent)"
         )
         print(f"API RSS after the burst: {api_rss(api.pid):.0f} MiB (all its processes)")
 

@@ -6,11 +6,22 @@ import signal
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from infra import ROOT, Proc, free_port, service_env, tiny_config, wait_for
+from infra import (
+    ROOT,
+    FreshDatabase,
+    Proc,
+    RedisServer,
+    free_port,
+    postgres_available,
+    service_env,
+    tiny_config,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -26,10 +37,26 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_grpolab_up_runs_a_tiny_config_end_to_end(tmp_path: Path) -> None:
+@pytest.fixture(params=["embedded", "postgres+redis"])
+def mode(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+    """(name, DATABASE_URL, BROKER_URL): empty URLs mean the embedded default."""
+    if request.param == "embedded":
+        yield request.param, "", ""
+        return
+    why = postgres_available()
+    if why:
+        pytest.skip(why)
+    db, redis_srv = FreshDatabase(), RedisServer(tmp_path)
+    yield request.param, db.url, redis_srv.url
+    redis_srv.stop()
+    db.drop()
+
+
+def test_grpolab_up_runs_a_tiny_config_end_to_end(tmp_path: Path, mode: tuple[str, str, str]) -> None:
+    name, db_url, broker_url = mode
     data = tmp_path / "data"
     port = free_port()
-    env = service_env("", "", data)  # no DATABASE_URL / BROKER_URL: embedded
+    env = service_env(db_url, broker_url, data)
     up = Proc(["up", "--data-dir", str(data), "--port", str(port)], env, tmp_path / "up.log")
     try:
         wait_for(lambda: "GRPO Lab is up" in up.output() or up.proc.poll() is not None, 120, "up not ready")
@@ -38,7 +65,9 @@ def test_grpolab_up_runs_a_tiny_config_end_to_end(tmp_path: Path) -> None:
         token = token_file.read_text().strip()
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
         assert f"http://127.0.0.1:{port}/#token={token}" in up.output()
-        assert (data / "grpolab.db").is_file() and (data / "broker.db").is_file()
+        embedded = (data / "grpolab.db").is_file() and (data / "broker.db").is_file()
+        assert embedded == (name == "embedded")
+        assert ("embedded (SQLite)" in up.output()) == (name == "embedded")
 
         cenv = {**env, "GRPOLAB_URL": f"http://127.0.0.1:{port}", "GRPOLAB_TOKEN": token}
         seed = (ROOT / "examples" / "seed-buggy.yaml").resolve()
