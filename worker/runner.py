@@ -121,7 +121,9 @@ class RunSupervisor:
             self._finish(RunStatus.FAILED, f"cannot write the run's folder {out_dir}: {exc.strerror}")
             return "failed"
         threads = str(run.config.get("resources", {}).get("cpu_threads", 2))
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        # the trainer needs no credentials: keep the database and broker URLs (passwords) out of its environment
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BROKER_URL")}
+        env.update(PYTHONUNBUFFERED="1", OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
         try:
             child = subprocess.Popen(
                 [sys.executable, "-m", "worker.child", str(out_dir)],
