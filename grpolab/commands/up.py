@@ -61,6 +61,17 @@ def _stop(procs: list[subprocess.Popen[bytes]], timeout: float = 20.0) -> None:
             p.wait()
 
 
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
@@ -70,6 +81,12 @@ def run(args: argparse.Namespace) -> int:
     from api.db.session import migrate
     from api.settings import Settings
 
+    if not _port_free(args.host, args.port):
+        print(
+            f"grpolab up: port {args.port} on {args.host} is in use; choose another with --port",
+            file=sys.stderr,
+        )
+        return 2
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.db_url)
