@@ -41,6 +41,7 @@ def train(
 ) -> dict[str, Any]:
     """Run (or resume) a training run; writes metrics.jsonl, summary.json and checkpoints/ under `out_dir`."""
     import torch
+    from transformers.utils import logging as hf_logging
 
     from training.envs import make_env
     from training.envs.chat import ConversationFormat
@@ -48,8 +49,6 @@ def train(
     from training.learner.warm_start import warm_start
     from training.models import count_parameters, load_policy
     from training.rollout.hf import HFRolloutBackend
-
-    from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # checkpoints are saved often; their shard bars would flood the log
     t_start = time.perf_counter()

@@ -91,6 +91,16 @@ def _episode(group, rewards, success):
     return ep
 
 
+def _action_advantages(batch, group):
+    return [
+        a
+        for s in batch.sequences
+        if s.group_id == group
+        for a, m in zip(s.advantages, s.action_mask, strict=True)
+        if m
+    ]
+
+
 def _groups():
     # seed-pipeline.md §6 (b): group 0 all fail (two 10-turn failures); group 1 a 2-turn success, a 10-turn failure
     return [
@@ -102,17 +112,13 @@ def _groups():
 def test_all_fail_group_is_zero_in_fixed_pipeline_not_under_norm_return():
     fixed = RunConfig()
     batch, stats = build_batch(_groups(), fixed, np.random.default_rng(0))
-    all_fail = [
-        a for s in batch.sequences if s.group_id == 0 for a, m in zip(s.advantages, s.action_mask) if m
-    ]
+    all_fail = _action_advantages(batch, group=0)
     assert all_fail and all(a == 0.0 for a in all_fail)
     assert stats["diag/flat_nonzero_frac"] == 0.0
 
     double = RunConfig.model_validate({"algorithm": {"norm_return": True}})
     batch, stats = build_batch(_groups(), double, np.random.default_rng(0))
-    all_fail = [
-        a for s in batch.sequences if s.group_id == 0 for a, m in zip(s.advantages, s.action_mask) if m
-    ]
+    all_fail = _action_advantages(batch, group=0)
     assert all_fail == pytest.approx([0.447214] * len(all_fail), abs=1e-5)
     assert stats["diag/flat_nonzero_frac"] == 1.0
     assert stats["diag/flat_adv_mean"] == pytest.approx(0.447214, abs=1e-5)
