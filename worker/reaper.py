@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -40,7 +41,8 @@ def reap_lost(settings: Settings) -> list[tuple[str, str]]:
         seen = r.heartbeat_at.strftime("%H:%M:%S") if r.heartbeat_at else "?"
         lost = f"worker {r.worker} lost (no heartbeat since {seen} UTC)"
         if r.cancel_requested:
-            to, reason, fields = RunStatus.CANCELLED, f"{lost}; a cancel was pending", {}
+            fields: dict[str, Any] = {}
+            to, reason = RunStatus.CANCELLED, f"{lost}; a cancel was pending"
         elif r.attempts >= settings.max_attempts:
             reason = f"{lost} on attempt {r.attempts} of {settings.max_attempts}; giving up"
             to, fields = RunStatus.FAILED, {"error": reason}

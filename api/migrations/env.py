@@ -15,7 +15,7 @@ _LOCK_ID = 0x6772706F
 
 
 def run_migrations_online() -> None:
-    engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
         postgres = connection.dialect.name == "postgresql"
         if postgres:
