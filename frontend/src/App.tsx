@@ -2,6 +2,7 @@ import { useEffect, useState, type ReactNode } from "react";
 import { api, ApiError } from "./api/client";
 import { getToken, onTokenChange, setToken } from "./api/auth";
 import { ErrorBox } from "./components/ErrorBox";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { Compare } from "./pages/Compare";
 import { NewRun } from "./pages/NewRun";
 import { Rule, Rules } from "./pages/Rule";
@@ -86,7 +87,7 @@ export function App() {
           <button className="link-button" onClick={() => setToken(null)}>Sign out</button>
         </span>
       </header>
-      {route(pathname)}
+      <ErrorBoundary key={pathname}>{route(pathname)}</ErrorBoundary>
     </>
   );
 }
