@@ -67,6 +67,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy training/config.py training/sourcemap.py training/lint
+	$(VENV)/bin/mypy --follow-imports=silent api worker
 
 test: venv gpu-path frontend frontend-test chromium
 	$(VENV)/bin/ruff check .
@@ -74,6 +75,7 @@ test: venv gpu-path frontend frontend-test chromium
 
 bench: venv
 	$(PY) bench/lint_bench.py
+	$(PY) bench/api_submit.py
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist
