@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from api.db.models import FINISHED, Run, RunEvent, RunStatus, utcnow
@@ -69,10 +70,12 @@ def transition(
     )
     won = session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
     if won:
-        session.execute(insert(RunEvent).values(run_id=run_id, status=to.value, at=at, reason=reason))
+        session.execute(insert(RunEvent), {"run_id": run_id, "status": to.value, "at": at, "reason": reason})
     return won
 
 
-def create_run_history(session: Session, run_id: str, reason: str, at: datetime) -> None:
+def create_run_history(session: Session | Connection, run_id: str, reason: str, at: datetime) -> None:
     """The first history row of a new run (it is created `queued`; there is no transition into existence)."""
-    session.execute(insert(RunEvent).values(run_id=run_id, status=S.QUEUED.value, at=at, reason=reason))
+    session.execute(
+        insert(RunEvent), {"run_id": run_id, "status": S.QUEUED.value, "at": at, "reason": reason}
+    )
