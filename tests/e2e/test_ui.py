@@ -202,6 +202,11 @@ def test_rule_page_and_dark_mode(browser: Any, server: Server) -> None:
     page.get_by_role("button", name=re.compile("Tiny CPU demo")).click()
     page.locator(".lint-status").filter(has_text="No problems").wait_for()
     shot(page, "07-new-run-dark")
+    runs = server.api("GET", "/runs?status=succeeded&limit=1")["items"]
+    if runs:  # when the other tests ran first: a finished run's page in dark
+        page.goto(f"{server.url}/runs/{runs[0]['id']}")
+        page.locator("main[data-status='succeeded'] [data-live='ended']").wait_for()
+        shot(page, "09-run-detail-dark")
     ctx.close()
 
 
