@@ -4,7 +4,7 @@
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { downsample, extent, paddedRange, type Series } from "../lib/chartData";
+import { alignSeries, downsample, extent, paddedRange, type Series } from "../lib/chartData";
 import { formatNumber } from "../lib/format";
 
 export interface ChartSeries extends Series {
@@ -20,22 +20,11 @@ declare global {
 const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
 const MAX_POINTS = 600;
 
-function align(series: ChartSeries[]): uPlot.AlignedData {
-  const xs = [...new Set(series.flatMap((s) => s.x))].sort((a, b) => a - b);
-  const index = new Map(xs.map((x, i) => [x, i]));
-  const ys = series.map((s) => {
-    const col: (number | null)[] = new Array(xs.length).fill(null);
-    s.x.forEach((x, i) => (col[index.get(x)!] = s.y[i]));
-    return col;
-  });
-  return [xs, ...ys] as uPlot.AlignedData;
-}
-
 export function Chart({ id, title, series, height = 180 }: { id: string; title: string; series: ChartSeries[]; height?: number }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const shown = series.map((s) => ({ ...downsample(s, MAX_POINTS), label: s.label }));
-  const data = align(shown);
+  const data = alignSeries(shown) as uPlot.AlignedData;
   const key = shown.map((s) => s.label).join("|");
   const empty = shown.every((s) => s.x.length === 0);
 
