@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from api.broker import enqueue_run
 from api.db.lifecycle import create_run_history, transition
 from api.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
-from api.db.session import get_engine
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.queries import detail_dict, get_run, summary_dict
@@ -99,11 +98,12 @@ def create_run(
     }
     reason = f"submitted by {user}"
     try:
-        # Core on a plain connection, parameters apart (the compiled statement is cached), no read-back:
-        # the least work and the fewest round trips per submit
-        with get_engine(settings.db_url).begin() as conn:
-            conn.execute(insert(Run), values)
-            create_run_history(conn, run_id, reason, now)
+        # Core on the session's own connection (one pooled connection per request, never two), parameters
+        # apart (the compiled statement is cached), no read-back: the least work and round trips per submit
+        conn = session.connection()
+        conn.execute(insert(Run), values)
+        create_run_history(conn, run_id, reason, now)
+        session.commit()
     except IntegrityError:
         # the Idempotency-Key exists (a retry, or a concurrent twin that won): answer with that run
         session.rollback()
