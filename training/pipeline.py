@@ -23,7 +23,7 @@ import numpy as np
 
 from training import checkpoint
 from training.advantages import compute_advantages, whiten_transitions
-from training.backends import SamplingParams, TrainBatch, TrainSequence
+from training.backends import LearnerBackend, RolloutBackend, SamplingParams, TrainBatch, TrainSequence
 from training.config import RunConfig
 from training.envs.runner import Episode, play_groups
 
@@ -57,11 +57,6 @@ def train(
     log = on_log or (lambda _line: None)
     cfg = config
     torch.set_num_threads(cfg.resources.cpu_threads)
-    if cfg.rollout.backend != "hf" or cfg.learner.backend != "torch":
-        raise NotImplementedError(
-            f"rollout.backend {cfg.rollout.backend!r} / learner.backend {cfg.learner.backend!r}: this build runs "
-            "`hf` + `torch`; the vLLM and DeepSpeed backends plug in behind training.backends"
-        )
     (out_dir / "config.json").write_text(cfg.model_dump_json(indent=2))
 
     # -- model, environment, backends ----------------------------------------------------------------------
@@ -83,13 +78,23 @@ def train(
         stop_token_ids=fmt.stop_token_ids([*cfg.rollout.stop, getattr(probe, "stop", None) or ""]),
         stop=tuple(s for s in cfg.rollout.stop if len(fmt.encode(s)) != 1),
     )
-    rollout = HFRolloutBackend(policy.model, policy.tokenizer)
-    learner = TorchLearner(
-        policy.model,
-        cfg.algorithm,
-        cfg.optim,
-        default_length_norm=cfg.algorithm.length_norm_constant or cfg.rollout.max_new_tokens * turn_limit,
-    )
+    device = "cuda" if cfg.resources.gpus > 0 and torch.cuda.is_available() else "cpu"
+    policy.model.to(device)
+    length_norm = cfg.algorithm.length_norm_constant or cfg.rollout.max_new_tokens * turn_limit
+    if cfg.learner.backend == "deepspeed":
+        from training.learner.deepspeed_backend import build_learner
+
+        learner: LearnerBackend = build_learner(cfg, policy.model, length_norm)
+    else:
+        learner = TorchLearner(
+            policy.model, cfg.algorithm, cfg.optim, default_length_norm=length_norm, device=device
+        )
+    if cfg.rollout.backend == "vllm":
+        from training.rollout.vllm_backend import build_rollout
+
+        rollout: RolloutBackend = build_rollout(cfg, policy, out_dir)
+    else:
+        rollout = HFRolloutBackend(policy.model, policy.tokenizer, device=device)
     pool: list[Any] = []
 
     def play(seeds: list[int], group: int, sample_seed: int, params: SamplingParams = sampling):
@@ -118,6 +123,7 @@ def train(
         state, rng = checkpoint.load_state(ckpt)
         set_rng_state(rng)
         start_step = int(state["step"])
+        rollout.sync_weights(learner.export_weights())
         _truncate_metrics(metrics_path, start_step)
         log(f"resumed from {ckpt.name} (step {start_step})")
     else:
@@ -130,6 +136,7 @@ def train(
             t0 = time.perf_counter()
             state["warm_start"] = warm_start(policy.model, new_env, fmt, cfg.warm_start, cfg.run.seed, log)
             state["warm_start"]["warm_start/seconds"] = time.perf_counter() - t0
+        rollout.sync_weights(learner.export_weights())  # the warm start changed the weights
         if cfg.run.eval_episodes:
             state["eval_start"] = evaluate(min(cfg.run.eval_episodes, 512), tag=0)
             log(f"start: eval success {state['eval_start']['success_rate']:.3f}")
@@ -199,6 +206,8 @@ def train(
         summary["eval/episodes"] = max(cfg.run.eval_episodes, 512)
         summary["eval/seconds"] = time.perf_counter() - t0
         log(f"eval: success {ev['success_rate']:.3f} on {summary['eval/episodes']} fresh episodes")
+    rollout.close()
+    learner.close()
     summary["wall_s"] = time.perf_counter() - t_start
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
     return summary

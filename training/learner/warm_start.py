@@ -72,6 +72,8 @@ def warm_start(
             ids[r, : len(i)] = torch.tensor(i)
             attn[r, : len(i)] = 1
             mask[r, : len(m)] = torch.tensor(m, dtype=torch.float32)
+        dev = next(model.parameters()).device
+        ids, attn, mask = ids.to(dev), attn.to(dev), mask.to(dev)
         logits = model(input_ids=ids, attention_mask=attn, use_cache=False).logits[:, :-1].float()
         nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
         m = mask[:, 1:]
@@ -80,7 +82,7 @@ def warm_start(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        loss_v = float(loss)
+        loss_v = float(loss.detach())
         if log and (step + 1) % 50 == 0:
             log(f"warm start {step + 1}/{cfg.steps}: loss {loss_v:.3f}")
     return {"warm_start/loss": loss_v, "warm_start/steps": float(cfg.steps)}
