@@ -271,6 +271,7 @@ def test_cancel_retry_and_clone_from_the_run_page(signed_in: Any, server: Server
 def test_keyboard_only_sign_in_and_navigation(page: Any, server: Server) -> None:
     page.goto(server.url)
     # the token field has focus on arrival; Enter submits
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'token'")
     page.keyboard.type(server.token)
     page.keyboard.press("Enter")
     page.get_by_test_id("me").wait_for()
