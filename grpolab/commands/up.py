@@ -65,6 +65,7 @@ def _port_free(host: str, port: int) -> bool:
     import socket
 
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is not "in use"
         try:
             s.bind((host, port))
         except OSError:
