@@ -100,9 +100,8 @@ def run(args: argparse.Namespace) -> int:
     api = subprocess.Popen(
         [*py, "api", "--host", args.host, "--port", str(args.port)], start_new_session=True
     )
-    worker = subprocess.Popen(
-        [*py, "worker", "--queues", queues, "--loglevel", "WARNING"], start_new_session=True
-    )
+    worker_cmd = [*py, "worker", "--queues", queues, "--loglevel", "WARNING"]
+    worker = subprocess.Popen(worker_cmd, start_new_session=True)
     procs = [api, worker]
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     base = f"http://{host}:{args.port}"
@@ -120,13 +119,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"  open   {base}/#token={token}")
         print(f"  API    {base}/docs   (token also in {settings.data_dir / 'first-token'})")
         print("  Ctrl-C stops the API and the worker\n", flush=True)
-        while all(p.poll() is None for p in procs):
+        restarts: list[float] = []
+        while api.poll() is None:
             time.sleep(0.5)
-        failed = next(p for p in procs if p.poll() is not None)
-        print(
-            f"grpolab up: {'API' if failed is api else 'worker'} exited ({failed.returncode}); stopping",
-            file=sys.stderr,
-        )
+            if worker.poll() is None:
+                continue
+            # a crashed worker is replaced (its run is requeued by the new worker's reaper), unless it keeps dying
+            restarts = [t for t in restarts if time.monotonic() - t < 60] + [time.monotonic()]
+            if len(restarts) > 3:
+                print("grpolab up: the worker keeps exiting; stopping", file=sys.stderr)
+                break
+            print(f"grpolab up: worker exited ({worker.returncode}); starting a new one", file=sys.stderr)
+            worker = subprocess.Popen(worker_cmd, start_new_session=True)
+            procs[1] = worker
+        else:
+            print(f"grpolab up: API exited ({api.returncode}); stopping", file=sys.stderr)
         _stop(procs)
         return 1
     except KeyboardInterrupt:

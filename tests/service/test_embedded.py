@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import stat
 import subprocess
@@ -21,6 +22,7 @@ from infra import (
     service_env,
     tiny_config,
     wait_for,
+    wait_status,
 )
 
 pytestmark = pytest.mark.slow
@@ -109,3 +111,31 @@ def test_token_command(tmp_path: Path) -> None:
     assert created.stdout.strip() not in listed.stdout  # only the hash is stored
     assert cli("token", "revoke", "alice", "--data-dir", str(tmp_path), env=env).returncode == 0
     assert "revoked" in cli("token", "list", "--data-dir", str(tmp_path), env=env).stdout
+
+
+def test_up_replaces_a_killed_worker_and_the_run_resumes(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    port = free_port()
+    up = Proc(
+        ["up", "--data-dir", str(data), "--port", str(port)], service_env("", "", data), tmp_path / "up.log"
+    )
+    try:
+        wait_for(lambda: "GRPO Lab is up" in up.output() or up.proc.poll() is not None, 120, "up not ready")
+        token = (data / "first-token").read_text().strip()
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
+        )
+        run = client.post("/api/v1/runs", json={"config_text": tiny_config(steps=40, every=2)}).json()
+        wait_for(lambda: client.get(f"/api/v1/runs/{run['id']}").json()["step"] >= 4, 120, "no progress")
+        children = subprocess.run(["pgrep", "-P", str(up.pid)], capture_output=True, text=True).stdout.split()
+        worker_pid = next(int(p) for p in children if "celeryd" in Path(f"/proc/{p}/cmdline").read_text())
+        os.kill(worker_pid, signal.SIGKILL)
+        wait_for(lambda: "starting a new one" in up.output(), 30, "worker not replaced")
+        done = wait_status(client, run["id"], {"succeeded", "failed"}, 180)
+        assert done["status"] == "succeeded", done
+        assert done["attempts"] == 2
+        assert [p["step"] for p in client.get(f"/api/v1/runs/{run['id']}/metrics").json()["items"]] == list(
+            range(1, 41)
+        )
+    finally:
+        up.stop(signal.SIGINT)
