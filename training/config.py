@@ -292,7 +292,7 @@ class ResourcesConfig(_Section):
 class RunSection(_Section):
     """Length, seed, evaluation and checkpoints."""
 
-    steps: int = Field(150, ge=0, le=10_000_000, description="Optimizer steps of RL.")
+    steps: int = Field(300, ge=0, le=10_000_000, description="Optimizer steps of RL (the demo needs ~250).")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed for the model, sampling and environments.")
     eval_episodes: int = Field(
         512, ge=0, le=1_000_000, description="Fresh episodes played at the end for `eval/success_rate`."

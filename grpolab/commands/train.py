@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, metavar="S", help="override run.seed")
     p.add_argument("--no-resume", action="store_true", help="start over even if DIR holds a checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar; print only the summary")
+    p.add_argument(
+        "--plot", metavar="PNG", help="also draw the run's curves (success, reward, entropy) to PNG"
+    )
 
 
 def _lint(path: str | None) -> tuple[object | None, int]:
@@ -113,6 +116,53 @@ def run(args: argparse.Namespace) -> int:
     except (ModelLoadError, ValueError, NotImplementedError) as exc:
         print(f"grpolab train: {exc}", file=sys.stderr)
         return 2
+    if args.plot:
+        plot_run(out, Path(args.plot))
     keys = ["steps", "eval/success_rate_start", "eval/success_rate", "eval/episodes", "wall_s", "checkpoint"]
     print(json.dumps({k: summary[k] for k in keys if k in summary}, indent=2))
     return 0
+
+
+def plot_run(out: Path, png: Path) -> None:
+    """Training success (per step and moving average), evaluation at start/end, entropy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    summary = json.loads((out / "summary.json").read_text())
+    steps = [r["step"] for r in rows]
+    succ = [r["rollout/success_rate"] for r in rows]
+    ma = [sum(succ[max(0, i - 9) : i + 1]) / len(succ[max(0, i - 9) : i + 1]) for i in range(len(succ))]
+    elapsed, acc = [], 0.0
+    for r in rows:
+        acc += r["time/rollout_s"] + r["time/learn_s"]
+        elapsed.append(acc)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    a1.plot(steps, succ, color="tab:blue", alpha=0.3, label="training success (128 episodes/step)")
+    a1.plot(steps, ma, color="tab:blue", label="moving average (10 steps)")
+    if "eval/success_rate_start" in summary:
+        a1.scatter([0], [summary["eval/success_rate_start"]], color="black", zorder=3, label="eval, start")
+    if "eval/success_rate" in summary:
+        a1.scatter(
+            [steps[-1] if steps else 0],
+            [summary["eval/success_rate"]],
+            color="tab:red",
+            zorder=3,
+            label=f"eval, end ({summary.get('eval/episodes', 0)} fresh episodes)",
+        )
+    a1.set_xlabel("step")
+    a1.set_ylabel("success rate")
+    a1.set_ylim(-0.02, 1.02)
+    a1.grid(alpha=0.3)
+    a1.legend(fontsize=8, loc="lower right")
+    a1.set_title(f"{summary.get('env')} — {summary.get('wall_s', 0):.0f} s wall in all", fontsize=10)
+    a2.plot(elapsed, ma, color="tab:blue")
+    a2.set_xlabel("seconds of rollout + learning")
+    a2.set_ylabel("success (moving average)")
+    a2.grid(alpha=0.3)
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
