@@ -145,18 +145,18 @@ def test_allow_with_a_reason_records_it_in_the_config(signed_in: Any, server: Se
 
 
 def test_compare_two_runs_overlays_curves_and_diffs_configs(signed_in: Any, server: Server) -> None:
+    """The story's last step: the fixed pipeline next to the seed's double normalization (allowed on purpose)."""
     page = signed_in
-    base = BUGGY.replace("norm_return: true", "norm_return: false")
-    a = server.api("POST", "/runs", {"name": "cmp-grpo", "config_text": base, "tags": ["e2e"]})
-    b = server.api(
-        "POST", "/runs", {"name": "cmp-rloo", "config_text": base.replace("grpo", "rloo"), "tags": ["e2e"]}
-    )
-    for r in (a, b):
-        server.wait_status(r["id"], {"succeeded"})
-
-    # pick them on the Runs page, then Compare
+    fixed = BUGGY.replace("norm_return: true", "norm_return: false")
+    double = BUGGY + "lint:\n  allow:\n    - rule: GL001\n      reason: ablation\n"
     page.get_by_role("link", name="Runs").first.click()
-    for name in ("cmp-grpo", "cmp-rloo"):
+    a = server.api("POST", "/runs", {"name": "cmp-fixed", "config_text": fixed, "tags": ["e2e"]})
+    b = server.api("POST", "/runs", {"name": "cmp-double", "config_text": double, "tags": ["e2e"]})
+
+    # the Runs table follows them live (no reload) until both succeed
+    for r in (a, b):
+        page.locator(f'tr[data-run-id="{r["id"]}"][data-status="succeeded"]').wait_for(timeout=240_000)
+    for name in ("cmp-fixed", "cmp-double"):
         page.get_by_label(f"select {name} for compare").check()
     shot(page, "04-runs")
     page.get_by_role("button", name=re.compile("Compare selected")).click()
@@ -164,9 +164,10 @@ def test_compare_two_runs_overlays_curves_and_diffs_configs(signed_in: Any, serv
     page.locator('figure[data-chart="compare:rollout/reward_mean"] canvas').first.wait_for()
 
     chart = page.evaluate("() => window.__charts['compare:rollout/reward_mean']")
-    assert [s["label"] for s in chart["series"]] == ["cmp-grpo", "cmp-rloo"]
+    assert [s["label"] for s in chart["series"]] == ["cmp-fixed", "cmp-double"]
     for s, run in zip(chart["series"], (a, b), strict=True):
         metrics = server.api("GET", f"/runs/{run['id']}/metrics")["items"]
+        assert len(metrics) == 12
         assert s["x"] == [m["step"] for m in metrics]
         assert s["y"] == pytest.approx([m["metrics"]["rollout/reward_mean"] for m in metrics])
 
@@ -177,15 +178,19 @@ def test_compare_two_runs_overlays_curves_and_diffs_configs(signed_in: Any, serv
     page.locator("table.runs tbody tr").nth(1).wait_for()
     page.wait_for_function("() => document.querySelectorAll('table.runs tbody tr').length === 2")
     names = page.locator("table.runs tbody tr td:nth-child(2) a").all_inner_texts()
-    assert sorted(names) == ["cmp-grpo", "cmp-rloo"]
+    assert sorted(names) == ["cmp-double", "cmp-fixed"]
     page.go_back()
     page.locator("table.diff").wait_for()
 
-    rows = page.locator("table.diff tbody tr")
-    assert rows.count() == 1
-    row = page.locator('table.diff tr[data-key="algorithm.estimator"]')
-    assert row.get_attribute("data-differs") == "true"
-    assert row.locator("td").all_inner_texts() == ["grpo", "rloo"]
+    diff = {
+        row.get_attribute("data-key"): row.locator("td").all_inner_texts()
+        for row in page.locator("table.diff tbody tr").all()
+    }
+    assert diff == {
+        "algorithm.norm_return": ["false", "true"],
+        "lint.allow[0].rule": ["—", "GL001"],
+        "lint.allow[0].reason": ["—", "ablation"],
+    }
     shot(page, "05-compare")
 
 

@@ -31,6 +31,14 @@ describe("diffConfigs", () => {
     expect(formatValue(rows[1].values[0])).toBe("—");
   });
 
+  it("shows an allow entry added to an empty list as its keys only", () => {
+    const rows = differingRows([{ lint: { allow: [] } }, { lint: { allow: [{ rule: "GL001", reason: "r" }] } }]);
+    expect(rows.map((r) => [r.path, r.values])).toEqual([
+      ["lint.allow[0].rule", [undefined, "GL001"]],
+      ["lint.allow[0].reason", [undefined, "r"]],
+    ]);
+  });
+
   it("compares three configs", () => {
     const c = { ...a, algorithm: { ...a.algorithm, estimator: "rloo" } };
     const rows = diffConfigs([a, b, c]);

@@ -2,14 +2,16 @@
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-/** Flatten nested objects to `section.key` → leaf value. Lists of scalars stay one value; lists of objects get indices. */
+/**
+ * Flatten nested objects to `section.key` → leaf value. Lists of scalars stay one value; lists of objects get
+ * indices. Empty lists and mappings are left out, so `lint.allow: []` next to `lint.allow: [{rule, …}]` shows
+ * as the added entry's keys, not as an extra `lint.allow` row.
+ */
 export function flatten(value: unknown, prefix = "", out: Map<string, Json> = new Map()): Map<string, Json> {
+  if (Array.isArray(value) && !value.length) return out;
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-    const entries = Object.entries(value as Record<string, unknown>);
-    if (!entries.length && prefix) out.set(prefix, {});
-    for (const [k, v] of entries) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
   } else if (Array.isArray(value) && value.some((v) => v !== null && typeof v === "object")) {
-    if (!value.length) out.set(prefix, []);
     value.forEach((v, i) => flatten(v, `${prefix}[${i}]`, out));
   } else {
     out.set(prefix, value as Json);
