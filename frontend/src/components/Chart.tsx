@@ -43,14 +43,22 @@ export function Chart({ id, title, series, height = 180 }: { id: string; title: 
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
-      legend: { show: shown.length > 1 },
+      legend: { show: shown.length > 1, live: false },
       cursor: { drag: { x: true, y: false } },
       // a flat series (e.g. KL = 0 with kl_coef 0) gets a small band around its value, not uPlot's 0…100
       scales: { x: { time: false }, y: { range: (_u, lo, hi) => paddedRange(lo, hi) } },
       axes: [{ ...axis, label: "step", labelSize: 18 }, { ...axis, size: 56, values: (_u, vals) => vals.map((v) => formatNumber(v, 3)) }],
       series: [
         { label: "step" },
-        ...shown.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { show: false } })),
+        // later series dashed, so identical curves (same seed) stay visible on top of each other
+        ...shown.map((s, i) => ({
+          label: s.label,
+          stroke: PALETTE[i % PALETTE.length],
+          width: 2,
+          dash: i ? [6, 4] : undefined,
+          spanGaps: true,
+          points: { show: false },
+        })),
       ],
     };
     plot.current = new uPlot(opts, data, el);
