@@ -1,6 +1,6 @@
 import { useEffect, useState, type ReactNode } from "react";
 import { api, ApiError } from "./api/client";
-import { getToken, onTokenChange, setToken } from "./api/auth";
+import { getToken, onTokenChange, setToken, signOutNotice } from "./api/auth";
 import { ErrorBox } from "./components/ErrorBox";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { Compare } from "./pages/Compare";
@@ -17,7 +17,6 @@ function useAuth() {
   const [token, setTok] = useState(getToken());
   const [me, setMe] = useState<Me | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [notice, setNotice] = useState<string | undefined>();
   useEffect(() => onTokenChange(() => setTok(getToken())), []);
   useEffect(() => {
     setMe(null);
@@ -26,14 +25,12 @@ function useAuth() {
     const ctrl = new AbortController();
     api.get<Me>("/me", ctrl.signal).then(setMe).catch((e) => {
       if ((e as Error).name === "AbortError") return;
-      if (e instanceof ApiError && e.status === 401) {
-        setNotice("Your token was not accepted (it may have been revoked). Sign in again.");
-        setToken(null);
-      } else setError(e);
+      // a 401 already signed us out (client.ts), with a notice for the sign-in page
+      if (!(e instanceof ApiError && e.status === 401)) setError(e);
     });
     return () => ctrl.abort();
   }, [token]);
-  return { token, me, error, notice };
+  return { token, me, error, notice: token ? undefined : signOutNotice() };
 }
 
 function route(pathname: string): ReactNode {

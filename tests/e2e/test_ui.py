@@ -68,6 +68,13 @@ def test_fragment_token_is_stored_and_removed_from_url(page: Any, server: Server
     page.get_by_test_id("me").wait_for()
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Sign in to GRPO Lab").wait_for()
+    assert page.evaluate("() => localStorage.getItem('grpolab.token')") is None
+
+    # a stored token the server refuses (revoked) leads back to sign-in, with the reason
+    page.evaluate("() => localStorage.setItem('grpolab.token', 'glab_revoked')")
+    page.reload()
+    page.get_by_role("heading", name="Sign in to GRPO Lab").wait_for()
+    assert "no longer accepts your token" in page.locator(".notice").inner_text()
 
 
 def test_buggy_config_is_flagged_inline_then_fixed_run_succeeds(signed_in: Any, server: Server) -> None:

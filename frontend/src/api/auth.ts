@@ -13,10 +13,18 @@ export function getToken(): string | null {
   }
 }
 
-export function setToken(token: string | null): void {
+let signOutReason: string | undefined;
+
+/** Store a token, or sign out (null); a reason given on sign-out is shown on the sign-in page. */
+export function setToken(token: string | null, reason?: string): void {
   if (token) localStorage.setItem(KEY, token);
   else localStorage.removeItem(KEY);
+  signOutReason = token ? undefined : reason;
   listeners.forEach((l) => l());
+}
+
+export function signOutNotice(): string | undefined {
+  return signOutReason;
 }
 
 export function onTokenChange(l: Listener): () => void {

@@ -72,7 +72,9 @@ export async function request<T>(
     }
   }
   if (!res.ok) {
-    if (res.status === 401 && tokenOverride === undefined) setToken(null);
+    if (res.status === 401 && tokenOverride === undefined && getToken()) {
+      setToken(null, "The server no longer accepts your token (it may have been revoked). Sign in again.");
+    }
     throw new ApiError(res.status, toErrorDetail(res.status, data, res.statusText));
   }
   return data as T;
