@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.db.models import Run, RunEvent
+from training.config import RunConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = (ROOT / "examples" / "seed-buggy.yaml").read_text()
@@ -49,7 +50,7 @@ def test_seed_with_lint_allow_is_queued(client, settings) -> None:
     f = next(f for f in run["findings"] if f["rule"] == "GL001")
     assert f["allowed"] is True and "ablation" in f["allow_reason"]
     assert run["config"]["algorithm"]["norm_return"] is True
-    assert run["config"]["run"]["steps"] == 150  # defaults filled in
+    assert run["config"]["run"]["steps"] == RunConfig().run.steps  # defaults filled in
     assert run["config_text"] == ALLOWED
     assert run["history"][0]["status"] == "queued"
     assert count_runs(settings) == 1
