@@ -18,6 +18,8 @@ export interface RunSummary {
   reward_sparkline: number[];
   attempts: number;
   error: string | null;
+  /** A cancel was asked for; the worker stops the run within a few seconds. */
+  cancel_requested?: boolean;
 }
 
 export interface StatusChange {

@@ -111,9 +111,12 @@ export function RunDetail({ id }: { id: string }) {
   return (
     <main id="main" data-run-id={r.id} data-status={r.status}>
       <div className="page-head">
-        <h1>{r.name || `run ${r.id}`} <StatusBadge status={r.status} /></h1>
+        <h1>
+          {r.name || `run ${r.id}`} <StatusBadge status={r.status} />
+          {r.cancel_requested && r.status === "running" && <span className="muted h-note">stopping…</span>}
+        </h1>
         <div className="actions">
-          {active && <button onClick={() => act("cancel")}>Cancel</button>}
+          {active && <button onClick={() => act("cancel")} disabled={r.cancel_requested}>Cancel</button>}
           {!active && r.status !== "succeeded" && <button onClick={() => act("retry")}>Retry</button>}
           <button onClick={() => navigate(`/new?from=${r.id}`)}>Clone</button>
           <button onClick={() => navigate(`/compare?ids=${r.id}`)}>Compare…</button>

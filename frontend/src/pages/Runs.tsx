@@ -74,7 +74,7 @@ export function Runs() {
                 <tr key={id} data-run-id={id} data-status={r.status}>
                   <td><input type="checkbox" aria-label={`select ${r.name || id} for compare`} checked={selected.includes(id)} onChange={() => toggle(id)} /></td>
                   <td><Link to={`/runs/${id}`}>{r.name || `run ${id}`}</Link>{r.error && <div className="run-error" title={r.error}>{r.error}</div>}</td>
-                  <td><StatusBadge status={r.status} />{r.attempts > 1 && <span className="muted"> ×{r.attempts}</span>}</td>
+                  <td><StatusBadge status={r.status} />{r.cancel_requested && r.status === "running" && <span className="muted"> stopping…</span>}{r.attempts > 1 && <span className="muted"> ×{r.attempts}</span>}</td>
                   <td><Progress step={r.step} total={r.total_steps} /></td>
                   <td className="reward"><Sparkline values={r.reward_sparkline ?? []} label={`reward of ${r.name || id}`} /> <span>{formatNumber(r.last_reward)}</span></td>
                   <td>{runDuration(r.started_at, r.finished_at)}</td>
