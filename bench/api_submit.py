@@ -114,7 +114,7 @@ def main() -> int:
             f"({args.requests} requests, concurrency {args.concurrency}, {len(bad)} not 201)"
         )
         print(
-            f"API CPU per POST /runs: {cpu_ms:.1f} ms (≈ {1000 / cpu_ms:.0f} req/s per free core; load-independent)"
+            f"API CPU per POST /runs: {cpu_ms:.1f} ms (≈ {1000 / cpu_ms:.0f} req/s per free core; CPU time, less load-sensitive than throughput)"
         )
         print(f"API RSS after the burst: {api_rss(api.pid):.0f} MiB (all its processes)")
 
