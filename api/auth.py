@@ -33,16 +33,22 @@ def create_token(session: Session, name: str) -> str:
     return token
 
 
+def cached_name(token: str) -> str | None:
+    """The token's name if it was verified within the last few seconds (no database access)."""
+    with _lock:
+        hit = _cache.get(hash_token(token))
+    return hit[0] if hit and hit[1] > time.monotonic() else None
+
+
 def verify_token(session: Session, token: str) -> str | None:
     """The token's name, or None when it is unknown or revoked."""
     if not token or len(token) > 200:
         return None
+    name = cached_name(token)
+    if name is not None:
+        return name
     digest = hash_token(token)
     now = time.monotonic()
-    with _lock:
-        hit = _cache.get(digest)
-    if hit and hit[1] > now:
-        return hit[0]
     row = session.execute(
         select(ApiToken.name, ApiToken.token_hash).where(
             ApiToken.token_hash == digest, ApiToken.revoked.is_(False)
