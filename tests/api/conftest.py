@@ -11,8 +11,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 from infra import FreshDatabase, RedisServer, make_token, postgres_available
 
-pytestmark = pytest.mark.services
-
 
 @pytest.fixture(scope="session")
 def pg() -> Iterator[FreshDatabase]:

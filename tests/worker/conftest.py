@@ -12,8 +12,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 from infra import FreshDatabase, Proc, RedisServer, make_token, postgres_available, service_env, start_api
 
-pytestmark = [pytest.mark.services, pytest.mark.slow]
-
 
 @pytest.fixture(scope="module")
 def pg() -> Iterator[FreshDatabase]:

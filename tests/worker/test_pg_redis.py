@@ -9,7 +9,10 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 from infra import tiny_config, wait_for, wait_status
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 # the seed's double normalization (examples/seed-buggy.yaml) at the tiny size
 SEED_TINY = tiny_config(steps=3).replace(
