@@ -125,7 +125,7 @@ def test_up_replaces_a_killed_worker_and_the_run_resumes(tmp_path: Path) -> None
         client = httpx.Client(
             base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
         )
-        run = client.post("/api/v1/runs", json={"config_text": tiny_config(steps=40, every=2)}).json()
+        run = client.post("/api/v1/runs", json={"config_text": tiny_config(steps=150, every=2)}).json()
         wait_for(lambda: client.get(f"/api/v1/runs/{run['id']}").json()["step"] >= 4, 120, "no progress")
         children = subprocess.run(["pgrep", "-P", str(up.pid)], capture_output=True, text=True).stdout.split()
         worker_pid = next(int(p) for p in children if "celeryd" in Path(f"/proc/{p}/cmdline").read_text())
@@ -135,7 +135,7 @@ def test_up_replaces_a_killed_worker_and_the_run_resumes(tmp_path: Path) -> None
         assert done["status"] == "succeeded", done
         assert done["attempts"] == 2
         assert [p["step"] for p in client.get(f"/api/v1/runs/{run['id']}/metrics").json()["items"]] == list(
-            range(1, 41)
+            range(1, 151)
         )
     finally:
         up.stop(signal.SIGINT)

@@ -74,7 +74,7 @@ def test_kill9_worker_resumes_from_checkpoint(stack) -> None:
         w.stop()
     stack.workers.clear()
     worker = stack.start_worker()
-    run = stack.submit(tiny_config(steps=60, every=2))
+    run = stack.submit(tiny_config(steps=200, every=2))  # long enough to be killed mid-run on a fast machine
     wait_for(lambda: stack.client.get(f"/api/v1/runs/{run['id']}").json()["step"] >= 6, 120, "no progress")
     trainer = children_of(worker.pid)
     assert any("worker.child" in t for t in trainer), trainer
@@ -92,7 +92,7 @@ def test_kill9_worker_resumes_from_checkpoint(stack) -> None:
     assert [h["status"] for h in done["history"]] == ["queued", "running", "queued", "running", "succeeded"]
     logs = [ln["line"] for ln in stack.client.get(f"/api/v1/runs/{run['id']}/logs").json()["items"]]
     assert any(line.startswith("resumed from step-") for line in logs), logs
-    assert metric_steps(stack, run["id"]) == list(range(1, 61))
+    assert metric_steps(stack, run["id"]) == list(range(1, 201))
 
 
 def test_redis_restart_with_queued_runs(stack, redis_srv) -> None:
