@@ -117,6 +117,8 @@ def test_buggy_config_is_flagged_inline_then_fixed_run_succeeds(signed_in: Any, 
     run_id = page.url.rsplit("/", 1)[1]
     page.locator("main[data-status='succeeded']").wait_for(timeout=180_000)
     page.locator("[data-live='ended']").wait_for()
+    sse = page.evaluate("() => window.__sse")
+    assert sse["metric"] >= 1 and sse["status"] >= 3, sse  # curves and statuses came over the stream
     metrics = server.api("GET", f"/runs/{run_id}/metrics")["items"]
     want_x = [m["step"] for m in metrics if m["metrics"].get("rollout/reward_mean") is not None]
     want_y = [m["metrics"]["rollout/reward_mean"] for m in metrics if m["step"] in want_x]

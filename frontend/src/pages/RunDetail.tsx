@@ -14,6 +14,12 @@ import { FindingList } from "./NewRun";
 
 const LOG_KEEP = 1000;
 
+declare global {
+  interface Window {
+    __sse?: Record<string, number>;
+  }
+}
+
 export function RunDetail({ id }: { id: string }) {
   const run = useLoad((s) => api.get<Run>(`/runs/${id}`, s), [id]);
   const [points, setPoints] = useState<MetricPoint[]>([]);
@@ -66,6 +72,9 @@ export function RunDetail({ id }: { id: string }) {
         `/runs/${id}/events?since=e0.m${lastStep.current}.l${lastSeq.current}`,
         (event, data) => {
           setLive("live");
+          // counts of stream events, for tests (proves the page was fed by SSE, not only by the catch-up fetch)
+          const counts = (window.__sse = window.__sse ?? {});
+          counts[event] = (counts[event] ?? 0) + 1;
           if (event === "metric") addPoints([data as MetricPoint]);
           else if (event === "log") addLogs([data as LogLine]);
           else if (event === "status") {
