@@ -15,7 +15,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from api.broker import enqueue_run, queue_depth
 from api.db.lifecycle import transition
@@ -64,21 +64,25 @@ def reap_lost(settings: Settings) -> list[tuple[str, str]]:
 
 
 def resend_queued(settings: Settings) -> list[str]:
-    """Send again queued runs whose message may be gone: only when their broker queue is empty."""
+    """Send again queued runs whose message may be gone: never sent (the broker was down at submit: the API
+    left enqueued_at empty), or waiting longer than requeue_after_s while their Redis queue is empty."""
     try:
         depth = queue_depth(settings)
     except Exception:
-        return []
-    if depth is None:  # the SQLite broker is transactional: nothing is lost there
-        return []
+        return []  # broker unreachable: nothing can be sent now
     cutoff = utcnow() - timedelta(seconds=settings.requeue_after_s)
+    lost: ColumnElement[bool] = Run.enqueued_at.is_(None)
+    if depth is not None:  # the SQLite broker is transactional: a message it accepted is not lost
+        lost = lost | (Run.enqueued_at < cutoff)
     with session_scope(settings.db_url) as s:
         rows = s.execute(
-            select(Run.id, Run.queue).where(
-                Run.status == RunStatus.QUEUED.value, (Run.enqueued_at < cutoff) | Run.enqueued_at.is_(None)
-            )
-        ).all()
-        todo = [(r.id, r.queue) for r in rows if depth.get(r.queue, 0) == 0]
+            select(Run.id, Run.queue, Run.enqueued_at).where(Run.status == RunStatus.QUEUED.value, lost)
+        )
+        todo = [
+            (r.id, r.queue)
+            for r in rows
+            if r.enqueued_at is None or depth is None or depth.get(r.queue, 0) == 0
+        ]
         for run_id, _q in todo:
             s.get(Run, run_id).enqueued_at = utcnow()  # type: ignore[union-attr]
     for run_id, q in todo:

@@ -28,11 +28,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _send(settings: Any, run_id: str, queue: str) -> None:
+def _send(settings: Any, session: Any, run_id: str, queue: str) -> None:
     try:
         enqueue_run(settings, run_id, queue)
-    except Exception:  # the run stays queued; a worker's reaper sends it again (requeue_after_s)
-        log.exception("could not enqueue run %s; it will be re-sent by the reaper", run_id)
+    except Exception:
+        # the run stays queued and is marked never-sent: a worker's reaper sends it once the broker is back
+        log.exception("could not enqueue run %s; the reaper will send it", run_id)
+        session.execute(update(Run).where(Run.id == run_id).values(enqueued_at=None))
+        session.commit()
 
 
 @router.post(
@@ -114,7 +117,7 @@ def create_run(
             raise
         response.status_code = 200
         return detail_dict(session, existing)
-    _send(settings, run_id, p.queue)
+    _send(settings, session, run_id, p.queue)
     run = Run(**values)  # transient: only to shape the response
     return {
         **summary_dict(run),
@@ -215,7 +218,7 @@ def retry_run(run_id: str, settings: SettingsDep, session: SessionDep, user: Cur
         )
     session.commit()
     session.refresh(run)
-    _send(settings, run_id, run.queue)
+    _send(settings, session, run_id, run.queue)
     return detail_dict(session, run)
 
 

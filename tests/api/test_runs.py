@@ -159,3 +159,21 @@ def test_idempotency_key_returns_same_run(client, settings) -> None:
     assert a.status_code == 201 and b.status_code == 200
     assert a.json()["id"] == b.json()["id"]
     assert count_runs(settings) == 1 and queued_messages(settings) == 1
+
+
+def test_broker_down_at_submit_then_reaper_sends(settings) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+    from infra import free_port, make_token
+
+    from api.app import create_app
+    from worker.reaper import resend_queued
+
+    down = settings.model_copy(update={"broker_url": f"redis://127.0.0.1:{free_port()}/0"})
+    with TestClient(create_app(down)) as c:
+        c.headers["Authorization"] = f"Bearer {make_token(settings.db_url)}"
+        r = c.post("/api/v1/runs", json={"config": {}})
+    assert r.status_code == 201 and r.json()["status"] == "queued"  # stored: the submit is not lost
+    assert queued_messages(settings) == 0
+    assert resend_queued(settings) == [r.json()["id"]]  # the reaper, once the broker answers
+    assert queued_messages(settings) == 1
+    assert resend_queued(settings) == []  # sent once, not again
