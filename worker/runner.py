@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from api.broker import enqueue_run
 from api.db.lifecycle import transition
 from api.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
 from api.db.session import session_scope
@@ -301,10 +302,12 @@ class RunSupervisor:
                     f"worker {self.me} shut down; the run resumes from its last checkpoint",
                     from_={RunStatus.RUNNING},
                 )
-            from api.broker import enqueue_run
-
-            queue_name = "gpu" if (self._queue == "gpu") else "cpu"
-            enqueue_run(self.settings, self.run_id, queue_name)
+            try:
+                enqueue_run(self.settings, self.run_id, self._queue)
+            except Exception:  # broker down too: mark it never-sent, the next reaper sends it
+                log.exception("run %s: could not requeue; the reaper will send it", self.run_id)
+                with session_scope(self.url) as s:
+                    s.execute(update(Run).where(Run.id == self.run_id).values(enqueued_at=None))
             return "requeued"
         if self.cancel_reason and (rc != 0 or (summary or {}).get("stopped")):
             self._finish(RunStatus.CANCELLED, self.cancel_reason, summary=summary)
