@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("grpolab.api")
@@ -93,6 +95,17 @@ def install(app: FastAPI) -> None:
             )
         summary = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
         return error_response(422, "invalid_request", f"the request is not valid: {summary}", errors=errors)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(SATimeoutError)
+    async def _db_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return error_response(
+            503,
+            "unavailable",
+            "the database is unavailable or busy; try again in a moment",
+            headers={"Retry-After": "2"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

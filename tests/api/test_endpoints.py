@@ -139,3 +139,18 @@ def _read_sse(client, path: str, headers: dict | None = None) -> list[dict[str, 
                 key, _, value = line.partition(": ")
                 cur[key] = value
     return out
+
+
+def test_database_down_is_503_not_500(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+    from infra import free_port
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    s = Settings(data_dir=tmp_path, database_url=f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x")
+    with TestClient(create_app(s, run_migrations=False), raise_server_exceptions=False) as c:
+        r = c.get("/api/v1/runs", headers={"Authorization": "Bearer glab_x"})
+        assert r.status_code == 503 and r.json()["detail"]["code"] == "unavailable"
+        assert r.headers["retry-after"] == "2"
+        assert c.get("/healthz").json()["database"] == "OperationalError"
