@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
@@ -22,12 +22,17 @@ async def get_app_settings(request: Request) -> Settings:  # async: no thread ho
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def get_session(settings: SettingsDep) -> Iterator[Session]:
+async def get_session(settings: SettingsDep) -> AsyncIterator[Session]:
+    """Async so that opening and closing cost no thread hops: creating a session does no I/O, and closing one
+    does only while it still holds a connection (then in a worker thread)."""
     session = get_sessionmaker(settings.db_url)()
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():
+            await anyio.to_thread.run_sync(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
