@@ -7,6 +7,7 @@ is its own.
 
     python bench/train_step.py                 # ours
     python bench/train_step.py --vs-trl        # ours, then TRL GRPOTrainer at the same settings, and the ratio
+    python bench/train_step.py --rollout vllm --learner deepspeed   # the GPU path's backends (docs/gpu.md)
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def _reward(text: str) -> float:
     return text.count("7") / max(len(text), 1)  # any cheap text reward; only the cost matters
 
 
-def run_ours(steps: int, threads: int) -> dict[str, float]:
+def run_ours(
+    steps: int, threads: int, rollout_kind: str = "hf", learner_kind: str = "torch"
+) -> dict[str, float]:
     import random
 
     from training.advantages import compute_advantages
@@ -67,6 +70,27 @@ def run_ours(steps: int, threads: int) -> dict[str, float]:
     tok = policy.tokenizer
     rollout = HFRolloutBackend(policy.model, tok)
     learner = TorchLearner(policy.model, AlgorithmConfig(), OptimConfig(lr=1e-5, micro_batch_size=128))
+    if learner_kind == "deepspeed":  # the GPU path's learner (ZeRO 0, fp32 on CPU); docs/gpu.md
+        from training.config import LearnerConfig
+        from training.learner.deepspeed_backend import DeepSpeedLearner
+
+        learner = DeepSpeedLearner(
+            policy.model,
+            AlgorithmConfig(),
+            OptimConfig(lr=1e-5, micro_batch_size=128),
+            LearnerConfig(backend="deepspeed"),
+        )
+    if rollout_kind == "vllm":  # vLLM engine on a saved copy; weights are pushed after every step (timed)
+        import tempfile
+        from pathlib import Path
+
+        from training.config import VllmConfig
+        from training.models import save_policy
+        from training.rollout.vllm_backend import VLLMRolloutBackend
+
+        folder = Path(tempfile.mkdtemp(prefix="bench-vllm-"))
+        save_policy(policy, folder)
+        rollout = VLLMRolloutBackend.from_folder(folder, VllmConfig(), tokenizer=tok)
     rng = random.Random(0)
     times, gen_times, tokens, completions = [], [], 0, 0
     for step in range(steps + 2):
@@ -96,6 +120,8 @@ def run_ours(steps: int, threads: int) -> dict[str, float]:
                 )
             )
         learner.step(TrainBatch(seqs))
+        if rollout_kind == "vllm":  # the engine holds its own copy: push (reload_weights), timed in the step
+            rollout.sync_weights(learner.export_weights())
         dt = time.perf_counter() - t0
         if step >= 2:  # two warm-up steps
             times.append(dt)
@@ -189,10 +215,16 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--vs-trl", action="store_true", help="also run TRL's GRPOTrainer at the same settings")
     ap.add_argument("--engine", choices=["ours", "trl"], help=argparse.SUPPRESS)
+    ap.add_argument("--rollout", choices=["hf", "vllm"], default="hf", help="our rollout backend")
+    ap.add_argument("--learner", choices=["torch", "deepspeed"], default="torch", help="our learner backend")
     a = ap.parse_args()
     if a.engine:  # child process
-        fn = run_ours if a.engine == "ours" else run_trl
-        print("RESULT " + json.dumps(fn(a.steps, a.threads)))
+        res = (
+            run_ours(a.steps, a.threads, a.rollout, a.learner)
+            if a.engine == "ours"
+            else run_trl(a.steps, a.threads)
+        )
+        print("RESULT " + json.dumps(res))
         return 0
     results = {}
     for engine in ["ours", "trl"] if a.vs_trl else ["ours"]:
@@ -205,6 +237,10 @@ def main() -> int:
             str(a.steps),
             "--threads",
             str(a.threads),
+            "--rollout",
+            a.rollout,
+            "--learner",
+            a.learner,
         ]
         proc = subprocess.run(
             cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": str(a.threads)}

@@ -64,6 +64,7 @@ def init_distributed(on_gpu: bool) -> None:
     import torch.distributed as dist
 
     deepspeed = import_deepspeed(on_gpu)
+    _forget_stale_groups(deepspeed)
     if dist.is_initialized():
         # e.g. an in-process vLLM engine made a world of one first: DeepSpeed wraps the existing group, but
         # still reads the launcher's variables
@@ -71,11 +72,34 @@ def init_distributed(on_gpu: bool) -> None:
         os.environ.setdefault("WORLD_SIZE", str(dist.get_world_size()))
         os.environ.setdefault("LOCAL_RANK", "0" if dist.get_world_size() == 1 else os.environ["RANK"])
         deepspeed.init_distributed(dist_backend=dist.get_backend())
+        _SEEN_WORLD[:] = [dist.group.WORLD]
         return
     for key, value in {"MASTER_ADDR": "127.0.0.1", "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("MASTER_PORT", str(_free_port()))
     deepspeed.init_distributed(dist_backend="nccl" if on_gpu else "gloo")
+    _SEEN_WORLD[:] = [dist.group.WORLD]
+
+
+_SEEN_WORLD: list[Any] = []
+
+
+def _forget_stale_groups(deepspeed: Any) -> None:
+    """DeepSpeed caches groups cloned from the world it first saw. When that world was destroyed and a new one
+    made in the same process (an in-process vLLM engine shuts its world down on close, the next one makes a new
+    one), those clones are dead: drop them so DeepSpeed clones the current world again."""
+    import torch.distributed as dist
+
+    world = dist.group.WORLD if dist.is_initialized() else None
+    if _SEEN_WORLD and _SEEN_WORLD[0] is not world:
+        from deepspeed.utils import groups
+
+        groups._WORLD_GROUP = None
+        groups._ZERO_PARAM_INTRA_PARALLEL_GROUP = None
+        import deepspeed.comm.comm as ds_comm
+
+        ds_comm.cdb = None
+        _SEEN_WORLD.clear()
 
 
 def ds_config(learner: LearnerConfig, optim: OptimConfig, on_gpu: bool) -> dict[str, Any]:
