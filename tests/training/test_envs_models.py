@@ -14,7 +14,9 @@ from training.models import ModelLoadError, build_tiny_char, load_policy, save_p
 from training.rollout.hf import HFRolloutBackend
 
 
-@pytest.mark.parametrize(("env_id", "n", "turns"), [(BUILTIN_IDS[0], 8, 4), (BUILTIN_IDS[1], 16, 5), (BUILTIN_IDS[2], 32, 6)])
+@pytest.mark.parametrize(
+    ("env_id", "n", "turns"), [(BUILTIN_IDS[0], 8, 4), (BUILTIN_IDS[1], 16, 5), (BUILTIN_IDS[2], 32, 6)]
+)
 def test_levels_are_in_gems_registry(env_id, n, turns):
     env = gem.make(env_id)
     assert env.n == n and env.max_turns == turns
@@ -28,11 +30,19 @@ def test_rules_replies_rewards_and_turn_limit():
     s = env.secret
     lo = "01;" if s != 1 else "02;"
     obs, r, term, trunc, _ = env.step(lo)
-    assert (obs, r, term, trunc) == (("=" if s == int(lo[:2]) else ">" if s > int(lo[:2]) else "<"), r, term, False)
+    assert (obs, r, term, trunc) == (
+        ("=" if s == int(lo[:2]) else ">" if s > int(lo[:2]) else "<"),
+        r,
+        term,
+        False,
+    )
     env.reset(seed=0)
     assert env.step(f"{s:02d};")[:3] == ("=", 1.0, True)
     env.reset(seed=0)
-    assert env.step(f"{s};" if s < 10 else "x;")[1:3] == (-0.1, True)  # not zero-padded: invalid, episode ends
+    assert env.step(f"{s};" if s < 10 else "x;")[1:3] == (
+        -0.1,
+        True,
+    )  # not zero-padded: invalid, episode ends
     env.reset(seed=0)
     wrong = "16;" if s != 16 else "15;"
     results = [env.step(wrong) for _ in range(env.max_turns)]
@@ -72,7 +82,9 @@ def test_tiny_char_round_trip(tmp_path):
     save_policy(p, tmp_path / "m")
     q = load_policy(ModelConfig(path=str(tmp_path / "m")))
     assert q.fmt == "plain"
-    assert q.tokenizer.encode("?12;<", add_special_tokens=False) == p.tokenizer.encode("?12;<", add_special_tokens=False)
+    assert q.tokenizer.encode("?12;<", add_special_tokens=False) == p.tokenizer.encode(
+        "?12;<", add_special_tokens=False
+    )
     import torch
 
     sd_p, sd_q = p.model.state_dict(), q.model.state_dict()
@@ -85,7 +97,7 @@ def test_model_path_errors_are_clear(tmp_path):
     with pytest.raises(ModelLoadError, match="unknown built-in"):
         load_policy(ModelConfig(path="builtin:huge"))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ModelLoadError, match="no config.json"):
+    with pytest.raises(ModelLoadError, match=r"no config\.json"):
         load_policy(ModelConfig(path=str(tmp_path / "empty")))
 
 
