@@ -3,8 +3,8 @@
 Our own loop instead of `model.generate`: one prefill of the left-padded prompts, then one cached forward per
 new token for the whole batch, stopping rows on stop tokens / stop strings and the whole loop as soon as every
 row stopped. It records the behaviour log-prob of every sampled token (under logits / temperature, as the
-learner scores them) at no extra cost, and it is several times faster than `generate` with a logits processor
-for tiny models on CPU, where per-call overhead dominates (bench/train_step.py measures it).
+learner scores them) at no extra cost, and its per-call overhead is a single forward: on tiny models on CPU the
+Python overhead per token dominates, which is what bench/train_step.py measures against TRL.
 """
 
 from __future__ import annotations
