@@ -34,7 +34,7 @@ with the fixed pipeline and watch it learn.
 
 Start here:
   grpolab lint config.yaml        lint a config (ours, TRL, verl, OpenRLHF, OAT/gem, SkyRL, ROLL, AReaL)
-  grpolab train                   train the tiny CPU demo (guess-the-number, ~1M-parameter model)
+  grpolab train                   train the tiny CPU demo (guess-the-number, ~0.1M-parameter model)
   grpolab up                      run the web UI + API + a worker on this machine
 """
 
