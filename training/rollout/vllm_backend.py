@@ -228,7 +228,7 @@ class _PairsSource:
 class NcclWeightSync:
     """Trainer side of vLLM's NCCL weight transfer: rank 0 of a group made of this process (the learner's
     sender) and the engine's workers. Needs GPUs for the engine and the learner; on CPU only its control flow is
-    contract-tested (tests/gpu_path/test_vllm_gpu_contracts.py)."""
+    contract-tested (tests/gpu_path/test_gpu_contracts.py)."""
 
     def __init__(self, llm: Any, *, master_address: str, master_port: int, engine_world_size: int) -> None:
         from vllm.distributed.weight_transfer.base import WeightSource
