@@ -3,8 +3,8 @@
 
 The two paths sample different episodes (vLLM's sampling streams are not `hf`'s; the learners agree to 1e-4 on
 the same batch, see test_deepspeed_learner.py), so the comparison is the final evaluation success, within 0.1.
-120 steps of 16 × 8 episodes: far enough for both to learn the game (~0.55–0.65 success), since earlier the runs
-are noisier than 0.1 (at 60 steps of 8 × 8 they differed by 0.09–0.19 over 3 seeds; docs/gpu.md)."""
+120 steps of 16 × 8 episodes: far enough for both to learn the game (~0.55–0.65 success); earlier the runs are
+noisy (at 60 steps of 8 × 8, seeds 0–2, the two paths differed by 0.06–0.09; docs/gpu.md, "Learning parity")."""
 
 from __future__ import annotations
 
