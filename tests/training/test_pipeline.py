@@ -147,7 +147,8 @@ def _grads(learner, batch):
 
 @pytest.mark.parametrize("agg", ["token_mean", "seq_mean_token_mean", "seq_mean_token_sum"])
 def test_no_loss_on_observation_tokens(agg):
-    cfg = tiny_config(algorithm={"loss_agg": agg, "entropy_coef": 0.0})  # the entropy bonus does not flip sign
+    # no entropy bonus: its gradient does not flip sign with the advantages
+    cfg = tiny_config(algorithm={"loss_agg": agg, "entropy_coef": 0.0})
     policy = build_tiny_char(cfg.model, seed=0)
     learner = TorchLearner(policy.model, cfg.algorithm, cfg.optim, default_length_norm=8)
     ids = [1, 15, 5, 13, 11, 6, 13]
