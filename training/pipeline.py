@@ -159,6 +159,9 @@ def train(
         batch, adv_stats = build_batch(groups, cfg, rng)
 
         t1 = time.perf_counter()
+        sleep = getattr(rollout, "sleep", None)  # vLLM frees its GPU memory while the learner runs
+        if sleep is not None:
+            sleep()
         learn = learner.step(batch)
         rollout.sync_weights(learner.export_weights())
         t_learn = time.perf_counter() - t1

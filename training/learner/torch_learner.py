@@ -202,7 +202,8 @@ class TorchLearner(LearnerBackend):
             from safetensors.torch import save_file
 
             save_file(
-                {k: v.contiguous() for k, v in self.ref_model.state_dict().items()},
+                # clone: tied embeddings share memory, which safetensors refuses to save
+                {k: v.contiguous().clone() for k, v in self.ref_model.state_dict().items()},
                 directory / "reference.safetensors",
             )
 
