@@ -300,7 +300,11 @@ class RunSection(_Section):
     steps: int = Field(300, ge=0, le=10_000_000, description="Optimizer steps of RL (the demo needs ~250).")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed for the model, sampling and environments.")
     eval_episodes: int = Field(
-        512, ge=0, le=1_000_000, description="Fresh episodes played at the end for `eval/success_rate`."
+        512,
+        ge=0,
+        le=1_000_000,
+        description="Fresh episodes played at the end for `eval/success_rate`; never fewer than 512 (a smaller "
+        "sample is too noisy to judge a run by). Also caps the start-of-run evaluation.",
     )
     eval_every: int = Field(0, ge=0, description="Also evaluate every N steps (0 = only at the end).")
     checkpoint_every: int = Field(
