@@ -125,6 +125,9 @@ class TorchLearner(LearnerBackend):
         n_tokens = float(sum(sum(s.action_mask) for s in seqs))
         n_seqs = float(len(seqs))
         norm = float(batch.length_norm_constant or self.default_length_norm)
+        if len(seqs) > self.optim_cfg.micro_batch_size:
+            # similar lengths share a micro-batch, so little compute goes to padding (the sum is order-free)
+            seqs = sorted(seqs, key=lambda s: len(s.token_ids))
         mbs = self._micro_batches(seqs)
         old: list[torch.Tensor] | None = None
         if a.ppo_epochs > 1:  # later epochs need the pre-update log-probs; one epoch uses logp.detach()
