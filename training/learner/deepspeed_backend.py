@@ -240,18 +240,7 @@ class DeepSpeedLearner(TorchLearner):
                 self.engine.step()  # reduce, clip, AdamW, LambdaLR
                 norm = stage0_norm if stage0_norm is not None else self.engine.get_global_grad_norm()
                 grad_norm = float(norm) if norm is not None else 0.0
-        e = float(self.algo.ppo_epochs)
-        return {
-            "loss/pg": sums["pg"] / e,
-            "loss/kl": sums["kl"] / e,
-            "entropy": sums["ent"] / e,
-            "clip_frac": sums["clip"] / e,
-            "grad_norm": grad_norm,
-            "lr": self._lr(),
-        }
-
-    def _lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        return self._step_metrics(sums, grad_norm)
 
     def _stage0_grad_norm(self) -> float:
         """fp32 stage 0 clips with torch but records no norm. Its gradients are full, and the boundary

@@ -178,7 +178,11 @@ class TorchLearner(LearnerBackend):
             )
             self.optimizer.step()
             self.scheduler.step()
-        e = float(a.ppo_epochs)
+        return self._step_metrics(sums, grad_norm)
+
+    def _step_metrics(self, sums: dict[str, float], grad_norm: float) -> dict[str, float]:
+        """Per-step learner metrics, averaged over the PPO epochs (shared with the DeepSpeed learner)."""
+        e = float(self.algo.ppo_epochs)
         return {
             "loss/pg": sums["pg"] / e,
             "loss/kl": sums["kl"] / e,
