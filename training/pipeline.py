@@ -87,7 +87,12 @@ def train(
         learner: LearnerBackend = build_learner(cfg, policy.model, length_norm)
     else:
         learner = TorchLearner(
-            policy.model, cfg.algorithm, cfg.optim, default_length_norm=length_norm, device=device
+            policy.model,
+            cfg.algorithm,
+            cfg.optim,
+            default_length_norm=length_norm,
+            device=device,
+            total_steps=cfg.run.steps,
         )
     if cfg.rollout.backend == "vllm":
         from training.rollout.vllm_backend import build_rollout

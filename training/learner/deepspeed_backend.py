@@ -30,7 +30,7 @@ import torch
 
 from training.backends import TrainBatch
 from training.config import AlgorithmConfig, LearnerConfig, OptimConfig
-from training.learner.torch_learner import TorchLearner, _kl
+from training.learner.torch_learner import TorchLearner, _kl, lr_factor
 
 #: Sub-folder of a pipeline checkpoint that holds DeepSpeed's own files (optimizer partitions, scheduler).
 DS_SUBDIR = "deepspeed"
@@ -130,6 +130,7 @@ class DeepSpeedLearner(TorchLearner):
         learner: LearnerConfig,
         default_length_norm: float = 1.0,
         device: str | torch.device | None = None,
+        total_steps: int | None = None,
     ) -> None:
         on_gpu = torch.cuda.is_available() if device is None else torch.device(device).type == "cuda"
         if learner.precision == "bf16" and not on_gpu:
@@ -156,10 +157,7 @@ class DeepSpeedLearner(TorchLearner):
             betas=(optim.beta1, optim.beta2),
             weight_decay=optim.weight_decay,
         )
-        warm = optim.warmup_steps
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda s: min(1.0, (s + 1) / warm) if warm > 0 else 1.0
-        )
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(optim, total_steps))
         self.engine, self.optimizer, _, self.scheduler = deepspeed.initialize(
             model=model, optimizer=optimizer, lr_scheduler=scheduler, config=self.config
         )
@@ -330,5 +328,10 @@ class DeepSpeedLearner(TorchLearner):
 def build_learner(config: Any, model: Any, default_length_norm: float) -> DeepSpeedLearner:
     """`learner.backend: deepspeed` for the pipeline, from the RunConfig sections it reads."""
     return DeepSpeedLearner(
-        model, config.algorithm, config.optim, config.learner, default_length_norm=default_length_norm
+        model,
+        config.algorithm,
+        config.optim,
+        config.learner,
+        default_length_norm=default_length_norm,
+        total_steps=config.run.steps,
     )

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ class TorchLearner(LearnerBackend):
         optim: OptimConfig,
         default_length_norm: float = 1.0,
         device: str | torch.device = "cpu",
+        total_steps: int | None = None,
     ) -> None:
+        """`total_steps`: where `optim.lr_schedule` reaches 0 (the run's RL steps); None keeps the rate constant."""
         self.model = model
         self.algo = algo
         self.optim_cfg = optim
@@ -52,10 +55,7 @@ class TorchLearner(LearnerBackend):
             betas=(optim.beta1, optim.beta2),
             weight_decay=optim.weight_decay,
         )
-        warm = optim.warmup_steps
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: min(1.0, (s + 1) / warm) if warm > 0 else 1.0
-        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factor(optim, total_steps))
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _pad(self, seqs: list[TrainSequence]) -> dict[str, torch.Tensor]:
@@ -230,6 +230,21 @@ class TorchLearner(LearnerBackend):
         ref = directory / "reference.safetensors"
         if self.ref_model is not None and ref.exists():
             self.ref_model.load_state_dict(load_file(ref), strict=False)
+
+
+def lr_factor(optim: OptimConfig, total_steps: int | None) -> Callable[[int], float]:
+    """The learning-rate multiplier of step s (0-based): linear warmup, then `optim.lr_schedule` to 0 at
+    `total_steps`."""
+    warm, kind = optim.warmup_steps, optim.lr_schedule
+
+    def factor(s: int) -> float:
+        f = min(1.0, (s + 1) / warm) if warm > 0 else 1.0
+        if kind == "constant" or not total_steps or s < warm:
+            return f
+        done = min(1.0, (s - warm) / max(1, total_steps - warm))
+        return f * ((1.0 - done) if kind == "linear" else 0.5 * (1.0 + math.cos(math.pi * done)))
+
+    return factor
 
 
 def _kl(lp: torch.Tensor, ref_lp: torch.Tensor, estimator: str) -> torch.Tensor:

@@ -15,17 +15,26 @@ from typing import Any
 import torch
 
 from training.backends import Completion, RolloutBackend, SamplingParams, WeightPairs
+from training.rollout import fast_decode
 
 
 class HFRolloutBackend(RolloutBackend):
     """Samples with `model` in place. When the learner owns the same module (one process, the default), weight
     sync is free: `sync_weights` only copies when given weights of another module."""
 
-    def __init__(self, model: Any, tokenizer: Any, device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, device: str | torch.device = "cpu", lean: bool | None = None
+    ) -> None:
+        """`lean`: sample with the lean Llama/Qwen2 forward (training/rollout/fast_decode.py); None = whenever the
+        model supports it, False = always the transformers forward."""
         self.model = model
         self.tokenizer = tokenizer
         self.device = torch.device(device)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+        why_not = fast_decode.supports(model)
+        if lean and why_not:
+            raise ValueError(f"the lean sampling path does not support this model: {why_not}")
+        self.lean = why_not is None if lean is None else lean
 
     @torch.inference_mode()
     def generate(self, prompts: Sequence[Sequence[int]], params: SamplingParams) -> list[Completion]:
@@ -40,43 +49,41 @@ class HFRolloutBackend(RolloutBackend):
 
     def _generate(self, prompts: Sequence[Sequence[int]], params: SamplingParams) -> list[Completion]:
         b = len(prompts)
-        width = max(len(p) for p in prompts)
-        ids = torch.full((b, width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((b, width), dtype=torch.long)
-        for i, p in enumerate(prompts):  # left padding: every row's next token sits at the same column
-            if p:
-                ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long)
-                mask[i, width - len(p) :] = 1
-        ids, mask = ids.to(self.device), mask.to(self.device)
-        pos = (mask.cumsum(-1) - 1).clamp(min=0)
         gen = torch.Generator(device=self.device)
         gen.manual_seed(params.seed if params.seed is not None else int(torch.randint(0, 2**62, (1,)).item()))
         greedy = params.greedy or params.temperature <= 0
         temp = 1.0 if greedy else params.temperature
         stop_ids = torch.tensor(sorted(params.stop_token_ids), dtype=torch.long, device=self.device)
-
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True)
-        cache = out.past_key_values
-        logits = out.logits[:, -1, :]
-        next_pos = pos[:, -1:] + 1
+        lean = None
+        if self.lean:
+            lean = fast_decode.LeanDecoder(self.model)
+            logits = lean.prefill(prompts, self.pad_id, params.max_new_tokens)
+            advance = lean.decode
+        else:
+            logits, advance = self._hf_prefill(prompts)
 
         tokens: list[torch.Tensor] = []
         logps: list[torch.Tensor] = []
         finished = torch.zeros(b, dtype=torch.bool, device=self.device)
         alive_before: list[torch.Tensor] = []
         reason_stop = torch.zeros(b, dtype=torch.bool, device=self.device)
+        live = torch.arange(b, device=self.device)  # the rows `logits` belong to (finished rows drop out)
         for t in range(params.max_new_tokens):
             logp_all = torch.log_softmax(logits.float() / temp, dim=-1)
             if greedy:
-                tok = logp_all.argmax(-1)
+                tok_live = logp_all.argmax(-1)
             else:
                 probs = logp_all.exp()
                 if params.top_p < 1.0:
                     probs = _top_p(probs, params.top_p)
-                tok = torch.multinomial(probs, 1, generator=gen).squeeze(-1)
+                tok_live = torch.multinomial(probs, 1, generator=gen).squeeze(-1)
+            tok = torch.full((b,), self.pad_id, dtype=torch.long, device=self.device)
+            tok[live] = tok_live
+            logp = torch.zeros(b, dtype=torch.float32, device=self.device)
+            logp[live] = logp_all.gather(-1, tok_live[:, None]).squeeze(-1)
             alive_before.append(~finished)
             tokens.append(tok)
-            logps.append(logp_all.gather(-1, tok[:, None]).squeeze(-1))
+            logps.append(logp)
             if stop_ids.numel():
                 hit = torch.isin(tok, stop_ids) & ~finished
                 reason_stop |= hit
@@ -87,17 +94,12 @@ class HFRolloutBackend(RolloutBackend):
                 finished |= hit
             if bool(finished.all()) or t == params.max_new_tokens - 1:
                 break
-            mask = torch.cat([mask, torch.ones((b, 1), dtype=mask.dtype, device=self.device)], dim=1)
-            out = self.model(
-                input_ids=tok[:, None],
-                attention_mask=mask,
-                position_ids=next_pos,
-                past_key_values=cache,
-                use_cache=True,
-            )
-            cache = out.past_key_values
-            logits = out.logits[:, -1, :]
-            next_pos = next_pos + 1
+            if lean is not None:
+                keep = ~finished[live]
+                if int(keep.sum()) <= 0.75 * len(live):  # drop finished rows once a quarter of them are done
+                    lean.keep(keep.nonzero().squeeze(-1))
+                    live = live[keep]
+            logits = advance(tok[live])
 
         tok_m = torch.stack(tokens, 1).tolist()
         lp_m = torch.stack(logps, 1).tolist()
@@ -114,6 +116,36 @@ class HFRolloutBackend(RolloutBackend):
                 )
             )
         return results
+
+    def _hf_prefill(self, prompts: Sequence[Sequence[int]]) -> tuple[torch.Tensor, Any]:
+        """The transformers forward with its dynamic cache: the path for models the lean forward does not cover."""
+        b = len(prompts)
+        width = max(len(p) for p in prompts)
+        ids = torch.full((b, width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((b, width), dtype=torch.long)
+        for i, p in enumerate(prompts):  # left padding: every row's next token sits at the same column
+            if p:
+                ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long)
+                mask[i, width - len(p) :] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True)
+        state = {"cache": out.past_key_values, "mask": mask, "pos": pos[:, -1:] + 1}
+
+        def advance(tok: torch.Tensor) -> torch.Tensor:
+            m = state["mask"]
+            state["mask"] = torch.cat([m, torch.ones((b, 1), dtype=m.dtype, device=self.device)], dim=1)
+            o = self.model(
+                input_ids=tok[:, None],
+                attention_mask=state["mask"],
+                position_ids=state["pos"],
+                past_key_values=state["cache"],
+                use_cache=True,
+            )
+            state["cache"], state["pos"] = o.past_key_values, state["pos"] + 1
+            return o.logits[:, -1, :]
+
+        return out.logits[:, -1, :], advance
 
     def _stop_strings(
         self,
