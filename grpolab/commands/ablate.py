@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -11,25 +12,47 @@ from typing import Any
 
 HELP = "ablations: `double-norm` trains fixed vs double-normalized advantages and writes a report to docs/"
 DESCRIPTION = """\
-double-norm: trains the fixed pipeline (group advantages, whole groups kept, no second normalization) against
-the seed's way (group advantages, then a random subsample of transitions, then learner-side whitening over the
-subsample: `norm_return`) for --seeds seeds each, on a level where episode lengths vary and whole groups often
-fail, and writes docs/ablation.md (table + advantage diagnostics) and docs/ablation-double-norm.png.
+double-norm: trains, for --seeds seeds each, on a level where episode lengths vary and whole groups often fail:
+  fixed   the fixed pipeline as shipped: group advantages, all groups of the step, no second normalization;
+  double  the seed's way: group advantages, then a random subsample of --transitions transitions (turns)
+          ignoring groups, then learner-side whitening over the subsample (`norm_return`; lint GL001 + GL006
+          acknowledged in the config);
+  whiten  group advantages, then `norm_return` whitening over all transitions, no subsample (GL001
+          acknowledged): separates the second normalization from the random subsample.
+Then writes docs/ablation.md (tables + advantage diagnostics) and docs/ablation-double-norm.png. Each run goes
+to <runs>/<arm>-seed<k>; finished runs are kept and skipped, so an interrupted ablation resumes.
 
-Both arms learn from about the same number of transitions per step: the fixed arm keeps half of the groups,
-the double arm a random subsample of --transitions turns.
-
-Example:
+Examples:
   grpolab ablate double-norm --seeds 5
+  grpolab ablate double-norm --arms fixed,double --seeds 3
+  grpolab ablate double-norm --report-only
 """
 
-ARMS = ("fixed", "double")
+ARMS = ("fixed", "double", "whiten")
+COLORS = {"fixed": "tab:blue", "double": "tab:red", "whiten": "tab:green"}
+GRAD_NORM_KEY = "grad_norm"
+
+
+def _arms(text: str) -> tuple[str, ...]:
+    names = [a.strip() for a in text.split(",") if a.strip()]
+    bad = [a for a in names if a not in ARMS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown arm(s) {', '.join(bad) or '(none)'}; choose from {','.join(ARMS)}"
+        )
+    return tuple(a for a in ARMS if a in names)  # fixed order: tables and plots always list arms alike
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("which", choices=["double-norm"], help="the ablation to run")
     p.add_argument("--seeds", type=int, default=5, help="seeds per arm (default 5)")
     p.add_argument("--steps", type=int, default=200, help="RL steps per run (default 200)")
+    p.add_argument(
+        "--arms",
+        type=_arms,
+        default=ARMS,
+        help=f"comma-separated arms to train and report (default {','.join(ARMS)})",
+    )
     p.add_argument(
         "--env",
         default="grpolab:GuessNumber-v0-n8",
@@ -42,9 +65,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report-only", action="store_true", help="rebuild the report from existing runs")
 
 
-def arm_config(arm: str, seed: int, steps: int, env: str, transitions: int) -> Any:
-    from training.config import RunConfig
-
+def arm_raw(arm: str, seed: int, steps: int, env: str, transitions: int) -> dict[str, Any]:
+    """The raw config (as a user would write it) of one arm; everything not set here is the shipped default."""
+    if arm not in ARMS:
+        raise ValueError(f"unknown arm {arm!r}")
     easy = env.endswith("-n8")
     raw: dict[str, Any] = {
         "env": {"id": env},
@@ -52,9 +76,7 @@ def arm_config(arm: str, seed: int, steps: int, env: str, transitions: int) -> A
         "optim": {"lr": 2e-3 if easy else 1e-3},
         "run": {"steps": steps, "seed": seed, "eval_episodes": 512, "checkpoint_every": 0},
     }
-    if arm == "fixed":
-        raw["rollout"] = {"subsample": {"unit": "groups", "size": 8}}
-    else:
+    if arm == "double":
         raw["rollout"] = {"subsample": {"unit": "transitions", "size": transitions}}
         raw["algorithm"] = {"norm_return": True}
         raw["lint"] = {
@@ -63,39 +85,102 @@ def arm_config(arm: str, seed: int, steps: int, env: str, transitions: int) -> A
                 {"rule": "GL006", "reason": "ablation: the seed's transition subsampling"},
             ]
         }
-    return RunConfig.model_validate(raw)
+    elif arm == "whiten":
+        raw["algorithm"] = {"norm_return": True}
+        raw["lint"] = {
+            "allow": [
+                {
+                    "rule": "GL001",
+                    "reason": "ablation: the seed's second normalization over all transitions, without its "
+                    "subsample, to separate the two effects",
+                }
+            ]
+        }
+    return raw
+
+
+def arm_loaded(arm: str, seed: int, steps: int, env: str, transitions: int) -> Any:
+    """The validated config of one arm (a LoadedConfig, as `grpolab train` lints it)."""
+    from training.config import validate_raw
+
+    return validate_raw(arm_raw(arm, seed, steps, env, transitions), path=f"<ablate {arm}>")
+
+
+def arm_config(arm: str, seed: int, steps: int, env: str, transitions: int) -> Any:
+    return arm_loaded(arm, seed, steps, env, transitions).config
+
+
+def arm_of(cfg: dict[str, Any]) -> str | None:
+    """Which arm a stored config.json belongs to, from the fields that define the arms (None: none of them)."""
+    sub = cfg.get("rollout", {}).get("subsample", {}).get("unit", "none")
+    norm = bool(cfg.get("algorithm", {}).get("norm_return", False))
+    return {("none", False): "fixed", ("transitions", True): "double", ("none", True): "whiten"}.get(
+        (sub, norm)
+    )
+
+
+def _lint_blocking(loaded: Any) -> list[str]:
+    try:
+        from training.lint import lint_loaded
+    except ImportError:  # lint package absent: the configs are validated already
+        return []
+    return [f"{f.rule}: {f.message}" for f in lint_loaded(loaded).blocking]
 
 
 def run(args: argparse.Namespace) -> int:
     if args.seeds < 1 or args.steps < 1:
         print("grpolab ablate: --seeds and --steps must be ≥ 1", file=sys.stderr)
         return 2
-    from training.pipeline import train
-
+    arms: tuple[str, ...] = tuple(args.arms)
     runs = Path(args.runs)
     if not args.report_only:
+        from training.pipeline import train
+
         for seed in range(args.seeds):
-            for arm in ARMS:
+            for arm in arms:
                 out = runs / f"{arm}-seed{seed}"
+                loaded = arm_loaded(arm, seed, args.steps, args.env, args.transitions)
+                if (out / "config.json").exists():
+                    stored = json.loads((out / "config.json").read_text())
+                    if stored != json.loads(loaded.config.model_dump_json()):
+                        print(
+                            f"grpolab ablate: {out} holds a run with another config (an older design of the "
+                            "ablation, or other --steps/--env/--transitions); use another --runs or remove it",
+                            file=sys.stderr,
+                        )
+                        return 2
                 if (out / "summary.json").exists():
                     print(f"{out}: done already")
                     continue
+                blocking = _lint_blocking(loaded)
+                if blocking:
+                    print(
+                        f"grpolab ablate: {arm}: unacknowledged lint errors: {'; '.join(blocking)}",
+                        file=sys.stderr,
+                    )
+                    return 1
                 t0 = time.perf_counter()
-                cfg = arm_config(arm, seed, args.steps, args.env, args.transitions)
-                s = train(cfg, out, resume=True)
+                s = train(loaded.config, out, resume=True)
                 print(
-                    f"{arm} seed {seed}: eval {s.get('eval/success_rate', 0):.3f} in {time.perf_counter() - t0:.0f} s"
+                    f"{arm} seed {seed}: eval {s.get('eval/success_rate', 0):.3f} in {time.perf_counter() - t0:.0f} s",
+                    flush=True,
                 )
     path = write_report(runs, Path(args.docs), args)
     print(f"wrote {path}")
     return 0
 
 
-def load_runs(runs: Path) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {a: [] for a in ARMS}
-    for arm in ARMS:
+def load_runs(runs: Path, arms: tuple[str, ...] = ARMS) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {a: [] for a in arms}
+    for arm in arms:
         for d in sorted(runs.glob(f"{arm}-seed*")):
             if not (d / "summary.json").exists():
+                continue
+            if (d / "config.json").exists() and arm_of(json.loads((d / "config.json").read_text())) != arm:
+                print(
+                    f"grpolab ablate: skipping {d}: its config is not the current `{arm}` arm",
+                    file=sys.stderr,
+                )
                 continue
             rows = [json.loads(x) for x in (d / "metrics.jsonl").read_text().splitlines() if x.strip()]
             out[arm].append({"summary": json.loads((d / "summary.json").read_text()), "rows": rows, "dir": d})
@@ -115,12 +200,44 @@ def _steps_to(rows: list[dict[str, Any]], level: float = 0.8) -> int | None:
     return next((rows[i]["step"] for i, v in enumerate(ma) if i >= 9 and v >= level), None)
 
 
-def _mean_std(xs: list[float]) -> str:
+def _mean_std(xs: list[float], fmt: str = ".3f") -> str:
     import numpy as np
 
     if not xs:
         return "–"
-    return f"{np.mean(xs):.3f} ± {np.std(xs):.3f}"
+    return f"{np.mean(xs):{fmt}} ± {np.std(xs):{fmt}}"
+
+
+def _adv_rms(r: dict[str, Any]) -> float | None:
+    """Root-mean-square advantage per transition the learner sees: √(mean² + population std²)."""
+    if "adv/mean" not in r or "adv/std" not in r:
+        return None
+    return math.sqrt(r["adv/mean"] ** 2 + r["adv/std"] ** 2)
+
+
+def diagnostics(rows: list[dict[str, Any]], max_grad_norm: float = 1.0) -> dict[str, float | None]:
+    """Per-arm advantage diagnostics from metrics rows (all steps of all seeds pooled).
+
+    The conditional values on all-fail-group transitions (share nonzero, mean advantage) average only the
+    steps that had such transitions; the pipeline logs 0 for them otherwise."""
+    import numpy as np
+
+    def mean(vals: list[float]) -> float | None:
+        return float(np.mean(vals)) if vals else None
+
+    flat_rows = [r for r in rows if r.get("diag/flat_frac", 0.0) > 0]
+    return {
+        "transitions": mean([r["batch/transitions"] for r in rows if "batch/transitions" in r]),
+        "flat_frac": mean([r["diag/flat_frac"] for r in rows if "diag/flat_frac" in r]),
+        "flat_nonzero": mean(
+            [r["diag/flat_nonzero_frac"] for r in flat_rows if "diag/flat_nonzero_frac" in r]
+        ),
+        "flat_adv": mean([r["diag/flat_adv_mean"] for r in flat_rows if "diag/flat_adv_mean" in r]),
+        "len_corr": mean([r["diag/len_adv_corr"] for r in rows if "diag/len_adv_corr" in r]),
+        "adv_rms": mean([v for r in rows if (v := _adv_rms(r)) is not None]),
+        "grad_norm": mean([r[GRAD_NORM_KEY] for r in rows if GRAD_NORM_KEY in r]),
+        "clipped": mean([float(r[GRAD_NORM_KEY] > max_grad_norm) for r in rows if GRAD_NORM_KEY in r]),
+    }
 
 
 def write_report(runs: Path, docs: Path, args: argparse.Namespace) -> Path:
@@ -130,62 +247,70 @@ def write_report(runs: Path, docs: Path, args: argparse.Namespace) -> Path:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    data = load_runs(runs)
+    arms: tuple[str, ...] = tuple(getattr(args, "arms", ARMS))
+    data = load_runs(runs, arms)
     docs.mkdir(parents=True, exist_ok=True)
     png = docs / "ablation-double-norm.png"
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    colors = {"fixed": "tab:blue", "double": "tab:red"}
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     series = [
         ("rollout/success_rate", "training success (moving avg 10)", True),
         ("diag/flat_adv_mean", "mean advantage on all-fail-group transitions", False),
-        ("diag/len_adv_corr", "corr(episode length, advantage)", False),
+        ("adv_rms", "RMS advantage per transition (moving avg 10)", True),
+        ("grad_norm", "gradient norm before clipping at 1.0 (moving avg 10)", True),
     ]
-    for ax, (key, title, smooth) in zip(axes, series, strict=True):
+    for ax, (key, title, smooth) in zip(axes.flat, series, strict=True):
         for arm, items in data.items():
             if not items:
                 continue
             n = min(len(it["rows"]) for it in items)
-            m = np.array([[r.get(key, 0.0) for r in it["rows"][:n]] for it in items])
+
+            def value(r: dict[str, Any], key: str = key) -> float:
+                return (_adv_rms(r) or 0.0) if key == "adv_rms" else r.get(key, 0.0)
+
+            m = np.array([[value(r) for r in it["rows"][:n]] for it in items])
             if smooth:
                 m = np.array([_ma(list(row)) for row in m])
             steps = np.arange(1, n + 1)
             mu, sd = m.mean(0), m.std(0)
-            ax.plot(steps, mu, color=colors[arm], label=f"{arm} ({len(items)} seeds)")
-            ax.fill_between(steps, mu - sd, mu + sd, color=colors[arm], alpha=0.2)
+            ax.plot(steps, mu, color=COLORS[arm], label=f"{arm} ({len(items)} seeds)")
+            ax.fill_between(steps, mu - sd, mu + sd, color=COLORS[arm], alpha=0.2)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
-    axes[0].legend()
+    axes.flat[0].legend()
     fig.tight_layout()
     fig.savefig(png, dpi=110)
     plt.close(fig)
 
     lines = [
-        "| arm | runs | eval success (512 fresh episodes) | steps to 0.8 (MA-10 training success) | reached 0.8 |",
-        "|---|---|---|---|---|",
+        "| arm | runs | eval success (512 fresh episodes) | steps to 0.8 (MA-10 training success) | reached 0.8 "
+        "| training success, last 20 steps |",
+        "|---|---|---|---|---|---|",
     ]
     diag = [
-        "| arm | share of transitions in all-fail groups | of those, share with nonzero advantage | their mean "
-        "advantage | corr(episode length, advantage) |",
-        "|---|---|---|---|---|",
+        "| arm | transitions per step | share in all-fail groups | of those, share with nonzero advantage "
+        "| their mean advantage | corr(episode length, advantage) | RMS advantage per transition "
+        "| grad norm (before clip) | steps clipped at 1.0 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def f(x: float | None, fmt: str) -> str:
+        return "–" if x is None else format(x, fmt)
+
     for arm, items in data.items():
         ev = [it["summary"].get("eval/success_rate", 0.0) for it in items]
         st = [_steps_to(it["rows"]) for it in items]
         reached = [s for s in st if s is not None]
+        late = [float(np.mean([r["rollout/success_rate"] for r in it["rows"][-20:]])) for it in items]
         lines.append(
-            f"| {arm} | {len(items)} | {_mean_std(ev)} | {_mean_std([float(s) for s in reached])} | "
-            f"{len(reached)}/{len(items)} |"
+            f"| {arm} | {len(items)} | {_mean_std(ev)} | {_mean_std([float(s) for s in reached], '.0f')} | "
+            f"{len(reached)}/{len(items)} | {_mean_std(late)} |"
         )
-        rows = [r for it in items for r in it["rows"]]
-
-        def avg(key: str, rows: list[dict[str, Any]] = rows) -> str:
-            vals = [r[key] for r in rows if key in r]
-            return f"{np.mean(vals):+.3f}" if vals else "–"
-
+        d = diagnostics([r for it in items for r in it["rows"]])
         diag.append(
-            f"| {arm} | {avg('diag/flat_frac')} | {avg('diag/flat_nonzero_frac')} | {avg('diag/flat_adv_mean')} | "
-            f"{avg('diag/len_adv_corr')} |"
+            f"| {arm} | {f(d['transitions'], '.0f')} | {f(d['flat_frac'], '.3f')} | {f(d['flat_nonzero'], '.3f')} "
+            f"| {f(d['flat_adv'], '+.3f')} | {f(d['len_corr'], '+.3f')} | {f(d['adv_rms'], '.3f')} "
+            f"| {f(d['grad_norm'], '.3f')} | {f(d['clipped'], '.3f')} |"
         )
     per_seed = ["| arm | seed | eval success | steps to 0.8 | wall s |", "|---|---|---|---|---|"]
     for arm, items in data.items():
@@ -198,6 +323,12 @@ def write_report(runs: Path, docs: Path, args: argparse.Namespace) -> Path:
     md = docs / "ablation.md"
     first = next((it for items in data.values() for it in items), None)
     env = first["summary"]["env"] if first else "?"
+    analysis = ""
+    if md.exists():  # keep the hand-written analysis across regenerations
+        old = md.read_text()
+        i = old.find(ANALYSIS_MARK)
+        if i >= 0:
+            analysis = old[i:]
     md.write_text(
         ABLATION_MD.format(
             env=env,
@@ -205,24 +336,34 @@ def write_report(runs: Path, docs: Path, args: argparse.Namespace) -> Path:
             diag="\n".join(diag),
             per_seed="\n".join(per_seed),
             steps=first["summary"]["steps"] if first else "?",
-            command=f"grpolab ablate double-norm --seeds {args.seeds} --steps {args.steps} --env {args.env} "
-            f"--transitions {args.transitions}",
+            transitions=args.transitions,
+            command=f"grpolab ablate double-norm --seeds {args.seeds} --steps {args.steps} "
+            f"--arms {','.join(arms)} --env {args.env} --transitions {args.transitions}",
         )
+        + (("\n" + analysis) if analysis else "")
     )
     return md
 
 
+ANALYSIS_MARK = "## What these runs show"
+
 ABLATION_MD = """# Ablation: fixed pipeline vs double normalization
 
-Generated by `{command}` (edit the analysis below by hand; the tables and the plot are regenerated).
+Generated by `{command}` (the analysis at the end is written by hand and kept when the report is regenerated;
+the tables and the plot are regenerated).
 
-Setup: `{env}`, {steps} RL steps per run (for N = 8 from a random init, lr 2e-3; other levels after a 300-step
-format-only warm start, lr 1e-3), the demo's character model, 16 initial states × G = 8 episodes per step.
-- **fixed**: GRPO advantage per episode inside its group (float64), 8 of the 16 groups kept whole (about as
-  many transitions as the double arm keeps), no second normalization.
-- **double** (the seed's way): the same GRPO advantages, then a uniformly random subsample of transitions (turns)
-  ignoring groups, then the learner-side `norm_return` whitening over that subsample (each transition once,
-  population std + 1e-9).
+Setup: `{env}`, {steps} RL steps per run (for N = 8 from a random init, peak lr 2e-3; other levels after a 300-step
+format-only warm start, lr 1e-3), learning rate decaying linearly to 0 at the last step (the default
+`optim.lr_schedule: linear`, the same for every arm), gradient norm clipped at 1.0, the demo's character model,
+16 initial states × G = 8 episodes per step; every other setting is the shipped default.
+- **fixed**: the fixed pipeline as shipped: GRPO advantage per episode inside its group (float64), all 16 groups
+  kept whole, no second normalization.
+- **double** (the seed's way): the same GRPO advantages, then a uniformly random subsample of {transitions}
+  transitions (turns) ignoring groups, then the learner-side `norm_return` whitening over that subsample (each
+  transition once, population std + 1e-9). Lint GL001 and GL006 acknowledged in the config.
+- **whiten**: the same GRPO advantages, then `norm_return` whitening over all transitions of the step, no
+  subsample (GL001 acknowledged). fixed → whiten isolates the second normalization; whiten → double isolates
+  the random subsample.
 
 ![curves](ablation-double-norm.png)
 
@@ -233,7 +374,12 @@ format-only warm start, lr 1e-3), the demo's character model, 16 initial states 
 ## Advantage diagnostics (averaged over all steps and seeds)
 
 An *all-fail group* is a group in which every episode failed with the same return: it carries no learning signal,
-and its correct advantage is exactly 0.
+and its correct advantage is exactly 0. The share with nonzero advantage and the mean advantage of these
+transitions average only the steps that had any. *RMS advantage per transition* is √(mean² + std²) of the
+advantages the learner receives (from the logged `adv/mean`, `adv/std`): the scale of the policy-gradient signal.
+Whitening makes it 1 by construction. The mean |advantage| per action token is not logged by the pipeline, so it
+is not shown. *Grad norm* is the norm before clipping at 1.0; a clipped step's size no longer depends on the
+advantages' scale.
 
 {diag}
 
