@@ -69,7 +69,7 @@ def run_ours(
     policy = _setup(threads)
     tok = policy.tokenizer
     rollout = HFRolloutBackend(policy.model, tok)
-    learner = TorchLearner(policy.model, AlgorithmConfig(), OptimConfig(lr=1e-5, micro_batch_size=16))
+    learner = TorchLearner(policy.model, AlgorithmConfig(), OptimConfig(lr=1e-5))
     if learner_kind == "deepspeed":  # the GPU path's learner (ZeRO 0, fp32 on CPU); docs/gpu.md
         from training.config import LearnerConfig
         from training.learner.deepspeed_backend import DeepSpeedLearner
@@ -77,7 +77,7 @@ def run_ours(
         learner = DeepSpeedLearner(
             policy.model,
             AlgorithmConfig(),
-            OptimConfig(lr=1e-5, micro_batch_size=16),
+            OptimConfig(lr=1e-5, micro_batch_size=16),  # HF forward: sorted micro-batches of 16
             LearnerConfig(backend="deepspeed"),
         )
     if rollout_kind == "vllm":  # vLLM engine on a saved copy; weights are pushed after every step (timed)

@@ -290,6 +290,12 @@ class LearnerConfig(_Section):
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto", description="`auto`: fp32 on CPU, bf16 on GPU."
     )
+    shared_prefix: bool = Field(
+        True,
+        description="torch learner, Llama/Qwen2 models: run the prompt shared by a group's G episodes once per "
+        "micro-batch instead of G times (same loss and gradients, up to float rounding). `false`: the "
+        "transformers forward on every full sequence.",
+    )
 
 
 class ResourcesConfig(_Section):

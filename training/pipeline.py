@@ -93,6 +93,7 @@ def train(
             default_length_norm=length_norm,
             device=device,
             total_steps=cfg.run.steps,
+            shared_prefix=cfg.learner.shared_prefix,
         )
     if cfg.rollout.backend == "vllm":
         from training.rollout.vllm_backend import build_rollout

@@ -145,6 +145,7 @@ class DeepSpeedLearner(TorchLearner):
         self.config = ds_config(learner, optim, on_gpu)
         self.bf16 = bool(self.config["bf16"]["enabled"])
         self.ref_model = None
+        self.shared_prefix = False  # the engine owns the forward (ZeRO-3 gathers parameters in its hooks)
         if algo.kl_coef > 0 and algo.reference == "initial":
             # A frozen full copy on every rank (inference only). Fine up to a few B parameters; larger runs would
             # want a second ZeRO-3 inference engine.

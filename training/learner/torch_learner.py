@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from training import lean_lm
 from training.backends import LearnerBackend, TrainBatch, TrainSequence
 from training.config import AlgorithmConfig, OptimConfig
 
@@ -37,9 +38,13 @@ class TorchLearner(LearnerBackend):
         default_length_norm: float = 1.0,
         device: str | torch.device = "cpu",
         total_steps: int | None = None,
+        shared_prefix: bool = True,
     ) -> None:
-        """`total_steps`: where `optim.lr_schedule` reaches 0 (the run's RL steps); None keeps the rate constant."""
+        """`total_steps`: where `optim.lr_schedule` reaches 0 (the run's RL steps); None keeps the rate constant.
+        `shared_prefix`: compute a prompt shared by several sequences once (training/lean_lm.py), for the models
+        the lean forward covers."""
         self.model = model
+        self.shared_prefix = shared_prefix and lean_lm.supports(model) is None
         self.algo = algo
         self.optim_cfg = optim
         self.device = torch.device(device)
@@ -85,12 +90,19 @@ class TorchLearner(LearnerBackend):
 
     @staticmethod
     def _token_logprobs(model: Any, ids: torch.Tensor, attn: torch.Tensor, temperature: float):
-        logits = model(input_ids=ids, attention_mask=attn, use_cache=False).logits[:, :-1, :].float()
-        if temperature != 1.0:
-            logits = logits / temperature
-        logz = torch.logsumexp(logits, dim=-1)
-        tok_logits = logits.gather(-1, ids[:, 1:, None]).squeeze(-1)
-        return tok_logits - logz, logits, logz
+        logits = model(input_ids=ids, attention_mask=attn, use_cache=False).logits
+        return _from_logits(logits, ids, temperature)
+
+    def _policy_logprobs(self, mb: list[TrainSequence], t: dict[str, torch.Tensor], temperature: float):
+        """`_token_logprobs` of the policy for micro-batch `mb` (padded as `t`); sequences that share the tokens
+        before their first action token (a group's prompt) run them once."""
+        if self.shared_prefix:
+            plens = [max(1, s.action_mask.index(1)) if 1 in s.action_mask else len(s.token_ids) for s in mb]
+            distinct = {tuple(s.token_ids[:p]) for s, p in zip(mb, plens, strict=True)}
+            if len(distinct) < len(mb):
+                logits = lean_lm.shared_prefix_logits(self.model, [s.token_ids for s in mb], plens)
+                return _from_logits(logits, t["ids"], temperature)
+        return self._token_logprobs(self.model, t["ids"], t["attn"], temperature)
 
     def _aggregate(self, x: torch.Tensor, mask: torch.Tensor, n_tokens: float, n_seqs: float, norm: float):
         mode = self.algo.loss_agg
@@ -100,6 +112,18 @@ class TorchLearner(LearnerBackend):
         if mode == "seq_mean_token_mean":
             return (per_seq_sum / mask.sum(-1).clamp(min=1.0)).sum() / max(n_seqs, 1.0)
         return (per_seq_sum / norm).sum() / max(n_seqs, 1.0)  # seq_mean_token_sum
+
+    def _order(self, seqs: list[TrainSequence]) -> list[TrainSequence]:
+        """Order for splitting into micro-batches (the summed gradient does not depend on it): similar lengths
+        together, so little compute goes to padding — and, with shared prefixes, a prompt's sequences together."""
+        if not self.shared_prefix:
+            return sorted(seqs, key=lambda s: len(s.token_ids))
+        groups: dict[tuple[int, ...], list[TrainSequence]] = {}
+        for s in seqs:
+            p = s.action_mask.index(1) if 1 in s.action_mask else len(s.token_ids)
+            groups.setdefault(tuple(s.token_ids[:p]), []).append(s)
+        ordered = sorted(groups.values(), key=lambda g: (max(len(s.token_ids) for s in g), len(g)))
+        return [s for g in ordered for s in sorted(g, key=lambda s: len(s.token_ids))]
 
     def _micro_batches(self, seqs: list[TrainSequence]) -> list[list[TrainSequence]]:
         mb = self.optim_cfg.micro_batch_size
@@ -126,23 +150,19 @@ class TorchLearner(LearnerBackend):
         n_seqs = float(len(seqs))
         norm = float(batch.length_norm_constant or self.default_length_norm)
         if len(seqs) > self.optim_cfg.micro_batch_size:
-            # similar lengths share a micro-batch, so little compute goes to padding (the sum is order-free)
-            seqs = sorted(seqs, key=lambda s: len(s.token_ids))
+            seqs = self._order(seqs)
         mbs = self._micro_batches(seqs)
         old: list[torch.Tensor] | None = None
         if a.ppo_epochs > 1:  # later epochs need the pre-update log-probs; one epoch uses logp.detach()
             with torch.no_grad():
-                old = [
-                    self._token_logprobs(self.model, t["ids"], t["attn"], batch.temperature)[0]
-                    for t in (self._pad(mb) for mb in mbs)
-                ]
+                old = [self._policy_logprobs(mb, self._pad(mb), batch.temperature)[0] for mb in mbs]
         sums = {"pg": 0.0, "kl": 0.0, "ent": 0.0, "clip": 0.0}
         grad_norm = 0.0
         for _epoch in range(a.ppo_epochs):
             self.optimizer.zero_grad(set_to_none=True)
             for k, mb in enumerate(mbs):
                 t = self._pad(mb)
-                lp, logits, logz = self._token_logprobs(self.model, t["ids"], t["attn"], batch.temperature)
+                lp, logits, logz = self._policy_logprobs(mb, t, batch.temperature)
                 lp_old = old[k] if old is not None else lp.detach()
                 mask, adv = t["mask"], t["adv"]
                 ratio = torch.exp(lp - lp_old)
@@ -230,6 +250,16 @@ class TorchLearner(LearnerBackend):
         ref = directory / "reference.safetensors"
         if self.ref_model is not None and ref.exists():
             self.ref_model.load_state_dict(load_file(ref), strict=False)
+
+
+def _from_logits(logits: torch.Tensor, ids: torch.Tensor, temperature: float):
+    """(log-prob of each next token, tempered logits, log-partition), all over positions 0..W−2."""
+    logits = logits[:, :-1, :].float()
+    if temperature != 1.0:
+        logits = logits / temperature
+    logz = torch.logsumexp(logits, dim=-1)
+    tok_logits = logits.gather(-1, ids[:, 1:, None]).squeeze(-1)
+    return tok_logits - logz, logits, logz
 
 
 def lr_factor(optim: OptimConfig, total_steps: int | None) -> Callable[[int], float]:

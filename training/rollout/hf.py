@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
+from training import lean_lm
 from training.backends import Completion, RolloutBackend, SamplingParams, WeightPairs
-from training.rollout import fast_decode
 
 
 class HFRolloutBackend(RolloutBackend):
@@ -25,13 +25,13 @@ class HFRolloutBackend(RolloutBackend):
     def __init__(
         self, model: Any, tokenizer: Any, device: str | torch.device = "cpu", lean: bool | None = None
     ) -> None:
-        """`lean`: sample with the lean Llama/Qwen2 forward (training/rollout/fast_decode.py); None = whenever the
+        """`lean`: sample with the lean Llama/Qwen2 forward (training/lean_lm.py); None = whenever the
         model supports it, False = always the transformers forward."""
         self.model = model
         self.tokenizer = tokenizer
         self.device = torch.device(device)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
-        why_not = fast_decode.supports(model)
+        why_not = lean_lm.supports(model)
         if lean and why_not:
             raise ValueError(f"the lean sampling path does not support this model: {why_not}")
         self.lean = why_not is None if lean is None else lean
@@ -56,7 +56,7 @@ class HFRolloutBackend(RolloutBackend):
         stop_ids = torch.tensor(sorted(params.stop_token_ids), dtype=torch.long, device=self.device)
         lean = None
         if self.lean:
-            lean = fast_decode.LeanDecoder(self.model)
+            lean = lean_lm.LeanDecoder(self.model)
             logits = lean.prefill(prompts, self.pad_id, params.max_new_tokens)
             advance = lean.decode
         else:

@@ -194,3 +194,114 @@ class LeanDecoder:
         self.v = [x.index_select(0, rows) for x in self.v]
         self.keymask = self.keymask.index_select(0, rows)
         self.next_pos = self.next_pos.index_select(0, rows)
+
+
+# ---- training: one forward for G sequences that share a prefix -------------------------------------------------
+def _block(
+    layer: tuple[Any, ...],
+    dims: tuple[int, int, int, float],
+    h: torch.Tensor,  # [N, S, hidden]
+    cos: torch.Tensor,  # [N or 1, 1, S, D]
+    sin: torch.Tensor,
+    mask: torch.Tensor,  # bool [N, 1, S, P + S]
+    past: tuple[torch.Tensor, torch.Tensor] | None,  # keys/values [N, kv, P, D] attended before this chunk
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    n1, wqkv, bqkv, (wo, bo), n2, wgu, bgu, (wd, bd) = layer
+    nh, nk, hd, scale = dims
+    b, s, _ = h.shape
+    qkv = F.linear(LeanDecoder._rms(h, n1), wqkv, bqkv)
+    q = qkv[..., : nh * hd].view(b, s, nh, hd).transpose(1, 2)
+    k = qkv[..., nh * hd : (nh + nk) * hd].view(b, s, nk, hd).transpose(1, 2)
+    v = qkv[..., (nh + nk) * hd :].view(b, s, nk, hd).transpose(1, 2)
+    q, k = LeanDecoder._rope(q, cos, sin), LeanDecoder._rope(k, cos, sin)
+    keys, values = (k, v) if past is None else (torch.cat([past[0], k], 2), torch.cat([past[1], v], 2))
+    a = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, scale=scale, enable_gqa=nk != nh)
+    h = h + F.linear(a.transpose(1, 2).reshape(b, s, nh * hd), wo, bo)
+    gate, up = F.linear(LeanDecoder._rms(h, n2), wgu, bgu).chunk(2, dim=-1)
+    return h + F.linear(F.silu(gate) * up, wd, bd), (k, v)
+
+
+def shared_prefix_logits(
+    model: Any, token_ids: Sequence[Sequence[int]], prefix_lens: Sequence[int], chunk: int = 16
+) -> torch.Tensor:
+    """Logits [B, W, vocab] (W = longest sequence, right padding) of the transformers forward, computing each
+    distinct prefix once: sequence b's first `prefix_lens[b]` tokens are run once per distinct prefix, and its
+    remaining tokens attend to that prefix's keys and values (gradients flow back through the sharing). The
+    remainders run in chunks of `chunk` rows of similar length, so little compute goes to padding.
+
+    Position j of row b holds the logits after token j, as the transformers forward gives them, for
+    j ≥ prefix_lens[b] − 1 (the positions that predict the tokens after the prefix); earlier positions are 0: they
+    predict prefix tokens, which carry no loss. The G episodes of a GRPO group share their prompt, so the learner's
+    work on prompts drops by about a factor G.
+    """
+    net = LeanDecoder(model)  # with autograd on, the fused weights are differentiable views of the parameters
+    dims = (net.n_heads, net.n_kv, net.head_dim, net.scale)
+    dev = net.device
+    b = len(token_ids)
+    width = max(len(t) for t in token_ids)
+    keys: dict[tuple[int, ...], int] = {}
+    group = [keys.setdefault(tuple(t[:p]), len(keys)) for t, p in zip(token_ids, prefix_lens, strict=True)]
+    prefixes = list(keys)
+    wp = max(len(p) for p in prefixes)
+    cos_t, sin_t = net._tables(width + 1)
+
+    # prefixes: causal over their own (right-padded) tokens, positions 0..wp−1
+    pre_ids = torch.zeros((len(prefixes), wp), dtype=torch.long)
+    pre_valid = torch.zeros((len(prefixes), wp), dtype=torch.bool)
+    for i, p in enumerate(prefixes):
+        pre_ids[i, : len(p)] = torch.tensor(p, dtype=torch.long)
+        pre_valid[i, : len(p)] = True
+    pre_ids, pre_valid = pre_ids.to(dev), pre_valid.to(dev)
+    causal_p = torch.ones((wp, wp), dtype=torch.bool, device=dev).tril()
+    mask_p = (causal_p[None] & pre_valid[:, None, :])[:, None]
+    h = F.embedding(pre_ids, net.embed)
+    cos_p, sin_p = cos_t[:wp][None, None], sin_t[:wp][None, None]
+    past = []
+    for layer in net.layers:
+        h, kv = _block(layer, dims, h, cos_p, sin_p, mask_p, None)
+        past.append(kv)
+    h_pre = h
+
+    # the rest of each sequence, in chunks of similar length: its own prefix (shared rows), then causal over
+    # itself; positions continue after the prefix
+    rows_out: list[torch.Tensor] = []
+    vals_out: list[torch.Tensor] = []
+    hid = h_pre.shape[-1]
+    plen_all = torch.tensor(prefix_lens, dtype=torch.long, device=dev)
+    g_all = torch.tensor(group, dtype=torch.long, device=dev)
+    rows_all = torch.arange(b, device=dev)
+    rows_out.append(rows_all * width + plen_all - 1)  # the prefix's last position predicts the next token
+    vals_out.append(h_pre[g_all, plen_all - 1])
+    order = sorted(range(b), key=lambda i: len(token_ids[i]) - prefix_lens[i])
+    for c in range(0, b, chunk):
+        idx = order[c : c + chunk]
+        n = len(idx)
+        lens = [len(token_ids[i]) - prefix_lens[i] for i in idx]
+        ws = max(lens)
+        if ws == 0:
+            continue
+        suf_ids = torch.zeros((n, ws), dtype=torch.long)
+        suf_valid = torch.zeros((n, ws), dtype=torch.bool)
+        for r, i in enumerate(idx):
+            suf_ids[r, : lens[r]] = torch.tensor(token_ids[i][prefix_lens[i] :], dtype=torch.long)
+            suf_valid[r, : lens[r]] = True
+        suf_ids, suf_valid = suf_ids.to(dev), suf_valid.to(dev)
+        sel = torch.tensor(idx, dtype=torch.long, device=dev)
+        plen, g = plen_all[sel], g_all[sel]
+        sees_prefix = torch.arange(wp, device=dev)[None, :] < plen[:, None]  # [n, wp]
+        causal_s = torch.ones((ws, ws), dtype=torch.bool, device=dev).tril()
+        mask_s = torch.cat(
+            [sees_prefix[:, None, :].expand(n, ws, wp), causal_s[None] & suf_valid[:, None, :]], dim=-1
+        )[:, None]
+        pos = (plen[:, None] + torch.arange(ws, device=dev)[None]).clamp(max=width)
+        cos_s, sin_s = cos_t[pos][:, None], sin_t[pos][:, None]
+        h = F.embedding(suf_ids, net.embed)
+        for layer, (k, v) in zip(net.layers, past, strict=True):
+            h, _ = _block(layer, dims, h, cos_s, sin_s, mask_s, (k.index_select(0, g), v.index_select(0, g)))
+        sv = suf_valid.reshape(-1)
+        rows_out.append((sel[:, None] * width + pos).reshape(-1)[sv])
+        vals_out.append(h.reshape(-1, hid)[sv])
+
+    # back to the [B, W] layout
+    full = h_pre.new_zeros((b * width, hid)).index_put((torch.cat(rows_out),), torch.cat(vals_out))
+    return net._logits(full.view(b, width, hid))

@@ -1,4 +1,4 @@
-"""The lean sampling forward (training/rollout/fast_decode.py) reproduces the transformers forward exactly."""
+"""The lean forward (training/lean_lm.py) reproduces the transformers forward exactly: sampling and training."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from transformers import (
     Qwen2ForCausalLM,
 )
 
+from training import lean_lm
 from training.backends import SamplingParams
-from training.rollout import fast_decode
 from training.rollout.hf import HFRolloutBackend
 
 VOCAB = 40
@@ -68,7 +68,7 @@ def test_logits_equal_transformers_forward(kind, extra):
     prompts += [prompts[2], prompts[2]]  # identical prompts share one prefill
     cont = [[rng.randrange(1, VOCAB) for _ in range(5)] for _ in prompts]
     with torch.inference_mode():
-        lean = fast_decode.LeanDecoder(model)
+        lean = lean_lm.LeanDecoder(model)
         got = [lean.prefill(prompts, 0, 6)]
         for j in range(5):
             got.append(lean.decode(torch.tensor([c[j] for c in cont])))
@@ -126,7 +126,7 @@ def test_other_architectures_fall_back_to_transformers():
     gpt2 = GPT2LMHeadModel(
         GPT2Config(vocab_size=VOCAB, n_embd=32, n_layer=1, n_head=2, n_positions=64)
     ).eval()
-    assert "gpt2" in (fast_decode.supports(gpt2) or "")
+    assert "gpt2" in (lean_lm.supports(gpt2) or "")
     backend = HFRolloutBackend(gpt2, _Tok())
     assert backend.lean is False
     out = backend.generate([[1, 2, 3], [4]], SamplingParams(max_new_tokens=5, greedy=True))
@@ -146,3 +146,80 @@ def test_weights_are_read_in_place():
     after = backend.generate([[5, 6, 7]], params)[0]
     assert before.token_ids != [11, 11, 11, 11]
     assert after.token_ids == [11, 11, 11, 11]
+
+
+def _grouped_batch(rng: random.Random, groups: int = 3, g: int = 4):
+    seqs, plens = [], []
+    for _ in range(groups):
+        prompt = [rng.randrange(1, VOCAB) for _ in range(rng.randint(1, 7))]
+        for _ in range(g):
+            seqs.append(prompt + [rng.randrange(1, VOCAB) for _ in range(rng.randint(1, 6))])
+            plens.append(len(prompt))
+    seqs.append([5, 6, 7, 8])  # a sequence that shares its prefix with nobody
+    plens.append(2)
+    return seqs, plens
+
+
+@pytest.mark.parametrize("chunk", [16, 3])
+@pytest.mark.parametrize("kind", ["qwen2", "llama"])
+def test_shared_prefix_forward_equals_transformers_in_logits_and_gradients(kind, chunk):
+    model = _model(kind, num_key_value_heads=2, tie_word_embeddings=True)
+    seqs, plens = _grouped_batch(random.Random(4))
+    width = max(map(len, seqs))
+    ids = torch.zeros(len(seqs), width, dtype=torch.long)
+    attn = torch.zeros_like(ids)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)], attn[i, : len(s)] = torch.tensor(s), 1
+    weight = torch.randn(len(seqs), width, VOCAB, generator=torch.Generator().manual_seed(0))
+    used = torch.zeros(len(seqs), width, 1)  # the positions that predict tokens after the prefix
+    for i, (s, p) in enumerate(zip(seqs, plens, strict=True)):
+        used[i, p - 1 : len(s) - 1] = 1
+    ref = model(input_ids=ids, attention_mask=attn).logits
+    (ref * weight * used).sum().backward()
+    want = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    got = lean_lm.shared_prefix_logits(model, seqs, plens, chunk=chunk)
+    torch.testing.assert_close(got * used, ref.detach() * used, atol=2e-5, rtol=1e-4)
+    (got * weight * used).sum().backward()
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, want[name], atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_learner_step_is_the_same_with_and_without_prefix_sharing():
+    from training.backends import TrainBatch, TrainSequence
+    from training.config import AlgorithmConfig, OptimConfig
+    from training.learner.torch_learner import TorchLearner
+
+    rng = random.Random(5)
+    seqs, plens = _grouped_batch(rng, groups=4, g=4)
+    batch = TrainBatch(
+        [
+            TrainSequence(
+                token_ids=s,
+                action_mask=[0] * p + [1] * (len(s) - p),
+                advantages=[0.0] * p + [rng.gauss(0, 1)] * (len(s) - p),
+                behaviour_logprobs=[0.0] * p + [-3.0] * (len(s) - p),
+            )
+            for s, p in zip(seqs, plens, strict=True)
+        ]
+    )
+    after = {}
+    for shared in (False, True):
+        model = _model("qwen2", num_key_value_heads=2)
+        learner = TorchLearner(
+            model,
+            AlgorithmConfig(entropy_coef=0.01, tis_c=2.0),
+            OptimConfig(lr=1e-2, micro_batch_size=8),
+            shared_prefix=shared,
+        )
+        assert learner.shared_prefix is shared
+        metrics = learner.step(batch)
+        after[shared] = (metrics, {n: p.grad.clone() for n, p in model.named_parameters()})
+    (m0, g0), (m1, g1) = after[False], after[True]
+    for key in ("loss/pg", "entropy", "grad_norm"):
+        assert m1[key] == pytest.approx(m0[key], rel=1e-4, abs=1e-6)
+    assert m0["grad_norm"] > 1e-3  # a real update
+    # the accumulated (clipped) gradients of the step: compared rather than the weights, because Adam's first
+    # step moves every weight by ±lr whatever its gradient's size, so float noise on a ~0 gradient flips a sign
+    for n in g0:
+        torch.testing.assert_close(g1[n], g0[n], atol=1e-6, rtol=1e-4, msg=n)
