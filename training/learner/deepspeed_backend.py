@@ -30,7 +30,7 @@ import torch
 
 from training.backends import TrainBatch
 from training.config import AlgorithmConfig, LearnerConfig, OptimConfig
-from training.learner.torch_learner import TorchLearner, _kl, lr_factor
+from training.learner.torch_learner import TorchLearner, lr_factor
 
 #: Sub-folder of a pipeline checkpoint that holds DeepSpeed's own files (optimizer partitions, scheduler).
 DS_SUBDIR = "deepspeed"
@@ -169,44 +169,6 @@ class DeepSpeedLearner(TorchLearner):
         self._deepspeed = deepspeed
 
     # -- the update --------------------------------------------------------------------------------------
-    def _micro_loss(
-        self,
-        t: dict[str, torch.Tensor],
-        temperature: float,
-        lp_old: torch.Tensor | None,
-        n: tuple[float, ...],
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        """One micro-batch's share of the full-batch loss — the same terms as `TorchLearner.step`."""
-        a = self.algo
-        n_tokens, n_seqs, norm = n
-        lp, logits, logz = self._token_logprobs(self.engine, t["ids"], t["attn"], temperature)
-        lp_old = lp.detach() if lp_old is None else lp_old
-        mask, adv = t["mask"], t["adv"]
-        ratio = torch.exp(lp - lp_old)
-        clipped = ratio.clamp(1.0 - a.clip_low, 1.0 + a.clip_high)
-        pg_tok = torch.maximum(-adv * ratio, -adv * clipped)
-        if a.tis_c is not None:
-            pg_tok = pg_tok * torch.exp(lp_old - t["blp"]).clamp(max=a.tis_c)
-        pg = self._aggregate(pg_tok, mask, n_tokens, n_seqs, norm)
-        loss = pg
-        probs = torch.softmax(logits, dim=-1)
-        ent = self._aggregate(logz - (probs * logits).sum(-1), mask, n_tokens, n_seqs, norm)
-        if a.entropy_coef > 0:
-            loss = loss - a.entropy_coef * ent
-        kl = torch.zeros((), device=lp.device)
-        if self.ref_model is not None:
-            with torch.no_grad():
-                ref_lp = self._token_logprobs(self.ref_model, t["ids"], t["attn"], temperature)[0]
-            kl = self._aggregate(_kl(lp, ref_lp, a.kl_estimator), mask, n_tokens, n_seqs, norm)
-            loss = loss + a.kl_coef * kl
-        clip = float((((ratio - clipped).abs() > 0).float() * mask).sum()) / max(n_tokens, 1.0)
-        return loss, {
-            "pg": float(pg.detach()),
-            "kl": float(kl.detach()),
-            "ent": float(ent.detach()),
-            "clip": clip,
-        }
-
     def step(self, batch: TrainBatch) -> dict[str, float]:
         seqs = [s for s in batch.sequences if any(s.action_mask)]
         if not seqs:
@@ -217,19 +179,17 @@ class DeepSpeedLearner(TorchLearner):
             float(len(seqs)),
             float(batch.length_norm_constant or self.default_length_norm),
         )
-        mbs = [self._pad(mb) for mb in self._micro_batches(seqs)]
+        mbs = [(mb, self._pad(mb)) for mb in self._micro_batches(seqs)]
         old: list[torch.Tensor] | None = None
         if self.algo.ppo_epochs > 1:
             with torch.no_grad():
-                old = [
-                    self._token_logprobs(self.engine, t["ids"], t["attn"], batch.temperature)[0] for t in mbs
-                ]
+                old = [self._policy_logprobs(mb, t, batch.temperature)[0] for mb, t in mbs]
         sums = {"pg": 0.0, "kl": 0.0, "ent": 0.0, "clip": 0.0}
         grad_norm = 0.0
         for _epoch in range(self.algo.ppo_epochs):
-            for k, t in enumerate(mbs):
+            for k, (mb, t) in enumerate(mbs):
                 self.engine.set_gradient_accumulation_boundary(k == len(mbs) - 1)
-                loss, parts = self._micro_loss(t, batch.temperature, old[k] if old else None, n)
+                loss, parts = self._micro_loss(mb, t, batch.temperature, old[k] if old else None, n)
                 self.engine.backward(loss, scale_wrt_gas=False)
                 for key, value in parts.items():
                     sums[key] += value

@@ -146,9 +146,11 @@ class TorchLearner(LearnerBackend):
             return {"loss/pg": 0.0, "loss/kl": 0.0, "entropy": 0.0, "grad_norm": 0.0, "lr": self._lr()}
         a = self.algo
         self.model.train()
-        n_tokens = float(sum(sum(s.action_mask) for s in seqs))
-        n_seqs = float(len(seqs))
-        norm = float(batch.length_norm_constant or self.default_length_norm)
+        n = (
+            float(sum(sum(s.action_mask) for s in seqs)),  # action tokens in the batch
+            float(len(seqs)),
+            float(batch.length_norm_constant or self.default_length_norm),
+        )
         if len(seqs) > self.optim_cfg.micro_batch_size:
             seqs = self._order(seqs)
         mbs = self._micro_batches(seqs)
@@ -161,44 +163,59 @@ class TorchLearner(LearnerBackend):
         for _epoch in range(a.ppo_epochs):
             self.optimizer.zero_grad(set_to_none=True)
             for k, mb in enumerate(mbs):
-                t = self._pad(mb)
-                lp, logits, logz = self._policy_logprobs(mb, t, batch.temperature)
-                lp_old = old[k] if old is not None else lp.detach()
-                mask, adv = t["mask"], t["adv"]
-                ratio = torch.exp(lp - lp_old)
-                clipped = ratio.clamp(1.0 - a.clip_low, 1.0 + a.clip_high)
-                pg_tok = torch.maximum(-adv * ratio, -adv * clipped)
-                if a.tis_c is not None:
-                    pg_tok = pg_tok * torch.exp(lp_old - t["blp"]).clamp(max=a.tis_c)
-                pg = self._aggregate(pg_tok, mask, n_tokens, n_seqs, norm)
-                loss = pg
-                # entropy of the (tempered) distribution at action positions: Σp·(logz − logit)
-                probs = torch.softmax(logits, dim=-1)
-                ent_tok = logz - (probs * logits).sum(-1)
-                ent = self._aggregate(ent_tok, mask, n_tokens, n_seqs, norm)
-                if a.entropy_coef > 0:
-                    loss = loss - a.entropy_coef * ent
-                kl = torch.zeros((), device=self.device)
-                if self.ref_model is not None:
-                    with torch.no_grad():
-                        ref_lp = self._token_logprobs(self.ref_model, t["ids"], t["attn"], batch.temperature)[
-                            0
-                        ]
-                    kl = self._aggregate(_kl(lp, ref_lp, a.kl_estimator), mask, n_tokens, n_seqs, norm)
-                    loss = loss + a.kl_coef * kl
-                loss.backward()
-                sums["pg"] += float(pg.detach())
-                sums["kl"] += float(kl.detach())
-                sums["ent"] += float(ent.detach())
-                sums["clip"] += float((((ratio - clipped).abs() > 0).float() * mask).sum()) / max(
-                    n_tokens, 1.0
+                loss, parts = self._micro_loss(
+                    mb, self._pad(mb), batch.temperature, old[k] if old is not None else None, n
                 )
+                loss.backward()
+                for key, value in parts.items():
+                    sums[key] += value
             grad_norm = float(
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.optim_cfg.max_grad_norm)
             )
             self.optimizer.step()
             self.scheduler.step()
         return self._step_metrics(sums, grad_norm)
+
+    def _micro_loss(
+        self,
+        mb: list[TrainSequence],
+        t: dict[str, torch.Tensor],
+        temperature: float,
+        lp_old: torch.Tensor | None,
+        n: tuple[float, float, float],
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """One micro-batch's share of the full-batch loss (`n`: action tokens, sequences and the length-norm
+        constant of the whole batch), and its parts for the metrics. Shared with the DeepSpeed learner."""
+        a = self.algo
+        n_tokens, n_seqs, norm = n
+        lp, logits, logz = self._policy_logprobs(mb, t, temperature)
+        lp_old = lp.detach() if lp_old is None else lp_old
+        mask, adv = t["mask"], t["adv"]
+        ratio = torch.exp(lp - lp_old)
+        clipped = ratio.clamp(1.0 - a.clip_low, 1.0 + a.clip_high)
+        pg_tok = torch.maximum(-adv * ratio, -adv * clipped)
+        if a.tis_c is not None:
+            pg_tok = pg_tok * torch.exp(lp_old - t["blp"]).clamp(max=a.tis_c)
+        pg = self._aggregate(pg_tok, mask, n_tokens, n_seqs, norm)
+        loss = pg
+        # entropy of the (tempered) distribution at action positions: Σp·(logz − logit)
+        probs = torch.softmax(logits, dim=-1)
+        ent = self._aggregate(logz - (probs * logits).sum(-1), mask, n_tokens, n_seqs, norm)
+        if a.entropy_coef > 0:
+            loss = loss - a.entropy_coef * ent
+        kl = torch.zeros((), device=lp.device)
+        if self.ref_model is not None:
+            with torch.no_grad():
+                ref_lp = self._token_logprobs(self.ref_model, t["ids"], t["attn"], temperature)[0]
+            kl = self._aggregate(_kl(lp, ref_lp, a.kl_estimator), mask, n_tokens, n_seqs, norm)
+            loss = loss + a.kl_coef * kl
+        clip = float((((ratio - clipped).abs() > 0).float() * mask).sum()) / max(n_tokens, 1.0)
+        return loss, {
+            "pg": float(pg.detach()),
+            "kl": float(kl.detach()),
+            "ent": float(ent.detach()),
+            "clip": clip,
+        }
 
     def _step_metrics(self, sums: dict[str, float], grad_norm: float) -> dict[str, float]:
         """Per-step learner metrics, averaged over the PPO epochs (shared with the DeepSpeed learner)."""
