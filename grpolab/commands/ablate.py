@@ -283,9 +283,9 @@ def write_report(runs: Path, docs: Path, args: argparse.Namespace) -> Path:
     plt.close(fig)
 
     lines = [
-        "| arm | runs | eval success (512 fresh episodes) | steps to 0.8 (MA-10 training success) | reached 0.8 "
-        "| training success, last 20 steps |",
-        "|---|---|---|---|---|---|",
+        "| arm | runs | eval success (512 fresh episodes) | training success, last 20 steps "
+        "| steps to 0.6 (MA-10 training success) | reached 0.6 | steps to 0.8 | reached 0.8 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     diag = [
         "| arm | transitions per step | share in all-fail groups | of those, share with nonzero advantage "
@@ -299,26 +299,28 @@ def write_report(runs: Path, docs: Path, args: argparse.Namespace) -> Path:
 
     for arm, items in data.items():
         ev = [it["summary"].get("eval/success_rate", 0.0) for it in items]
-        st = [_steps_to(it["rows"]) for it in items]
-        reached = [s for s in st if s is not None]
         late = [float(np.mean([r["rollout/success_rate"] for r in it["rows"][-20:]])) for it in items]
-        lines.append(
-            f"| {arm} | {len(items)} | {_mean_std(ev)} | {_mean_std([float(s) for s in reached], '.0f')} | "
-            f"{len(reached)}/{len(items)} | {_mean_std(late)} |"
-        )
+        cells = [f"{arm}", f"{len(items)}", _mean_std(ev), _mean_std(late)]
+        for level in (0.6, 0.8):
+            reached = [float(s) for it in items if (s := _steps_to(it["rows"], level)) is not None]
+            cells += [_mean_std(reached, ".0f"), f"{len(reached)}/{len(items)}"]
+        lines.append("| " + " | ".join(cells) + " |")
         d = diagnostics([r for it in items for r in it["rows"]])
         diag.append(
             f"| {arm} | {f(d['transitions'], '.0f')} | {f(d['flat_frac'], '.3f')} | {f(d['flat_nonzero'], '.3f')} "
             f"| {f(d['flat_adv'], '+.3f')} | {f(d['len_corr'], '+.3f')} | {f(d['adv_rms'], '.3f')} "
             f"| {f(d['grad_norm'], '.3f')} | {f(d['clipped'], '.3f')} |"
         )
-    per_seed = ["| arm | seed | eval success | steps to 0.8 | wall s |", "|---|---|---|---|---|"]
+    per_seed = [
+        "| arm | seed | eval success | steps to 0.6 | steps to 0.8 | wall s |",
+        "|---|---|---|---|---|---|",
+    ]
     for arm, items in data.items():
         for it in items:
             s = it["summary"]
             per_seed.append(
                 f"| {arm} | {it['dir'].name.split('seed')[-1]} | {s.get('eval/success_rate', 0):.3f} | "
-                f"{_steps_to(it['rows']) or 'never'} | {s.get('wall_s', 0):.0f} |"
+                f"{_steps_to(it['rows'], 0.6) or 'never'} | {_steps_to(it['rows']) or 'never'} | {s.get('wall_s', 0):.0f} |"
             )
     md = docs / "ablation.md"
     first = next((it for items in data.values() for it in items), None)

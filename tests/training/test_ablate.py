@@ -158,8 +158,8 @@ def test_report_from_runs_skips_other_designs_and_keeps_the_analysis(tmp_path, c
     args = argparse.Namespace(seeds=1, steps=30, arms=("fixed", "double"), env=ENV, transitions=200)
     md = ablate.write_report(runs, docs, args).read_text()
     assert "skipping" in capsys.readouterr().err
-    assert "| fixed | 1 | 0.950 ± 0.000 | 10 ± 0 | 1/1 |" in md
-    assert "| double | 1 | 0.610 ± 0.000 | – | 0/1 |" in md
+    assert "| fixed | 1 | 0.950 ± 0.000 | 0.900 ± 0.000 | 10 ± 0 | 1/1 | 10 ± 0 | 1/1 |" in md
+    assert "| double | 1 | 0.610 ± 0.000 | 0.500 ± 0.000 | – | 0/1 | – | 0/1 |" in md
     assert "| whiten |" not in md
     assert "| double | 250 | 0.200 | 1.000 | +0.250 | -0.300 | 0.500 |" in md
     assert md.endswith("## What these runs show (by hand)\nkeep me\n") and "old\n" not in md
