@@ -309,7 +309,7 @@ class RunSection(_Section):
     """Length, seed, evaluation and checkpoints."""
 
     steps: int = Field(
-        400, ge=0, le=10_000_000, description="Optimizer steps of RL (the demo: 400, ~20 s on 2 idle cores)."
+        500, ge=0, le=10_000_000, description="Optimizer steps of RL (the demo: 500, ~25 s on 2 idle cores)."
     )
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed for the model, sampling and environments.")
     eval_episodes: int = Field(

@@ -15,7 +15,7 @@ group, no second normalization. The config is linted first; error findings not a
 refuse the run.
 
 Without FILE it trains the tiny CPU demo: a ~0.1M-parameter character model (transformers Qwen2) learning
-guess-the-number (N = 8) from a random init, 400 steps: about 20 s on 2 quiet cores (success ~0 → ~0.99).
+guess-the-number (N = 8) from a random init, 500 steps: about 25 s on 2 quiet cores (success ~0 → ~0.99).
 
 Writes to --out (default runs/<timestamp>): metrics.jsonl (one line per step), summary.json (with
 eval/success_rate on fresh episodes), checkpoints/ (safetensors, resumable: rerun with the same --out).
