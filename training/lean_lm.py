@@ -37,10 +37,32 @@ def supports(model: Any) -> str | None:
         return "non-full attention layers"
     if getattr(cfg, "pretraining_tp", 1) not in (None, 1):
         return "pretraining_tp > 1"
+    if float(getattr(cfg, "attention_dropout", 0.0) or 0.0) > 0:
+        return "attention dropout (the lean forward has none)"
     inner = getattr(model, "model", None)
     if inner is None or not hasattr(inner, "layers") or not hasattr(inner, "rotary_emb"):
         return "unexpected module layout"
     return None
+
+
+#: Up to this many parameters, projections that read the same input are fused into one matmul.
+FUSE_MAX_PARAMS = 50_000_000
+
+
+class _Proj:
+    """Linear layers that read the same input, applied as one: their outputs concatenated on the last dim."""
+
+    def __init__(self, linears: list[Any], fuse: bool) -> None:
+        self.parts = [(lin.weight, lin.bias) for lin in linears]
+        self.fused: tuple[torch.Tensor, torch.Tensor | None] | None = None
+        if fuse and len({b is None for _, b in self.parts}) == 1:  # all with a bias or all without
+            bias = None if self.parts[0][1] is None else torch.cat([b for _, b in self.parts])
+            self.fused = (torch.cat([w for w, _ in self.parts]), bias)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fused is not None:
+            return F.linear(x, *self.fused)
+        return torch.cat([F.linear(x, w, b) for w, b in self.parts], dim=-1)
 
 
 class LeanDecoder:
@@ -57,22 +79,22 @@ class LeanDecoder:
         self.final_norm = (inner.norm.weight, float(inner.norm.variance_epsilon))
         self.head = model.lm_head.weight
         self.head_bias = model.lm_head.bias
+        # Small models: one matmul for q/k/v and one for gate/up, on weights concatenated per call (a copy of
+        # the layer weights). Large models: separate matmuls, no copy.
+        fuse = sum(p.numel() for p in model.parameters()) <= FUSE_MAX_PARAMS
         self.layers = []
         for layer in inner.layers:
             att, mlp = layer.self_attn, layer.mlp
-            biases = [att.q_proj.bias, att.k_proj.bias, att.v_proj.bias]
             self.layers.append(
                 (
                     (layer.input_layernorm.weight, float(layer.input_layernorm.variance_epsilon)),
-                    torch.cat([att.q_proj.weight, att.k_proj.weight, att.v_proj.weight]),
-                    None if biases[0] is None else torch.cat(biases),
+                    _Proj([att.q_proj, att.k_proj, att.v_proj], fuse),
                     (att.o_proj.weight, att.o_proj.bias),
                     (
                         layer.post_attention_layernorm.weight,
                         float(layer.post_attention_layernorm.variance_epsilon),
                     ),
-                    torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]),
-                    None if mlp.gate_proj.bias is None else torch.cat([mlp.gate_proj.bias, mlp.up_proj.bias]),
+                    _Proj([mlp.gate_proj, mlp.up_proj], fuse),
                     (mlp.down_proj.weight, mlp.down_proj.bias),
                 )
             )
@@ -110,9 +132,8 @@ class LeanDecoder:
     ) -> torch.Tensor:
         b, s, _ = h.shape
         hd, nh, nk = self.head_dim, self.n_heads, self.n_kv
-        for i, (n1, wqkv, bqkv, (wo, bo), n2, wgu, bgu, (wd, bd)) in enumerate(self.layers):
-            x = self._rms(h, n1)
-            qkv = F.linear(x, wqkv, bqkv)
+        for i, (n1, qkv_proj, (wo, bo), n2, gu_proj, (wd, bd)) in enumerate(self.layers):
+            qkv = qkv_proj(self._rms(h, n1))
             q = qkv[..., : nh * hd].view(b, s, nh, hd).transpose(1, 2)
             k = qkv[..., nh * hd : (nh + nk) * hd].view(b, s, nk, hd).transpose(1, 2)
             v = qkv[..., (nh + nk) * hd :].view(b, s, nk, hd).transpose(1, 2)
@@ -128,7 +149,7 @@ class LeanDecoder:
                 enable_gqa=nk != nh,
             )
             h = h + F.linear(a.transpose(1, 2).reshape(b, s, nh * hd), wo, bo)
-            gate, up = F.linear(self._rms(h, n2), wgu, bgu).chunk(2, dim=-1)
+            gate, up = gu_proj(self._rms(h, n2)).chunk(2, dim=-1)
             h = h + F.linear(F.silu(gate) * up, wd, bd)
         return h
 
@@ -206,10 +227,10 @@ def _block(
     mask: torch.Tensor,  # bool [N, 1, S, P + S]
     past: tuple[torch.Tensor, torch.Tensor] | None,  # keys/values [N, kv, P, D] attended before this chunk
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-    n1, wqkv, bqkv, (wo, bo), n2, wgu, bgu, (wd, bd) = layer
+    n1, qkv_proj, (wo, bo), n2, gu_proj, (wd, bd) = layer
     nh, nk, hd, scale = dims
     b, s, _ = h.shape
-    qkv = F.linear(LeanDecoder._rms(h, n1), wqkv, bqkv)
+    qkv = qkv_proj(LeanDecoder._rms(h, n1))
     q = qkv[..., : nh * hd].view(b, s, nh, hd).transpose(1, 2)
     k = qkv[..., nh * hd : (nh + nk) * hd].view(b, s, nk, hd).transpose(1, 2)
     v = qkv[..., (nh + nk) * hd :].view(b, s, nk, hd).transpose(1, 2)
@@ -217,7 +238,7 @@ def _block(
     keys, values = (k, v) if past is None else (torch.cat([past[0], k], 2), torch.cat([past[1], v], 2))
     a = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, scale=scale, enable_gqa=nk != nh)
     h = h + F.linear(a.transpose(1, 2).reshape(b, s, nh * hd), wo, bo)
-    gate, up = F.linear(LeanDecoder._rms(h, n2), wgu, bgu).chunk(2, dim=-1)
+    gate, up = gu_proj(LeanDecoder._rms(h, n2)).chunk(2, dim=-1)
     return h + F.linear(F.silu(gate) * up, wd, bd), (k, v)
 
 
