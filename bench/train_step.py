@@ -254,6 +254,7 @@ def main() -> int:
         print(
             f"{engine:>5}: median {r['median_step_s']:.3f} s/step, {r['completions_per_s']:.0f} completions/s, "
             f"{r['tokens_per_s']:.0f} tokens/s, peak RSS {r['peak_rss_mib']:.0f} MiB ({r['steps']} steps)"
+            + (f"; generation {r['median_generate_s']:.3f} s/step" if "median_generate_s" in r else "")
         )
     if "trl" in results:
         ratio = results["trl"]["median_step_s"] / results["ours"]["median_step_s"]
