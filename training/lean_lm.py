@@ -130,27 +130,9 @@ class LeanDecoder:
         at: slice,  # where this chunk's keys/values go in the cache
         width: int,  # keys attended so far, this chunk included
     ) -> torch.Tensor:
-        b, s, _ = h.shape
-        hd, nh, nk = self.head_dim, self.n_heads, self.n_kv
-        for i, (n1, qkv_proj, (wo, bo), n2, gu_proj, (wd, bd)) in enumerate(self.layers):
-            qkv = qkv_proj(self._rms(h, n1))
-            q = qkv[..., : nh * hd].view(b, s, nh, hd).transpose(1, 2)
-            k = qkv[..., nh * hd : (nh + nk) * hd].view(b, s, nk, hd).transpose(1, 2)
-            v = qkv[..., (nh + nk) * hd :].view(b, s, nk, hd).transpose(1, 2)
-            q, k = self._rope(q, cos, sin), self._rope(k, cos, sin)
-            self.k[i][:, :, at] = k
-            self.v[i][:, :, at] = v
-            a = F.scaled_dot_product_attention(
-                q,
-                self.k[i][:, :, :width],
-                self.v[i][:, :, :width],
-                attn_mask=mask,
-                scale=self.scale,
-                enable_gqa=nk != nh,
-            )
-            h = h + F.linear(a.transpose(1, 2).reshape(b, s, nh * hd), wo, bo)
-            gate, up = gu_proj(self._rms(h, n2)).chunk(2, dim=-1)
-            h = h + F.linear(F.silu(gate) * up, wd, bd)
+        dims = (self.n_heads, self.n_kv, self.head_dim, self.scale)
+        for i, layer in enumerate(self.layers):
+            h, _ = _block(layer, dims, h, cos, sin, mask, cache=(self.k[i], self.v[i], at, width))
         return h
 
     def _logits(self, h: torch.Tensor) -> torch.Tensor:
@@ -224,9 +206,14 @@ def _block(
     h: torch.Tensor,  # [N, S, hidden]
     cos: torch.Tensor,  # [N or 1, 1, S, D]
     sin: torch.Tensor,
-    mask: torch.Tensor,  # bool [N, 1, S, P + S]
-    past: tuple[torch.Tensor, torch.Tensor] | None,  # keys/values [N, kv, P, D] attended before this chunk
+    mask: torch.Tensor,  # bool [N, 1, S, keys]
+    past: tuple[torch.Tensor, torch.Tensor]
+    | None = None,  # keys/values [N, kv, P, D] attended before the chunk
+    cache: tuple[torch.Tensor, torch.Tensor, slice, int]
+    | None = None,  # (K, V, where this chunk goes, width)
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """One decoder layer on chunk `h`. Its keys/values attend after `past` (concatenated: training), or are
+    written into a preallocated `cache` that is read up to `width` (sampling), or alone."""
     n1, qkv_proj, (wo, bo), n2, gu_proj, (wd, bd) = layer
     nh, nk, hd, scale = dims
     b, s, _ = h.shape
@@ -235,7 +222,14 @@ def _block(
     k = qkv[..., nh * hd : (nh + nk) * hd].view(b, s, nk, hd).transpose(1, 2)
     v = qkv[..., (nh + nk) * hd :].view(b, s, nk, hd).transpose(1, 2)
     q, k = LeanDecoder._rope(q, cos, sin), LeanDecoder._rope(k, cos, sin)
-    keys, values = (k, v) if past is None else (torch.cat([past[0], k], 2), torch.cat([past[1], v], 2))
+    if cache is not None:
+        kc, vc, at, width = cache
+        kc[:, :, at], vc[:, :, at] = k, v
+        keys, values = kc[:, :, :width], vc[:, :, :width]
+    elif past is not None:
+        keys, values = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+    else:
+        keys, values = k, v
     a = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, scale=scale, enable_gqa=nk != nh)
     h = h + F.linear(a.transpose(1, 2).reshape(b, s, nh * hd), wo, bo)
     gate, up = gu_proj(LeanDecoder._rms(h, n2)).chunk(2, dim=-1)
@@ -279,7 +273,7 @@ def shared_prefix_logits(
     cos_p, sin_p = cos_t[:wp][None, None], sin_t[:wp][None, None]
     past = []
     for layer in net.layers:
-        h, kv = _block(layer, dims, h, cos_p, sin_p, mask_p, None)
+        h, kv = _block(layer, dims, h, cos_p, sin_p, mask_p)
         past.append(kv)
     h_pre = h
 
@@ -318,7 +312,9 @@ def shared_prefix_logits(
         cos_s, sin_s = cos_t[pos][:, None], sin_t[pos][:, None]
         h = F.embedding(suf_ids, net.embed)
         for layer, (k, v) in zip(net.layers, past, strict=True):
-            h, _ = _block(layer, dims, h, cos_s, sin_s, mask_s, (k.index_select(0, g), v.index_select(0, g)))
+            h, _ = _block(
+                layer, dims, h, cos_s, sin_s, mask_s, past=(k.index_select(0, g), v.index_select(0, g))
+            )
         sv = suf_valid.reshape(-1)
         rows_out.append((sel[:, None] * width + pos).reshape(-1)[sv])
         vals_out.append(h.reshape(-1, hid)[sv])
