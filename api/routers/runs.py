@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from typing import Annotated, Any
@@ -38,13 +39,27 @@ def _send(settings: Any, session: Any, run_id: str, queue: str) -> None:
         session.commit()
 
 
+def _scoped_key(user: str, key: str | None) -> str | None:
+    """The stored form of an Idempotency-Key: a digest of (token name, key), so that keys are per user."""
+    if not key:
+        return None
+    return "sha256:" + hashlib.sha256(f"{user}\n{key}".encode()).hexdigest()
+
+
 @router.post(
     "",
     status_code=201,
     response_model=RunDetail,
     summary="Submit a run",
     responses={
-        200: {"model": RunDetail, "description": "Same Idempotency-Key as an earlier submit: that run."},
+        200: {
+            "model": RunDetail,
+            "description": "Same Idempotency-Key and config as an earlier submit by the same user: that run.",
+        },
+        409: {
+            "model": ErrorBody,
+            "description": "`idempotency_key_reused`: this user used the key for a different config.",
+        },
         413: {"model": ErrorBody, "description": "Body over 1 MB."},
         422: {
             "model": ErrorBody,
@@ -63,7 +78,8 @@ def create_run(
         str | None,
         Header(
             max_length=200,
-            description="Retrying a POST with the same key returns the run the first one created.",
+            description="Retrying a POST with the same key (and the same config) returns the run the first "
+            "one created. Keys are per user (token name): two users never share a run through a key.",
         ),
     ] = None,
 ) -> Any:
@@ -87,7 +103,7 @@ def create_run(
         "config_text": p.config_text,
         "findings": p.findings,
         "queue": p.queue,
-        "idempotency_key": idempotency_key or None,
+        "idempotency_key": _scoped_key(user, idempotency_key),
         "created_by": user,
         "created_at": now,
         "enqueued_at": now,
@@ -111,10 +127,17 @@ def create_run(
         # the Idempotency-Key exists (a retry, or a concurrent twin that won): answer with that run
         session.rollback()
         existing = session.execute(
-            select(Run).where(Run.idempotency_key == idempotency_key)
+            select(Run).where(Run.idempotency_key == values["idempotency_key"])
         ).scalar_one_or_none()
         if existing is None:
             raise
+        if existing.config != p.config:
+            raise ApiError(
+                409,
+                "idempotency_key_reused",
+                f"Idempotency-Key {idempotency_key!r} was used for run {existing.id} with a different config; "
+                "use a new key for a new run",
+            ) from None
         response.status_code = 200
         return detail_dict(session, existing)
     _send(settings, session, run_id, p.queue)

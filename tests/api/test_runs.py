@@ -156,9 +156,33 @@ def test_idempotency_key_returns_same_run(client, settings) -> None:
     h = {"Idempotency-Key": "abc-123"}
     a = client.post("/api/v1/runs", json={"config": {}}, headers=h)
     b = client.post("/api/v1/runs", json={"config": {}}, headers=h)
-    assert a.status_code == 201 and b.status_code == 200
+    assert a.status_code == 201 and b.status_code == 200, a.text
     assert a.json()["id"] == b.json()["id"]
     assert count_runs(settings) == 1 and queued_messages(settings) == 1
+
+
+def test_idempotency_keys_are_per_user_and_bound_to_the_config(client, settings) -> None:
+    from infra import make_token
+
+    h = {"Idempotency-Key": "shared-key"}
+    mine = client.post("/api/v1/runs", json={"config": {"run": {"steps": 7}}}, headers=h)
+    other_token = make_token(settings.db_url, name="someone-else")
+    theirs = client.post(
+        "/api/v1/runs",
+        json={"config": {"run": {"steps": 7}}},
+        headers={**h, "Authorization": f"Bearer {other_token}"},
+    )
+    assert mine.status_code == 201 and theirs.status_code == 201  # another user's key is not ours
+    assert mine.json()["id"] != theirs.json()["id"]
+    again = client.post("/api/v1/runs", json={"config": {"run": {"steps": 7}}}, headers=h)
+    assert again.status_code == 200 and again.json()["id"] == mine.json()["id"]
+    changed = client.post("/api/v1/runs", json={"config": {"run": {"steps": 8}}}, headers=h)
+    assert changed.status_code == 409
+    body = changed.json()
+    assert (
+        body["detail"]["code"] == "idempotency_key_reused" and mine.json()["id"] in body["detail"]["message"]
+    )
+    assert count_runs(settings) == 2 and queued_messages(settings) == 2
 
 
 def test_broker_down_at_submit_then_reaper_sends(settings) -> None:  # type: ignore[no-untyped-def]
