@@ -49,6 +49,41 @@ def supports(model: Any) -> str | None:
 FUSE_MAX_PARAMS = 50_000_000
 
 
+def _rms(x: torch.Tensor, norm: tuple[torch.Tensor, float]) -> torch.Tensor:
+    """RMSNorm as transformers computes it: in float32, the weight applied in the input's dtype."""
+    w, eps = norm
+    xf = x.float()
+    xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
+    return w * xf.to(x.dtype)
+
+
+def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    rot = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    return x * cos + rot * sin
+
+
+def _distinct(rows: Sequence[Sequence[int]]) -> tuple[list[tuple[int, ...]], list[int]]:
+    """The distinct rows, in first-seen order, and for every row the index of its distinct row."""
+    index: dict[tuple[int, ...], int] = {}
+    of = [index.setdefault(tuple(r), len(index)) for r in rows]
+    return list(index), of
+
+
+def _padded(
+    rows: Sequence[Sequence[int]], width: int, pad_id: int, left: bool, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids [N, width] padded with `pad_id` on the left or the right, and the mask of real tokens."""
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    valid = torch.zeros((len(rows), width), dtype=torch.bool)
+    for i, r in enumerate(rows):
+        if r:
+            at = slice(width - len(r), width) if left else slice(0, len(r))
+            ids[i, at] = torch.tensor(r, dtype=torch.long)
+            valid[i, at] = True
+    return ids.to(device), valid.to(device)
+
+
 class _Proj:
     """Linear layers that read the same input, applied as one: their outputs concatenated on the last dim."""
 
@@ -99,23 +134,11 @@ class LeanDecoder:
                 )
             )
         self.scale = float(inner.layers[0].self_attn.scaling)
+        self.dims = (self.n_heads, self.n_kv, self.head_dim, self.scale)
         self.dtype = self.embed.dtype
         self.device = self.embed.device
 
     # ---- pieces -------------------------------------------------------------------------------------------------
-    @staticmethod
-    def _rms(x: torch.Tensor, norm: tuple[torch.Tensor, float]) -> torch.Tensor:
-        w, eps = norm
-        xf = x.float()
-        xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
-        return w * xf.to(x.dtype)
-
-    @staticmethod
-    def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        half = x.shape[-1] // 2
-        rot = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-        return x * cos + rot * sin
-
     def _tables(self, length: int) -> tuple[torch.Tensor, torch.Tensor]:
         pos = torch.arange(length, device=self.device)[None]
         cos, sin = self.rotary(self.embed[:1][None], pos)
@@ -130,13 +153,12 @@ class LeanDecoder:
         at: slice,  # where this chunk's keys/values go in the cache
         width: int,  # keys attended so far, this chunk included
     ) -> torch.Tensor:
-        dims = (self.n_heads, self.n_kv, self.head_dim, self.scale)
         for i, layer in enumerate(self.layers):
-            h, _ = _block(layer, dims, h, cos, sin, mask, cache=(self.k[i], self.v[i], at, width))
+            h, _ = _block(layer, self.dims, h, cos, sin, mask, cache=(self.k[i], self.v[i], at, width))
         return h
 
     def _logits(self, h: torch.Tensor) -> torch.Tensor:
-        return F.linear(self._rms(h, self.final_norm), self.head, self.head_bias)
+        return F.linear(_rms(h, self.final_norm), self.head, self.head_bias)
 
     # ---- the two calls ------------------------------------------------------------------------------------------
     def prefill(self, prompts: Sequence[Sequence[int]], pad_id: int, max_new_tokens: int) -> torch.Tensor:
@@ -144,17 +166,9 @@ class LeanDecoder:
         b = len(prompts)
         width = max(len(p) for p in prompts)
         self.total = width + max_new_tokens
-        keys: dict[tuple[int, ...], int] = {}
-        row_of = [keys.setdefault(tuple(p), len(keys)) for p in prompts]
-        uniq = list(keys)
+        uniq, row_of = _distinct(prompts)
         u = len(uniq)
-        ids = torch.full((u, width), pad_id, dtype=torch.long)
-        valid = torch.zeros((u, width), dtype=torch.bool)
-        for i, p in enumerate(uniq):
-            if p:
-                ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long)
-                valid[i, width - len(p) :] = True
-        ids, valid = ids.to(self.device), valid.to(self.device)
+        ids, valid = _padded(uniq, width, pad_id, left=True, device=self.device)
         pos = (valid.long().cumsum(-1) - 1).clamp(min=0)
         self.cos_t, self.sin_t = self._tables(self.total)
         cos, sin = self.cos_t[pos][:, None], self.sin_t[pos][:, None]  # [U, 1, W, D]
@@ -217,11 +231,11 @@ def _block(
     n1, qkv_proj, (wo, bo), n2, gu_proj, (wd, bd) = layer
     nh, nk, hd, scale = dims
     b, s, _ = h.shape
-    qkv = qkv_proj(LeanDecoder._rms(h, n1))
+    qkv = qkv_proj(_rms(h, n1))
     q = qkv[..., : nh * hd].view(b, s, nh, hd).transpose(1, 2)
     k = qkv[..., nh * hd : (nh + nk) * hd].view(b, s, nk, hd).transpose(1, 2)
     v = qkv[..., (nh + nk) * hd :].view(b, s, nk, hd).transpose(1, 2)
-    q, k = LeanDecoder._rope(q, cos, sin), LeanDecoder._rope(k, cos, sin)
+    q, k = _rope(q, cos, sin), _rope(k, cos, sin)
     if cache is not None:
         kc, vc, at, width = cache
         kc[:, :, at], vc[:, :, at] = k, v
@@ -232,7 +246,7 @@ def _block(
         keys, values = k, v
     a = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, scale=scale, enable_gqa=nk != nh)
     h = h + F.linear(a.transpose(1, 2).reshape(b, s, nh * hd), wo, bo)
-    gate, up = gu_proj(LeanDecoder._rms(h, n2)).chunk(2, dim=-1)
+    gate, up = gu_proj(_rms(h, n2)).chunk(2, dim=-1)
     return h + F.linear(F.silu(gate) * up, wd, bd), (k, v)
 
 
@@ -250,23 +264,15 @@ def shared_prefix_logits(
     work on prompts drops by about a factor G.
     """
     net = LeanDecoder(model)  # with autograd on, the fused weights are differentiable views of the parameters
-    dims = (net.n_heads, net.n_kv, net.head_dim, net.scale)
-    dev = net.device
+    dims, dev = net.dims, net.device
     b = len(token_ids)
     width = max(len(t) for t in token_ids)
-    keys: dict[tuple[int, ...], int] = {}
-    group = [keys.setdefault(tuple(t[:p]), len(keys)) for t, p in zip(token_ids, prefix_lens, strict=True)]
-    prefixes = list(keys)
+    prefixes, group = _distinct([t[:p] for t, p in zip(token_ids, prefix_lens, strict=True)])
     wp = max(len(p) for p in prefixes)
     cos_t, sin_t = net._tables(width + 1)
 
     # prefixes: causal over their own (right-padded) tokens, positions 0..wp−1
-    pre_ids = torch.zeros((len(prefixes), wp), dtype=torch.long)
-    pre_valid = torch.zeros((len(prefixes), wp), dtype=torch.bool)
-    for i, p in enumerate(prefixes):
-        pre_ids[i, : len(p)] = torch.tensor(p, dtype=torch.long)
-        pre_valid[i, : len(p)] = True
-    pre_ids, pre_valid = pre_ids.to(dev), pre_valid.to(dev)
+    pre_ids, pre_valid = _padded(prefixes, wp, 0, left=False, device=dev)
     causal_p = torch.ones((wp, wp), dtype=torch.bool, device=dev).tril()
     mask_p = (causal_p[None] & pre_valid[:, None, :])[:, None]
     h = F.embedding(pre_ids, net.embed)
@@ -295,12 +301,9 @@ def shared_prefix_logits(
         ws = max(lens)
         if ws == 0:
             continue
-        suf_ids = torch.zeros((n, ws), dtype=torch.long)
-        suf_valid = torch.zeros((n, ws), dtype=torch.bool)
-        for r, i in enumerate(idx):
-            suf_ids[r, : lens[r]] = torch.tensor(token_ids[i][prefix_lens[i] :], dtype=torch.long)
-            suf_valid[r, : lens[r]] = True
-        suf_ids, suf_valid = suf_ids.to(dev), suf_valid.to(dev)
+        suf_ids, suf_valid = _padded(
+            [token_ids[i][prefix_lens[i] :] for i in idx], ws, 0, left=False, device=dev
+        )
         sel = torch.tensor(idx, dtype=torch.long, device=dev)
         plen, g = plen_all[sel], g_all[sel]
         sees_prefix = torch.arange(wp, device=dev)[None, :] < plen[:, None]  # [n, wp]

@@ -97,9 +97,8 @@ class TorchLearner(LearnerBackend):
         """`_token_logprobs` of the policy for micro-batch `mb` (padded as `t`); sequences that share the tokens
         before their first action token (a group's prompt) run them once."""
         if self.shared_prefix:
-            plens = [max(1, s.action_mask.index(1)) if 1 in s.action_mask else len(s.token_ids) for s in mb]
-            distinct = {tuple(s.token_ids[:p]) for s, p in zip(mb, plens, strict=True)}
-            if len(distinct) < len(mb):
+            plens = [max(1, _prompt_len(s)) for s in mb]
+            if len({tuple(s.token_ids[:p]) for s, p in zip(mb, plens, strict=True)}) < len(mb):
                 logits = lean_lm.shared_prefix_logits(self.model, [s.token_ids for s in mb], plens)
                 return _from_logits(logits, t["ids"], temperature)
         return self._token_logprobs(self.model, t["ids"], t["attn"], temperature)
@@ -120,8 +119,7 @@ class TorchLearner(LearnerBackend):
             return sorted(seqs, key=lambda s: len(s.token_ids))
         groups: dict[tuple[int, ...], list[TrainSequence]] = {}
         for s in seqs:
-            p = s.action_mask.index(1) if 1 in s.action_mask else len(s.token_ids)
-            groups.setdefault(tuple(s.token_ids[:p]), []).append(s)
+            groups.setdefault(tuple(s.token_ids[: _prompt_len(s)]), []).append(s)
         ordered = sorted(groups.values(), key=lambda g: (max(len(s.token_ids) for s in g), len(g)))
         return [s for g in ordered for s in sorted(g, key=lambda s: len(s.token_ids))]
 
@@ -267,6 +265,11 @@ class TorchLearner(LearnerBackend):
         ref = directory / "reference.safetensors"
         if self.ref_model is not None and ref.exists():
             self.ref_model.load_state_dict(load_file(ref), strict=False)
+
+
+def _prompt_len(s: TrainSequence) -> int:
+    """Tokens before the first action token: the prompt a group's sequences share."""
+    return s.action_mask.index(1) if 1 in s.action_mask else len(s.token_ids)
 
 
 def _from_logits(logits: torch.Tensor, ids: torch.Tensor, temperature: float):
