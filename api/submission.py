@@ -15,7 +15,7 @@ from api.broker import queue_for
 from api.errors import ApiError
 from api.schemas import RunCreate
 from api.settings import Settings
-from training.config import ConfigError, FieldError, LoadedConfig, load_text, validate_raw
+from training.config_io import ConfigError, FieldError, LoadedConfig, load_text, validate_raw
 from training.lint import lint_loaded
 
 MAX_DEPTH = 64  # same limit as config text (training.sourcemap): no honest config nests deeper

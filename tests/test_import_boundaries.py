@@ -33,6 +33,7 @@ SERVICE = {
 CONTRACTS = [
     ("training/**/*.py", SERVICE, ()),
     ("training/config.py", HEAVY, ("training.pipeline",)),
+    ("training/config_io.py", HEAVY, ("training.pipeline",)),
     ("training/sourcemap.py", HEAVY, ("training.pipeline",)),
     ("training/lint/**/*.py", HEAVY, ("training.pipeline",)),
     ("api/**/*.py", HEAVY | {"worker"}, ("training.pipeline",)),
@@ -69,7 +70,7 @@ def test_no_forbidden_direct_imports() -> None:
     assert violations() == []
 
 
-@pytest.mark.parametrize("module", ["training.config", "training.lint", "grpolab.cli"])
+@pytest.mark.parametrize("module", ["training.config", "training.config_io", "training.lint", "grpolab.cli"])
 def test_light_modules_do_not_load_torch(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in {sorted(HEAVY)!r} if m in sys.modules))"
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)

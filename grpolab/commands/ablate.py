@@ -101,7 +101,7 @@ def arm_raw(arm: str, seed: int, steps: int, env: str, transitions: int) -> dict
 
 def arm_loaded(arm: str, seed: int, steps: int, env: str, transitions: int) -> Any:
     """The validated config of one arm (a LoadedConfig, as `grpolab train` lints it)."""
-    from training.config import validate_raw
+    from training.config_io import validate_raw
 
     return validate_raw(arm_raw(arm, seed, steps, env, transitions), path=f"<ablate {arm}>")
 

@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _lint(path: str | None) -> tuple[object | None, int]:
     """Load + lint. Returns (LoadedConfig, 0) or (None, exit status) after printing why."""
-    from training.config import ConfigError, load_file, validate_raw
+    from training.config_io import ConfigError, load_file, validate_raw
 
     try:
         loaded = load_file(path) if path else validate_raw({})

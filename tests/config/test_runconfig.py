@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from training.config import ConfigError, RunConfig, json_schema, load_file, load_text
+from training.config import RunConfig, json_schema
+from training.config_io import ConfigError, load_file, load_text
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from grpolab.commands import ablate
-from training.config import RunConfig, validate_raw
+from training.config import RunConfig
+from training.config_io import validate_raw
 from training.lint import lint_loaded
 
 ENV = "grpolab:GuessNumber-v0-n8"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from training.config import ConfigError, FieldError
+from training.config_io import ConfigError, FieldError
 from training.lint.adapters import FORMATS, Mapped, get_adapter
 from training.lint.concepts import Concepts
 from training.lint.findings import Finding, Rule
@@ -15,7 +15,7 @@ from training.lint.rules import RULES
 from training.sourcemap import MAX_CONFIG_BYTES, ConfigSyntaxError, parse_text
 
 if TYPE_CHECKING:
-    from training.config import LoadedConfig
+    from training.config_io import LoadedConfig
 
 INVALID = "GL000"
 _SHELL_FLAG = re.compile(r"(^|\s)--[A-Za-z][\w.-]*")

@@ -3,7 +3,7 @@
 An adapter module defines:
 - `NAME` (the `--input-format` value) and `VERSION` (framework version whose defaults it assumes),
 - `detect(text, path) -> float` — confidence in 0..1 that `text` is this format,
-- `map_text(text, path) -> Mapped` — raises `training.config.ConfigError` for unreadable input.
+- `map_text(text, path) -> Mapped` — raises `training.config_io.ConfigError` for unreadable input.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from training.lint.concepts import Concepts
 
 if TYPE_CHECKING:
-    from training.config import LoadedConfig
+    from training.config_io import LoadedConfig
 
 
 @dataclass

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from training.config import ConfigError, FieldError
+from training.config_io import ConfigError, FieldError
 from training.lint.concepts import Origin
 
 _INTERP = re.compile(r"^\$\{([A-Za-z_][\w.]*)\}$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from training.config import ConfigError, FieldError
+from training.config_io import ConfigError, FieldError
 from training.lint.adapters._source import Entry, Source
 from training.sourcemap import ConfigSyntaxError, SourceMap, escape_pointer_token, parse_text
 

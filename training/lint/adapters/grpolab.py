@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from training.config import LoadedConfig, load_text
+from training.config_io import LoadedConfig, load_text
 from training.lint.adapters import Mapped
 from training.lint.concepts import BatchWhitening, Concepts, Origin
 
