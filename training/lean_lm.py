@@ -70,7 +70,7 @@ def _distinct(rows: Sequence[Sequence[int]]) -> tuple[list[tuple[int, ...]], lis
     return list(index), of
 
 
-def _padded(
+def padded(
     rows: Sequence[Sequence[int]], width: int, pad_id: int, left: bool, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids [N, width] padded with `pad_id` on the left or the right, and the mask of real tokens."""
@@ -168,7 +168,7 @@ class LeanDecoder:
         self.total = width + max_new_tokens
         uniq, row_of = _distinct(prompts)
         u = len(uniq)
-        ids, valid = _padded(uniq, width, pad_id, left=True, device=self.device)
+        ids, valid = padded(uniq, width, pad_id, left=True, device=self.device)
         pos = (valid.long().cumsum(-1) - 1).clamp(min=0)
         self.cos_t, self.sin_t = self._tables(self.total)
         cos, sin = self.cos_t[pos][:, None], self.sin_t[pos][:, None]  # [U, 1, W, D]
@@ -272,7 +272,7 @@ def shared_prefix_logits(
     cos_t, sin_t = net._tables(width + 1)
 
     # prefixes: causal over their own (right-padded) tokens, positions 0..wp−1
-    pre_ids, pre_valid = _padded(prefixes, wp, 0, left=False, device=dev)
+    pre_ids, pre_valid = padded(prefixes, wp, 0, left=False, device=dev)
     causal_p = torch.ones((wp, wp), dtype=torch.bool, device=dev).tril()
     mask_p = (causal_p[None] & pre_valid[:, None, :])[:, None]
     h = F.embedding(pre_ids, net.embed)
@@ -301,7 +301,7 @@ def shared_prefix_logits(
         ws = max(lens)
         if ws == 0:
             continue
-        suf_ids, suf_valid = _padded(
+        suf_ids, suf_valid = padded(
             [token_ids[i][prefix_lens[i] :] for i in idx], ws, 0, left=False, device=dev
         )
         sel = torch.tensor(idx, dtype=torch.long, device=dev)

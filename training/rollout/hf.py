@@ -121,13 +121,9 @@ class HFRolloutBackend(RolloutBackend):
         """The transformers forward with its dynamic cache: the path for models the lean forward does not cover."""
         b = len(prompts)
         width = max(len(p) for p in prompts)
-        ids = torch.full((b, width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((b, width), dtype=torch.long)
-        for i, p in enumerate(prompts):  # left padding: every row's next token sits at the same column
-            if p:
-                ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long)
-                mask[i, width - len(p) :] = 1
-        ids, mask = ids.to(self.device), mask.to(self.device)
+        # left padding: every row's next token sits at the same column
+        ids, valid = lean_lm.padded(prompts, width, self.pad_id, left=True, device=self.device)
+        mask = valid.long()
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True)
         state = {"cache": out.past_key_values, "mask": mask, "pos": pos[:, -1:] + 1}
