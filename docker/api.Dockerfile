@@ -17,7 +17,7 @@ COPY api/ api/
 COPY worker/ worker/
 COPY grpolab/ grpolab/
 COPY examples/ examples/
-RUN pip install .
+RUN pip install ".[service]"
 COPY --from=frontend /src/frontend/dist frontend/dist
 ENV GRPOLAB_FRONTEND_DIST=/app/frontend/dist
 RUN useradd --create-home --uid 1000 grpolab && mkdir -p /data && chown grpolab /data

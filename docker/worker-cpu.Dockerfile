@@ -12,7 +12,7 @@ COPY api/ api/
 COPY worker/ worker/
 COPY grpolab/ grpolab/
 COPY examples/ examples/
-RUN pip install ".[train]"
+RUN pip install ".[service,train]"
 RUN useradd --create-home --uid 1000 grpolab && mkdir -p /data && chown grpolab /data
 USER grpolab
 VOLUME ["/data"]

@@ -28,7 +28,7 @@ COPY api/ api/
 COPY worker/ worker/
 COPY grpolab/ grpolab/
 COPY examples/ examples/
-RUN pip install ".[train,gpu]" \
+RUN pip install ".[service,train,gpu]" \
  && python -c "import vllm, deepspeed, torch; print('vllm', vllm.__version__, 'deepspeed', deepspeed.__version__, 'torch', torch.__version__)"
 # uid 1000 like the API image (they share the runs volume); Ubuntu 24.04 images ship a user `ubuntu` with it
 RUN (userdel --remove ubuntu 2>/dev/null || true) && useradd --create-home --uid 1000 grpolab && mkdir -p /data && chown grpolab /data
