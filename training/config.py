@@ -24,6 +24,42 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True)
 
 
+class LoraConfig(_Section):
+    """Low-rank adapters (peft's LoRA) on some linear layers; the base weights stay frozen."""
+
+    r: int = Field(8, ge=1, le=1024, description="Rank of each adapter (the inner size of B·A).")
+    alpha: float = Field(
+        16.0,
+        gt=0,
+        le=65536,
+        description="Scale numerator: the adapter's output is multiplied by alpha / r. Keep alpha / r fixed "
+        "when changing r to keep the step size comparable.",
+    )
+    dropout: float = Field(
+        0.0, ge=0, lt=1, description="Dropout on the adapter's input while learning (rollouts never drop)."
+    )
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "v_proj"],
+        min_length=1,
+        max_length=64,
+        description="Names of the linear layers that get an adapter, matched against the end of each module "
+        "name (Llama/Qwen2: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj).",
+        examples=[["q_proj", "v_proj"], ["q_proj", "k_proj", "v_proj", "o_proj"]],
+    )
+
+    @field_validator("target_modules")
+    @classmethod
+    def _module_names(cls, v: list[str]) -> list[str]:
+        bad = [m for m in v if not m or not all(c.isalnum() or c in "_." for c in m)]
+        if bad:
+            raise ValueError(
+                f"model.lora.target_modules: {bad[0]!r} is not a module name; use names such as q_proj, v_proj"
+            )
+        if len(set(v)) != len(v):
+            raise ValueError("model.lora.target_modules: a module is listed twice")
+        return v
+
+
 class ModelConfig(_Section):
     """The policy: a built-in tiny model or a local Hugging Face model folder (no hub access)."""
 
@@ -71,6 +107,12 @@ class ModelConfig(_Section):
         True,
         description="For local Hugging Face models: wrap observations with the tokenizer's chat template. "
         "The built-in model always uses its plain character format.",
+    )
+    lora: LoraConfig | None = Field(
+        None,
+        description="Train low-rank adapters instead of every weight (null = full fine-tune). The KL reference "
+        "is then the base model with the adapters switched off; checkpoints hold only the adapter.",
+        examples=[None, {"r": 8, "alpha": 16, "target_modules": ["q_proj", "v_proj"]}],
     )
 
     @field_validator("path")
