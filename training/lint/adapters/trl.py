@@ -5,7 +5,7 @@ Fields are flat. Defaults are those of TRL 1.16 (`loss_type: dapo`, `scale_rewar
 
 from __future__ import annotations
 
-from training.lint.adapters import Mapped
+from training.lint.adapters import Mapped, _python
 from training.lint.adapters._source import Source
 from training.lint.adapters._yaml import try_parse, yaml_source
 from training.lint.concepts import BatchWhitening, Concepts
@@ -44,12 +44,29 @@ _LOSS = {
 }
 
 
+# TrainingArguments/GRPOConfig fields whose value is itself a mapping (open-r1 recipes set the first two)
+_MAPPING_FIELDS = {
+    "gradient_checkpointing_kwargs",
+    "lr_scheduler_kwargs",
+    "model_init_kwargs",
+    "generation_kwargs",
+    "chat_template_kwargs",
+    "vllm_server_kwargs",
+    "fsdp_config",
+    "accelerator_config",
+    "deepspeed",
+    "reward_weights",
+}
+
+
 def detect(text: str, path: str | None) -> float:
+    if _python.is_python(text, path):
+        return _python.detect(text, path)
     raw = try_parse(text)
     if not raw:
         return 0.0
     keys = set(raw)
-    if any(isinstance(v, dict) for k, v in raw.items() if k not in ("model_init_kwargs", "reward_weights")):
+    if any(isinstance(v, dict) for k, v in raw.items() if k not in _MAPPING_FIELDS):
         return 0.1  # nested sections: a Hydra-style config, not GRPOConfig fields
     hits = len(keys & _DISTINCT)
     if hits >= 2 or "num_generations" in keys or "scale_rewards" in keys:
@@ -133,4 +150,6 @@ def map_source(src: Source) -> Mapped:
 
 
 def map_text(text: str, path: str | None) -> Mapped:
+    if _python.is_python(text, path):  # a training script: GRPOConfig(...) / TrlParser, read from its AST
+        return map_source(_python.python_source(text))
     return map_source(yaml_source(text))
