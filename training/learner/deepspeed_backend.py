@@ -13,12 +13,16 @@ What DeepSpeed changes and what it does not:
 - Weights for the rollout engine (`export_weights`): stage 0–2 keep full parameters on every rank, so it is the
   module's `state_dict()`; stage 3 gathers one parameter at a time with `GatheredParameters` (a collective: every
   rank must iterate the generator).
+- LoRA (`model.lora`): the engine wraps the peft model and optimizes only the adapters; the KL reference is
+  the engine's forward with the adapters switched off; exports merge the adapters (gathered under ZeRO-3);
+  checkpoints hold the adapter (rank 0) and DeepSpeed's files without the frozen base.
 - Processes: one process works with no launcher (a world of one is set up over gloo on CPU / NCCL on GPU);
   several ranks come from `torchrun` / `deepspeed` (env `RANK`, `WORLD_SIZE`, ...). No home-made groups.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import socket
@@ -28,6 +32,7 @@ from typing import Any
 
 import torch
 
+from training import lora
 from training.backends import TrainBatch
 from training.config import AlgorithmConfig, LearnerConfig, OptimConfig
 from training.learner.torch_learner import TorchLearner, lr_factor
@@ -146,7 +151,8 @@ class DeepSpeedLearner(TorchLearner):
         self.bf16 = bool(self.config["bf16"]["enabled"])
         self.ref_model = None
         self.shared_prefix = False  # the engine owns the forward (ZeRO-3 gathers parameters in its hooks)
-        if algo.kl_coef > 0 and algo.reference == "initial":
+        self.lora = lora.is_lora(model)
+        if algo.kl_coef > 0 and algo.reference == "initial" and not self.lora:
             # A frozen full copy on every rank (inference only). Fine up to a few B parameters; larger runs would
             # want a second ZeRO-3 inference engine.
             self.ref_model = copy.deepcopy(model).eval()
@@ -210,8 +216,22 @@ class DeepSpeedLearner(TorchLearner):
         return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
 
     # -- weights -----------------------------------------------------------------------------------------
+    def _peft_module(self) -> Any:
+        return self.engine.module
+
+    def _gather(self, params: list[torch.nn.Parameter]) -> contextlib.AbstractContextManager[Any]:
+        """Whole parameters for reading (a collective under ZeRO-3; nothing to do below it)."""
+        if self.stage < 3:
+            return contextlib.nullcontext()
+        return self._deepspeed.zero.GatheredParameters(params, modifier_rank=None)
+
     def export_weights(self) -> Iterator[tuple[str, torch.Tensor]]:
         module = self.engine.module
+        if self.lora:
+            for name, tensor in lora.merged_weights(module, gather=self._gather):
+                # under ZeRO-3 a frozen tensor is whole only inside its gather: hand out a copy
+                yield name, tensor.clone() if self.stage == 3 else tensor
+            return
         if self.stage < 3:
             yield from module.state_dict().items()
             return
@@ -242,6 +262,17 @@ class DeepSpeedLearner(TorchLearner):
     def save_checkpoint(self, directory: Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        if self.lora:
+            module = self.engine.module
+            trainable = [p for p in module.parameters() if p.requires_grad]
+            with self._gather(trainable):  # collective: every rank gathers the adapters, rank 0 writes them
+                if self.rank == 0:
+                    lora.save_adapter(module, directory)
+            # Optimizer partitions and the adapters' module state; the frozen base is rebuilt from model.path.
+            self.engine.save_checkpoint(
+                str(directory / DS_SUBDIR), tag=DS_TAG, save_latest=False, exclude_frozen_parameters=True
+            )
+            return
         state = self.full_state_dict()  # collective: every rank gathers, rank 0 writes the HF folder
         if self.rank == 0:
             from safetensors.torch import save_file
@@ -271,8 +302,14 @@ class DeepSpeedLearner(TorchLearner):
                 f"checkpoint {directory} has no DeepSpeed state ({DS_SUBDIR}/{DS_TAG}); it was written by "
                 "another learner backend: resume with the same learner.backend"
             )
+        if self.lora:
+            lora.check_adapter(Path(directory), self.engine.module)
         path, _ = self.engine.load_checkpoint(
-            str(ds_dir), tag=DS_TAG, load_optimizer_states=True, load_lr_scheduler_states=True
+            str(ds_dir),
+            tag=DS_TAG,
+            load_optimizer_states=True,
+            load_lr_scheduler_states=True,
+            load_module_strict=not self.lora,  # LoRA checkpoints leave the frozen base out
         )
         if path is None:
             raise ValueError(f"DeepSpeed could not load the checkpoint in {ds_dir}")

@@ -9,6 +9,10 @@ it is split into micro-batches (gradients accumulate to exactly the full-batch g
 - `seq_mean_token_sum`: mean over sequences of (token sum / constant) — Dr. GRPO.
 Optional KL to a frozen reference (k1, k2, k3; same aggregation), entropy bonus, gradient-norm clipping, AdamW
 with linear warmup.
+
+With `model.lora` the module is a peft model: only the adapters train, the KL reference is the same module with
+its adapters switched off (no second copy), rollouts and exports get merged weights (training/lora.py), and
+checkpoints hold the adapter instead of the full weights.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from training import lean_lm
+from training import lean_lm, lora
 from training.backends import LearnerBackend, TrainBatch, TrainSequence
 from training.config import AlgorithmConfig, OptimConfig
 
@@ -49,8 +53,9 @@ class TorchLearner(LearnerBackend):
         self.optim_cfg = optim
         self.device = torch.device(device)
         self.default_length_norm = float(default_length_norm)
+        self.lora = lora.is_lora(model)
         self.ref_model = None
-        if algo.kl_coef > 0 and algo.reference == "initial":
+        if algo.kl_coef > 0 and algo.reference == "initial" and not self.lora:
             self.ref_model = copy.deepcopy(model).eval()
             for p in self.ref_model.parameters():
                 p.requires_grad_(False)
@@ -102,6 +107,21 @@ class TorchLearner(LearnerBackend):
                 logits = lean_lm.shared_prefix_logits(self.model, [s.token_ids for s in mb], plens)
                 return _from_logits(logits, t["ids"], temperature)
         return self._token_logprobs(self.model, t["ids"], t["attn"], temperature)
+
+    def _peft_module(self) -> Any:
+        """The peft model (the DeepSpeed learner's sits inside its engine)."""
+        return self.model
+
+    @torch.no_grad()
+    def _reference_logprobs(self, t: dict[str, torch.Tensor], temperature: float) -> torch.Tensor | None:
+        """Token log-probs of the KL reference, or None without one. With LoRA the reference is the base model:
+        the policy's own forward with its adapters switched off."""
+        if self.lora and self.algo.kl_coef > 0 and self.algo.reference == "initial":
+            with self._peft_module().disable_adapter():
+                return self._token_logprobs(self.model, t["ids"], t["attn"], temperature)[0]
+        if self.ref_model is None:
+            return None
+        return self._token_logprobs(self.ref_model, t["ids"], t["attn"], temperature)[0]
 
     def _aggregate(self, x: torch.Tensor, mask: torch.Tensor, n_tokens: float, n_seqs: float, norm: float):
         mode = self.algo.loss_agg
@@ -202,9 +222,8 @@ class TorchLearner(LearnerBackend):
         if a.entropy_coef > 0:
             loss = loss - a.entropy_coef * ent
         kl = torch.zeros((), device=lp.device)
-        if self.ref_model is not None:
-            with torch.no_grad():
-                ref_lp = self._token_logprobs(self.ref_model, t["ids"], t["attn"], temperature)[0]
+        ref_lp = self._reference_logprobs(t, temperature)
+        if ref_lp is not None:
             kl = self._aggregate(_kl(lp, ref_lp, a.kl_estimator), mask, n_tokens, n_seqs, norm)
             loss = loss + a.kl_coef * kl
         clip = float((((ratio - clipped).abs() > 0).float() * mask).sum()) / max(n_tokens, 1.0)
@@ -231,11 +250,17 @@ class TorchLearner(LearnerBackend):
         return float(self.optimizer.param_groups[0]["lr"])
 
     def export_weights(self) -> Iterator[tuple[str, torch.Tensor]]:
+        if self.lora:  # the plain model's names and weights, adapters merged
+            yield from lora.merged_weights(self.model)
+            return
         yield from self.model.state_dict().items()
 
     def save_checkpoint(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(directory, safe_serialization=True)
+        if self.lora:
+            lora.save_adapter(self.model, directory)
+        else:
+            self.model.save_pretrained(directory, safe_serialization=True)
         torch.save(
             {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()},
             directory / "optimizer.pt",
@@ -252,6 +277,10 @@ class TorchLearner(LearnerBackend):
     def load_checkpoint(self, directory: Path) -> None:
         from safetensors.torch import load_file
 
+        if self.lora:
+            lora.load_adapter(self.model, directory)
+            self._load_optimizer(directory)
+            return
         weights = load_file(directory / "model.safetensors")
         missing, unexpected = self.model.load_state_dict(weights, strict=False)
         # tied embeddings are saved once: lm_head.weight may legitimately be absent
@@ -259,12 +288,15 @@ class TorchLearner(LearnerBackend):
             raise ValueError(
                 f"checkpoint {directory} does not match the model: missing {missing}, unexpected {unexpected}"
             )
-        state = torch.load(directory / "optimizer.pt", weights_only=False)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        self._load_optimizer(directory)
         ref = directory / "reference.safetensors"
         if self.ref_model is not None and ref.exists():
             self.ref_model.load_state_dict(load_file(ref), strict=False)
+
+    def _load_optimizer(self, directory: Path) -> None:
+        state = torch.load(directory / "optimizer.pt", weights_only=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
 
 
 def _prompt_len(s: TrainSequence) -> int:

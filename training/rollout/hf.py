@@ -5,6 +5,10 @@ new token for the whole batch, stopping rows on stop tokens / stop strings and t
 row stopped. It records the behaviour log-prob of every sampled token (under logits / temperature, as the
 learner scores them) at no extra cost, and its per-call overhead is a single forward: on tiny models on CPU the
 Python overhead per token dominates, which is what bench/train_step.py measures against TRL.
+
+A LoRA policy (peft model) is sampled through a plain copy with the adapters merged (`lora.rollout_model`): it
+shares every frozen tensor with the learner and owns only the adapter-targeted weights, so the lean forward runs
+as for a full fine-tune and a sync copies just those weights.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 
 import torch
 
-from training import lean_lm
+from training import lean_lm, lora
 from training.backends import Completion, RolloutBackend, SamplingParams, WeightPairs
 
 
@@ -27,11 +31,11 @@ class HFRolloutBackend(RolloutBackend):
     ) -> None:
         """`lean`: sample with the lean Llama/Qwen2 forward (training/lean_lm.py); None = whenever the
         model supports it, False = always the transformers forward."""
-        self.model = model
+        self.model = lora.rollout_model(model) if lora.is_lora(model) else model
         self.tokenizer = tokenizer
         self.device = torch.device(device)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
-        why_not = lean_lm.supports(model)
+        why_not = lean_lm.supports(self.model)
         if lean and why_not:
             raise ValueError(f"the lean sampling path does not support this model: {why_not}")
         self.lean = why_not is None if lean is None else lean

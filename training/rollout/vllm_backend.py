@@ -10,6 +10,8 @@
   nucleus, where `hf` does not (docs/gpu.md).
 - Prefix caching (`rollout.vllm.enable_prefix_caching`) reuses earlier turns of a conversation; the cache is
   reset after every weight sync, since KV computed with old weights is stale.
+- LoRA (`model.lora`): the engine serves the plain model and each sync pushes the merged weights (the learner's
+  `export_weights` merges); measured cheaper on CPU than vLLM's own LoRA serving (docs/gpu.md).
 - Weight sync (`sync_weights`): `reload` (CPU, one GPU) pushes the learner's full `(name, tensor)` pairs with
   `collective_rpc("reload_weights", weights_iterator=..., is_checkpoint_format=True)`; `nccl` (multi-GPU, a
   learner process outside the engine's GPUs) broadcasts them through vLLM's NCCL weight-transfer engine
@@ -288,11 +290,11 @@ def build_rollout(config: Any, policy: Any, work_dir: Path) -> VLLMRolloutBacken
     """`rollout.backend: vllm` for the pipeline: save the starting policy where the engine can load it
     (`work_dir/rollout-model`), then start the engine. The pipeline syncs weights after every learner step (and
     after a warm start or a resume, which change the learner's weights before the first rollout)."""
-    from training.models import save_policy
+    from training.lora import save_merged
 
     check_head_dim(policy.model.config, on_gpu=_on_gpu())
     folder = Path(work_dir) / "rollout-model"
-    save_policy(policy, folder)
+    save_merged(policy, folder)  # a LoRA policy goes in merged: the engine serves a plain model
     cfg = config.rollout.vllm
     if cfg.weight_sync == "nccl":
         raise ValueError(
