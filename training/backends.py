@@ -78,6 +78,9 @@ class RolloutBackend(abc.ABC):
         A backend that shares the learner's module object may treat this as a no-op.
         """
 
+    def sleep(self) -> None:  # noqa: B027 - optional hook
+        """Free what the engine holds while the learner runs (vLLM's sleep mode); the next call wakes it."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release engines, GPU memory and worker processes."""
 

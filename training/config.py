@@ -340,8 +340,21 @@ class LearnerConfig(_Section):
 class ResourcesConfig(_Section):
     """What the run needs from a worker."""
 
-    gpus: int = Field(0, ge=0, le=1024, description="GPUs; > 0 sends the run to the `gpu` worker queue.")
-    cpu_threads: int = Field(2, ge=1, le=1024, description="torch threads for CPU work.")
+    gpus: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description="GPUs; > 0 sends the run to the `gpu` worker queue. > 1 trains on that many ranks, one "
+        "process per GPU (torchrun; docs/pipeline.md).",
+    )
+    cpu_ranks: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="With `gpus: 0`: CPU processes (gloo ranks) that share the run's groups, like "
+        "`grpolab train --nproc N`. Each uses `cpu_threads` threads.",
+    )
+    cpu_threads: int = Field(2, ge=1, le=1024, description="torch threads for CPU work, per rank.")
 
 
 class RunSection(_Section):
@@ -355,8 +368,15 @@ class RunSection(_Section):
         512,
         ge=0,
         le=1_000_000,
-        description="Fresh episodes played at the end for `eval/success_rate`; never fewer than 512 (a smaller "
-        "sample is too noisy to judge a run by). Also caps the start-of-run evaluation.",
+        description="Fresh episodes of the start-of-run evaluation (`eval/success_rate_start`) and of each "
+        "`eval_every` evaluation. 0 turns every evaluation off, the final one included.",
+    )
+    final_eval_episodes: int = Field(
+        512,
+        ge=512,
+        le=1_000_000,
+        description="Fresh episodes of the final evaluation (`eval/success_rate` in summary.json): at least 512, "
+        "as a smaller sample is too noisy to judge a run by.",
     )
     eval_every: int = Field(0, ge=0, description="Also evaluate every N steps (0 = only at the end).")
     checkpoint_every: int = Field(
@@ -367,6 +387,17 @@ class RunSection(_Section):
         description="Where metrics and checkpoints go (CLI: default `runs/<timestamp>`; the service chooses "
         "its own folder under its data dir and refuses paths outside it).",
     )
+
+    @model_validator(mode="after")
+    def _eval_sizes_are_explicit(self) -> RunSection:
+        if self.eval_episodes > self.final_eval_episodes and "final_eval_episodes" not in self.model_fields_set:
+            # before final_eval_episodes existed, an eval_episodes above 512 also sized the final evaluation
+            raise ValueError(
+                f"run.eval_episodes: {self.eval_episodes} now sizes only the start-of-run and periodic "
+                f"evaluations; add run.final_eval_episodes: {self.eval_episodes} to keep the final evaluation "
+                "that large"
+            )
+        return self
 
 
 class LintAllow(_Section):

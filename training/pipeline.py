@@ -1,10 +1,25 @@
-"""The fixed GRPO pipeline, read top to bottom: rollout → advantages → learn → log → checkpoint.
+"""The fixed GRPO pipeline, read top to bottom:
+
+    run = setup(cfg)                      policy, environments, rollout and learner backends, ranks
+    start = resume_or_start(run)          last checkpoint, or warm start + first evaluation
+    for step in start+1 .. run.steps:
+        groups = rollout(run, step)       B initial states × G episodes (each rank plays its share)
+        batch  = build_batch(groups)      advantages per group (training.advantages) → token-level batch
+        learn  = learn(run, batch)        one optimizer step (training.loss), weights pushed to the rollout
+        log(run, step, metrics)           metrics.jsonl + on_metrics
+        checkpoint(run, step)
+    finish(run)                           final checkpoint, evaluation on fresh episodes, summary.json
 
 One step: B initial states, G episodes each (a group, replayed from the same reset seed), multi-turn until
-done; one advantage per episode computed inside its group (`training.advantages`), that advantage on every
-action token of the episode; no second normalization in the learner unless `algorithm.norm_return` says so
-(lint GL001). Subsampling, when configured, keeps or drops whole groups (`transitions` exists only for the
-double-normalization ablation).
+done; one advantage per episode computed inside its group, that advantage on every action token of the
+episode; no second normalization in the learner unless `algorithm.norm_return` says so (lint GL001).
+Subsampling, when configured, keeps or drops whole groups (`transitions` exists only for the double-normalization
+ablation).
+
+Several ranks (training/distributed.py): every rank draws the same seeds and plays its share of whole groups;
+all ranks gather every group, so `build_batch` sees the full batch on every rank (advantages, subsampling and
+whitening exactly as in one process); each rank then trains on its own groups' sequences and the learners sum
+gradients over ranks. Rank 0 alone writes files and reports.
 
 Everything random derives from (run.seed, step), so a resumed run continues the same trajectory, and the
 same seed on CPU gives identical metrics.
@@ -16,18 +31,51 @@ import json
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from training import checkpoint
+from training import checkpoint, distributed
+from training import metrics as M
 from training.advantages import compute_advantages, whiten_transitions
 from training.backends import LearnerBackend, RolloutBackend, SamplingParams, TrainBatch, TrainSequence
 from training.config import RunConfig
 from training.envs.runner import Episode, play_groups
 
 MetricsCallback = Callable[[int, dict[str, float]], None]
+LogCallback = Callable[[str], None]
+
+#: Episodes per evaluation `generate` call.
+EVAL_CHUNK = 512
+
+
+@dataclass
+class Run:
+    """Everything a run's steps share, built once by `setup`."""
+
+    cfg: RunConfig
+    out_dir: Path
+    policy: Any  # training.models.Policy
+    fmt: Any  # training.envs.chat.ConversationFormat
+    new_env: Callable[[], Any]
+    learner: LearnerBackend
+    rollout: RolloutBackend
+    sampling: SamplingParams
+    ranks: distributed.Ranks
+    #: initial states per step (B) and episodes per initial state (G)
+    prompts_per_step: int
+    group_size: int
+    log: LogCallback
+    on_metrics: MetricsCallback | None
+    #: the pipeline's own state saved with each checkpoint (warm-start and start-of-run evaluation results)
+    state: dict[str, Any] = field(default_factory=dict)
+    env_pool: list[Any] = field(default_factory=list)
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.out_dir / "metrics.jsonl"
 
 
 def train(
@@ -35,32 +83,73 @@ def train(
     out_dir: Path,
     *,
     on_metrics: MetricsCallback | None = None,
-    on_log: Callable[[str], None] | None = None,
+    on_log: LogCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     resume: bool = True,
 ) -> dict[str, Any]:
     """Run (or resume) a training run; writes metrics.jsonl, summary.json and checkpoints/ under `out_dir`."""
+    t_start = time.perf_counter()
+    run = setup(config, Path(out_dir), on_metrics=on_metrics, on_log=on_log)
+    start_step = resume_or_start(run, resume)
+    step, stopped, last = start_step, False, dict[str, float]()
+    for step in range(start_step + 1, config.run.steps + 1):
+        if distributed.any_rank(should_stop is not None and should_stop()):
+            stopped, step = True, step - 1
+            break
+        rng = np.random.default_rng([config.run.seed, 1, step])
+        t0 = time.perf_counter()
+        groups = rollout(run, rng)
+        t_roll = time.perf_counter() - t0
+        batch, adv_stats = build_batch(groups, config, rng)
+        t1 = time.perf_counter()
+        learned = learn(run, batch)
+        t_learn = time.perf_counter() - t1
+        last = step_metrics(groups, adv_stats, learned, t_roll, t_learn)
+        if _due(config.run.eval_every, step) and config.run.eval_episodes:
+            last[M.EVAL_SUCCESS_RATE] = evaluate(run, config.run.eval_episodes, tag=step)["success_rate"]
+        log_step(run, step, last)
+        if _due(config.run.checkpoint_every, step) and step < config.run.steps:
+            save_checkpoint(run, step)
+    return finish(run, step, stopped, last, t_start)
+
+
+def _due(every: int, step: int) -> bool:
+    """True every `every` steps (never when `every` is 0)."""
+    return every > 0 and step % every == 0
+
+
+# -- setup ---------------------------------------------------------------------------------------------------------
+def setup(
+    cfg: RunConfig,
+    out_dir: Path,
+    *,
+    on_metrics: MetricsCallback | None = None,
+    on_log: LogCallback | None = None,
+) -> Run:
+    """Policy, environment factory, sampling parameters, rollout and learner backends, this process's rank."""
     import torch
     from transformers.utils import logging as hf_logging
 
     from training.envs import make_env
     from training.envs.chat import ConversationFormat
-    from training.learner.torch_learner import TorchLearner, rng_state, set_rng_state
-    from training.learner.warm_start import warm_start
-    from training.models import count_parameters, load_policy
-    from training.rollout.hf import HFRolloutBackend
+    from training.lora import apply_lora
+    from training.models import load_policy
 
     hf_logging.disable_progress_bar()  # checkpoints are saved often; their shard bars would flood the log
-    t_start = time.perf_counter()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log = on_log or (lambda _line: None)
-    cfg = config
+    B, G = prompts_per_step(cfg), cfg.algorithm.group_size
+    on_gpu = cfg.resources.gpus > 0 and torch.cuda.is_available()
+    ranks = distributed.init(on_gpu)
+    if ranks.world > 1 and cfg.rollout.backend == "vllm":
+        raise ValueError(
+            "rollout.backend: vllm runs on one rank only for now; use `rollout.backend: hf` with several ranks "
+            "(docs/gpu.md: vLLM with several ranks)"
+        )
     torch.set_num_threads(cfg.resources.cpu_threads)
-    (out_dir / "config.json").write_text(cfg.model_dump_json(indent=2))
+    if ranks.is_writer:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "config.json").write_text(cfg.model_dump_json(indent=2))
 
-    # -- model, environment, backends ----------------------------------------------------------------------
-    policy = load_policy(cfg.model, seed=cfg.run.seed)
+    policy = apply_lora(load_policy(cfg.model, seed=cfg.run.seed), cfg.model.lora, seed=cfg.run.seed)
     fmt = ConversationFormat(policy.tokenizer, policy.fmt)
 
     def new_env() -> Any:
@@ -68,8 +157,6 @@ def train(
 
     probe = new_env()
     turn_limit = cfg.env.max_turns or getattr(getattr(probe, "unwrapped", probe), "max_turns", None) or 1
-    G = cfg.algorithm.group_size
-    B = max(1, cfg.rollout.batch_size // G)
     sampling = SamplingParams(
         max_new_tokens=cfg.rollout.max_new_tokens,
         temperature=cfg.rollout.temperature,
@@ -78,150 +165,260 @@ def train(
         stop_token_ids=fmt.stop_token_ids([*cfg.rollout.stop, getattr(probe, "stop", None) or ""]),
         stop=tuple(s for s in cfg.rollout.stop if len(fmt.encode(s)) != 1),
     )
-    device = "cuda" if cfg.resources.gpus > 0 and torch.cuda.is_available() else "cpu"
+    device = (f"cuda:{ranks.local_rank}" if ranks.world > 1 else "cuda") if on_gpu else "cpu"
     policy.model.to(device)
     length_norm = cfg.algorithm.length_norm_constant or cfg.rollout.max_new_tokens * turn_limit
+    learner = _build_learner(cfg, policy.model, length_norm, device)
+    return Run(
+        cfg=cfg,
+        out_dir=out_dir,
+        policy=policy,
+        fmt=fmt,
+        new_env=new_env,
+        learner=learner,
+        rollout=_build_rollout(cfg, policy, out_dir, device),
+        sampling=sampling,
+        ranks=ranks,
+        prompts_per_step=B,
+        group_size=G,
+        log=(on_log or _ignore) if ranks.is_writer else _ignore,
+        on_metrics=on_metrics if ranks.is_writer else None,
+    )
+
+
+def prompts_per_step(cfg: RunConfig) -> int:
+    """B, the initial states per step: `rollout.batch_size` / `algorithm.group_size`, which must divide evenly
+    (a remainder would split a group: lint GL006)."""
+    size, g = cfg.rollout.batch_size, cfg.algorithm.group_size
+    if size % g != 0 or size < g:
+        lower, upper = max(g, size // g * g), (size // g + 1) * g
+        fix = f"{lower} or {upper}" if lower != upper and size > g else f"{g}"
+        raise ValueError(
+            f"rollout.batch_size: {size} is not a multiple of algorithm.group_size: {g} (episodes per step = "
+            f"initial states × group size); set rollout.batch_size to {fix}"
+        )
+    return size // g
+
+
+def _build_learner(cfg: RunConfig, model: Any, length_norm: float, device: str) -> LearnerBackend:
     if cfg.learner.backend == "deepspeed":
         from training.learner.deepspeed_backend import build_learner
 
-        learner: LearnerBackend = build_learner(cfg, policy.model, length_norm)
-    else:
-        learner = TorchLearner(
-            policy.model,
-            cfg.algorithm,
-            cfg.optim,
-            default_length_norm=length_norm,
-            device=device,
-            total_steps=cfg.run.steps,
-            shared_prefix=cfg.learner.shared_prefix,
-        )
+        return build_learner(cfg, model, length_norm)
+    from training.learner.torch_learner import TorchLearner
+
+    distributed.broadcast_parameters(model)  # replicas start identical (no-op on one rank)
+    return TorchLearner(
+        model,
+        cfg.algorithm,
+        cfg.optim,
+        default_length_norm=length_norm,
+        device=device,
+        total_steps=cfg.run.steps,
+        shared_prefix=cfg.learner.shared_prefix,
+    )
+
+
+def _build_rollout(cfg: RunConfig, policy: Any, out_dir: Path, device: str) -> RolloutBackend:
     if cfg.rollout.backend == "vllm":
         from training.rollout.vllm_backend import build_rollout
 
-        rollout: RolloutBackend = build_rollout(cfg, policy, out_dir)
-    else:
-        rollout = HFRolloutBackend(policy.model, policy.tokenizer, device=device)
-    pool: list[Any] = []
+        return build_rollout(cfg, policy, out_dir)
+    from training.rollout.hf import HFRolloutBackend
 
-    def play(seeds: list[int], group: int, sample_seed: int, params: SamplingParams = sampling):
-        p = SamplingParams(**{**params.__dict__, "seed": sample_seed})
-        return play_groups(new_env, seeds, group, rollout, fmt, p, cfg.env.max_turns, pool)
+    return HFRolloutBackend(policy.model, policy.tokenizer, device=device)
 
-    def evaluate(n: int, tag: int) -> dict[str, float]:
-        rng = np.random.default_rng([cfg.run.seed, 2, tag])
-        succ, ret, chunk = [], [], 512
-        for k in range(0, n, chunk):
-            seeds = rng.integers(0, 2**31 - 1, size=min(chunk, n - k)).tolist()
-            eps = [e for g in play(seeds, 1, int(rng.integers(2**31))) for e in g]
-            succ += [e.success for e in eps]
-            ret += [e.ret for e in eps]
-        return {
-            "success_rate": float(np.mean(succ)) if succ else 0.0,
-            "reward_mean": float(np.mean(ret)) if ret else 0.0,
-        }
 
-    # -- resume or start -----------------------------------------------------------------------------------
-    metrics_path = out_dir / "metrics.jsonl"
-    start_step, state = 0, {}
-    ckpt = checkpoint.latest(out_dir) if resume else None
+def _ignore(*_args: Any) -> None:
+    return None
+
+
+# -- resume or start -----------------------------------------------------------------------------------------------
+def resume_or_start(run: Run, resume: bool) -> int:
+    """Load the latest checkpoint (returns its step) or start fresh: warm start, then the first evaluation."""
+    from training.learner.torch_learner import set_rng_state
+    from training.models import count_parameters
+
+    cfg = run.cfg
+    ckpt = checkpoint.latest(run.out_dir) if resume else None
     if ckpt is not None:
-        learner.load_checkpoint(ckpt)
-        state, rng = checkpoint.load_state(ckpt)
+        run.learner.load_checkpoint(ckpt)
+        run.state, rng = checkpoint.load_state(ckpt)
         set_rng_state(rng)
-        start_step = int(state["step"])
-        rollout.sync_weights(learner.export_weights())
-        _truncate_metrics(metrics_path, start_step)
-        log(f"resumed from {ckpt.name} (step {start_step})")
-    else:
-        metrics_path.write_text("")
-        n_params = count_parameters(policy.model)
-        log(
-            f"model {policy.source}: {n_params / 1e6:.2f}M parameters; env {cfg.env.id}; {B}×{G} episodes/step"
-        )
-        if cfg.warm_start.steps > 0:
-            t0 = time.perf_counter()
-            state["warm_start"] = warm_start(policy.model, new_env, fmt, cfg.warm_start, cfg.run.seed, log)
-            state["warm_start"]["warm_start/seconds"] = time.perf_counter() - t0
-        rollout.sync_weights(learner.export_weights())  # the warm start changed the weights
-        if cfg.run.eval_episodes:
-            state["eval_start"] = evaluate(min(cfg.run.eval_episodes, 512), tag=0)
-            log(f"start: eval success {state['eval_start']['success_rate']:.3f}")
+        start_step = int(run.state["step"])
+        run.rollout.sync_weights(run.learner.export_weights())
+        if run.ranks.is_writer:
+            _truncate_metrics(run.metrics_path, start_step)
+        run.log(f"resumed from {ckpt.name} (step {start_step})")
+        return start_step
+    if run.ranks.is_writer:
+        run.metrics_path.write_text("")
+    n_params = count_parameters(run.policy.model)
+    ranks = f" on {run.ranks.world} ranks" if run.ranks.world > 1 else ""
+    run.log(
+        f"model {run.policy.source}: {n_params / 1e6:.2f}M parameters; env {cfg.env.id}; "
+        f"{run.prompts_per_step}×{run.group_size} episodes/step{ranks}"
+    )
+    if cfg.warm_start.steps > 0:
+        from training.learner.warm_start import warm_start
 
-    # -- the loop ------------------------------------------------------------------------------------------
-    stopped = False
-    step = start_step
-    last: dict[str, float] = {}
-    for step in range(start_step + 1, cfg.run.steps + 1):
-        if should_stop is not None and should_stop():
-            stopped = True
-            step -= 1
-            break
-        rng = np.random.default_rng([cfg.run.seed, 1, step])
         t0 = time.perf_counter()
-        seeds = rng.integers(0, 2**31 - 1, size=B).tolist()
-        groups = play(seeds, G, int(rng.integers(2**31)))
-        t_roll = time.perf_counter() - t0
+        run.state["warm_start"] = warm_start(
+            run.policy.model, run.new_env, run.fmt, cfg.warm_start, cfg.run.seed, run.log
+        )
+        run.state["warm_start"][M.WARM_START_SECONDS] = time.perf_counter() - t0
+        if cfg.learner.backend == "torch":
+            distributed.broadcast_parameters(run.policy.model)
+    run.rollout.sync_weights(run.learner.export_weights())  # the warm start changed the weights
+    if cfg.run.eval_episodes:
+        run.state["eval_start"] = evaluate(run, cfg.run.eval_episodes, tag=0)
+        run.log(f"start: eval success {run.state['eval_start']['success_rate']:.3f}")
+    return 0
 
-        batch, adv_stats = build_batch(groups, cfg, rng)
 
-        t1 = time.perf_counter()
-        sleep = getattr(rollout, "sleep", None)  # vLLM frees its GPU memory while the learner runs
-        if sleep is not None:
-            sleep()
-        learn = learner.step(batch)
-        rollout.sync_weights(learner.export_weights())
-        t_learn = time.perf_counter() - t1
+# -- one step ------------------------------------------------------------------------------------------------------
+def play(run: Run, seeds: list[int], group_size: int, sample_seed: int) -> list[list[Episode]]:
+    """Groups of `group_size` episodes from each initial state in `seeds`, in order. Each rank plays its share of
+    whole groups (with its own sampling seed) and receives every rank's groups."""
+    mine = distributed.shard(len(seeds), run.ranks)
+    if run.ranks.world > 1:
+        sample_seed = int(np.random.default_rng([sample_seed, run.ranks.rank]).integers(2**31))
+    params = SamplingParams(**{**run.sampling.__dict__, "seed": sample_seed})
+    own = play_groups(
+        run.new_env,
+        [seeds[i] for i in mine],
+        group_size,
+        run.rollout,
+        run.fmt,
+        params,
+        run.cfg.env.max_turns,
+        run.env_pool,
+    )
+    return [g for part in distributed.gather_objects(own) for g in part]
 
-        episodes = [e for g in groups for e in g]
-        sampled = sum(sum(e.action_tokens) for e in episodes)
-        last = {
-            "rollout/reward_mean": float(np.mean([e.ret for e in episodes])),
-            "rollout/success_rate": float(np.mean([e.success for e in episodes])),
-            "rollout/episode_len": float(np.mean([e.num_turns for e in episodes])),
-            "rollout/invalid_rate": float(np.mean([e.invalid for e in episodes])),
-            **adv_stats,
-            **learn,
-            "time/rollout_s": t_roll,
-            "time/learn_s": t_learn,
-            "throughput/tokens_per_s": sampled / max(t_roll + t_learn, 1e-9),
-        }
-        if cfg.run.eval_every and step % cfg.run.eval_every == 0 and cfg.run.eval_episodes:
-            ev = evaluate(cfg.run.eval_episodes, tag=step)
-            last["eval/success_rate"] = ev["success_rate"]
-        with metrics_path.open("a") as f:
-            f.write(json.dumps({"step": step, **last}) + "\n")
-        if on_metrics is not None:
-            on_metrics(step, last)
-        if cfg.run.checkpoint_every and step % cfg.run.checkpoint_every == 0 and step < cfg.run.steps:
-            checkpoint.save(out_dir, step, learner, policy.tokenizer, {**state, "rng": rng_state()})
 
-    # -- final checkpoint, evaluation, summary -------------------------------------------------------------
-    final_ckpt = checkpoint.save(out_dir, step, learner, policy.tokenizer, {**state, "rng": rng_state()})
+def rollout(run: Run, rng: np.random.Generator) -> list[list[Episode]]:
+    """This step's B groups of G episodes (seeds and the sampling seed drawn from the step's `rng`)."""
+    seeds = rng.integers(0, 2**31 - 1, size=run.prompts_per_step).tolist()
+    return play(run, seeds, run.group_size, int(rng.integers(2**31)))
+
+
+def learn(run: Run, batch: TrainBatch) -> dict[str, float]:
+    """One optimizer step on this rank's share of the batch, then the new weights to the rollout backend."""
+    run.rollout.sleep()  # vLLM frees its GPU memory while the learner runs
+    learned = run.learner.step(rank_share(batch, run.ranks, run.prompts_per_step))
+    run.rollout.sync_weights(run.learner.export_weights())
+    return learned
+
+
+def rank_share(batch: TrainBatch, ranks: distributed.Ranks, n_groups: int) -> TrainBatch:
+    """The sequences of the groups this rank played (`distributed.shard`): whole groups, their advantages
+    already computed on the full batch. The whole batch on a single rank."""
+    if ranks.world == 1:
+        return batch
+    mine = distributed.shard(n_groups, ranks)
+    return TrainBatch(
+        sequences=[s for s in batch.sequences if s.group_id in mine],
+        temperature=batch.temperature,
+        length_norm_constant=batch.length_norm_constant,
+    )
+
+
+def step_metrics(
+    groups: list[list[Episode]],
+    adv_stats: dict[str, float],
+    learned: dict[str, float],
+    t_roll: float,
+    t_learn: float,
+) -> dict[str, float]:
+    episodes = [e for g in groups for e in g]
+    sampled = sum(sum(e.action_tokens) for e in episodes)
+    return {
+        M.REWARD_MEAN: float(np.mean([e.ret for e in episodes])),
+        M.SUCCESS_RATE: float(np.mean([e.success for e in episodes])),
+        M.EPISODE_LEN: float(np.mean([e.num_turns for e in episodes])),
+        M.INVALID_RATE: float(np.mean([e.invalid for e in episodes])),
+        **adv_stats,
+        **learned,
+        M.ROLLOUT_S: t_roll,
+        M.LEARN_S: t_learn,
+        M.TOKENS_PER_S: sampled / max(t_roll + t_learn, 1e-9),
+    }
+
+
+def evaluate(run: Run, n: int, tag: int) -> dict[str, float]:
+    """Success rate and mean return of `n` fresh episodes (one per initial state), seeds from (run.seed, tag)."""
+    rng = np.random.default_rng([run.cfg.run.seed, 2, tag])
+    succ: list[bool] = []
+    ret: list[float] = []
+    for k in range(0, n, EVAL_CHUNK):
+        seeds = rng.integers(0, 2**31 - 1, size=min(EVAL_CHUNK, n - k)).tolist()
+        eps = [e for g in play(run, seeds, 1, int(rng.integers(2**31))) for e in g]
+        succ += [e.success for e in eps]
+        ret += [e.ret for e in eps]
+    return {
+        "success_rate": float(np.mean(succ)) if succ else 0.0,
+        "reward_mean": float(np.mean(ret)) if ret else 0.0,
+    }
+
+
+def log_step(run: Run, step: int, metrics: dict[str, float]) -> None:
+    """One line of metrics.jsonl and the on_metrics callback (rank 0 only)."""
+    if not run.ranks.is_writer:
+        return
+    with run.metrics_path.open("a") as f:
+        f.write(json.dumps({"step": step, **metrics}) + "\n")
+    if run.on_metrics is not None:
+        run.on_metrics(step, metrics)
+
+
+def save_checkpoint(run: Run, step: int) -> Path:
+    from training.learner.torch_learner import rng_state
+
+    return checkpoint.save(
+        run.out_dir, step, run.learner, run.policy.tokenizer, {**run.state, "rng": rng_state()}
+    )
+
+
+# -- finish --------------------------------------------------------------------------------------------------------
+def finish(run: Run, step: int, stopped: bool, last: dict[str, float], t_start: float) -> dict[str, Any]:
+    """Final checkpoint, evaluation on `run.eval_episodes` fresh episodes, summary.json; releases the backends."""
+    from training.models import count_parameters
+
+    cfg = run.cfg
+    final_ckpt = save_checkpoint(run, step)
     summary: dict[str, Any] = {
         "steps": step,
         "stopped": stopped,
         "env": cfg.env.id,
         "model": cfg.model.path,
-        "parameters": count_parameters(policy.model),
+        "parameters": count_parameters(run.policy.model),
         "checkpoint": str(final_ckpt),
         "final": last,
-        **{f"eval/{k}_start": v for k, v in state.get("eval_start", {}).items()},
-        **state.get("warm_start", {}),
+        **{f"eval/{k}_start": v for k, v in run.state.get("eval_start", {}).items()},
+        **run.state.get("warm_start", {}),
     }
     if cfg.run.eval_episodes and not stopped:
         t0 = time.perf_counter()
-        ev = evaluate(max(cfg.run.eval_episodes, 512), tag=10**6)
+        ev = evaluate(run, cfg.run.final_eval_episodes, tag=10**6)
         summary.update({f"eval/{k}": v for k, v in ev.items()})
-        summary["eval/episodes"] = max(cfg.run.eval_episodes, 512)
-        summary["eval/seconds"] = time.perf_counter() - t0
-        log(f"eval: success {ev['success_rate']:.3f} on {summary['eval/episodes']} fresh episodes")
-    rollout.close()
-    learner.close()
+        summary[M.EVAL_EPISODES] = cfg.run.final_eval_episodes
+        summary[M.EVAL_SECONDS] = time.perf_counter() - t0
+        run.log(f"eval: success {ev['success_rate']:.3f} on {summary[M.EVAL_EPISODES]} fresh episodes")
+    if run.ranks.world > 1:
+        summary["ranks"] = run.ranks.world
+    run.rollout.close()
+    run.learner.close()
     summary["wall_s"] = time.perf_counter() - t_start
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    if run.ranks.is_writer:
+        (run.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    if run.ranks.world > 1:
+        distributed.barrier()
+        distributed.destroy()
     return summary
 
 
+# -- the batch -----------------------------------------------------------------------------------------------------
 def build_batch(
     groups: list[list[Episode]], cfg: RunConfig, rng: np.random.Generator
 ) -> tuple[TrainBatch, dict[str, float]]:
@@ -234,7 +431,24 @@ def build_batch(
         std_eps=algo.std_eps,
         step_token_counts=[[e.action_tokens for e in g] for g in groups],
     )
-    # transitions = (group, episode, turn) that go to the learner
+    trans = _kept_transitions(groups, cfg, rng)
+    values = [adv[g][e][t] for g, e, t in trans]
+    if algo.norm_return:
+        values = whiten_transitions(values)  # the seed's second normalization (GL001)
+    per_ep: dict[tuple[int, int], dict[int, float]] = {}
+    for (g, e, t), v in zip(trans, values, strict=True):
+        per_ep.setdefault((g, e), {})[t] = v
+    seqs = [_train_sequence(groups[g][e], g, turns) for (g, e), turns in per_ep.items()]
+    batch = TrainBatch(
+        sequences=seqs, temperature=1.0 if cfg.rollout.greedy else (cfg.rollout.temperature or 1.0)
+    )
+    return batch, advantage_stats(groups, trans, values)
+
+
+def _kept_transitions(
+    groups: list[list[Episode]], cfg: RunConfig, rng: np.random.Generator
+) -> list[tuple[int, int, int]]:
+    """The (group, episode, turn) triples that go to the learner after `rollout.subsample`."""
     keep_groups = list(range(len(groups)))
     sub = cfg.rollout.subsample
     if sub.unit == "groups" and sub.size is not None and sub.size < len(groups):
@@ -246,33 +460,20 @@ def build_batch(
         # the seed's way: uniform over turns, ignoring group and episode boundaries (ablation only, GL006)
         idx = sorted(rng.choice(len(trans), size=sub.size, replace=False).tolist())
         trans = [trans[i] for i in idx]
-    values = [adv[g][e][t] for g, e, t in trans]
-    if algo.norm_return:
-        values = whiten_transitions(values)  # the seed's second normalization (GL001)
-    per_ep: dict[tuple[int, int], dict[int, float]] = {}
-    for (g, e, t), v in zip(trans, values, strict=True):
-        per_ep.setdefault((g, e), {})[t] = v
+    return trans
 
-    seqs: list[TrainSequence] = []
-    for (g, e), turns in per_ep.items():
-        ep = groups[g][e]
-        mask = [1 if (m and ti in turns) else 0 for m, ti in zip(ep.action_mask, ep.turn_index, strict=True)]
-        seqs.append(
-            TrainSequence(
-                token_ids=ep.token_ids,
-                action_mask=mask,
-                advantages=[
-                    turns.get(ti, 0.0) if m else 0.0 for m, ti in zip(mask, ep.turn_index, strict=True)
-                ],
-                behaviour_logprobs=ep.logprobs,
-                group_id=g,
-                turn_index=ep.turn_index,
-            )
-        )
-    batch = TrainBatch(
-        sequences=seqs, temperature=1.0 if cfg.rollout.greedy else (cfg.rollout.temperature or 1.0)
+
+def _train_sequence(ep: Episode, group: int, turns: dict[int, float]) -> TrainSequence:
+    """An episode as one token sequence: action tokens of the kept turns carry their turn's advantage."""
+    mask = [1 if (m and ti in turns) else 0 for m, ti in zip(ep.action_mask, ep.turn_index, strict=True)]
+    return TrainSequence(
+        token_ids=ep.token_ids,
+        action_mask=mask,
+        advantages=[turns.get(ti, 0.0) if m else 0.0 for m, ti in zip(mask, ep.turn_index, strict=True)],
+        behaviour_logprobs=ep.logprobs,
+        group_id=group,
+        turn_index=ep.turn_index,
     )
-    return batch, advantage_stats(groups, trans, values)
 
 
 def advantage_stats(
@@ -282,7 +483,7 @@ def advantage_stats(
     `diag/flat_*`: transitions of groups with no signal (every episode failed, all returns equal) — 0 in the fixed
     pipeline; `diag/len_adv_corr`: correlation between an episode's turn count and its transitions' advantage."""
     if not values:
-        return {"adv/mean": 0.0, "adv/std": 0.0, "adv/zero_frac": 1.0}
+        return {M.ADV_MEAN: 0.0, M.ADV_STD: 0.0, M.ADV_ZERO_FRAC: 1.0}
     v = np.asarray(values, dtype=np.float64)
     flat = {
         g
@@ -293,14 +494,14 @@ def advantage_stats(
     lens = np.asarray([groups[g][e].num_turns for g, e, _ in trans], dtype=np.float64)
     corr = float(np.corrcoef(lens, v)[0, 1]) if lens.std() > 0 and v.std() > 0 else 0.0
     return {
-        "adv/mean": float(v.mean()),
-        "adv/std": float(v.std()),
-        "adv/zero_frac": float(np.mean(np.abs(v) < 1e-6)),
-        "diag/flat_frac": float(fv.size / v.size),
-        "diag/flat_nonzero_frac": float(np.mean(np.abs(fv) >= 1e-6)) if fv.size else 0.0,
-        "diag/flat_adv_mean": float(fv.mean()) if fv.size else 0.0,
-        "diag/len_adv_corr": corr if math.isfinite(corr) else 0.0,
-        "batch/transitions": float(v.size),
+        M.ADV_MEAN: float(v.mean()),
+        M.ADV_STD: float(v.std()),
+        M.ADV_ZERO_FRAC: float(np.mean(np.abs(v) < 1e-6)),
+        M.FLAT_FRAC: float(fv.size / v.size),
+        M.FLAT_NONZERO_FRAC: float(np.mean(np.abs(fv) >= 1e-6)) if fv.size else 0.0,
+        M.FLAT_ADV_MEAN: float(fv.mean()) if fv.size else 0.0,
+        M.LEN_ADV_CORR: corr if math.isfinite(corr) else 0.0,
+        M.BATCH_TRANSITIONS: float(v.size),
     }
 
 
