@@ -114,24 +114,9 @@ def invalid_findings(errors: list[FieldError]) -> list[Finding]:
 
 def detect_format(text: str, path: str | None) -> tuple[str, list[str]]:
     """Pick the format whose adapter is most confident; refuse to guess between close candidates."""
-    scores = []
-    for name in FORMATS:
-        try:
-            adapter = get_adapter(name)
-        except ModuleNotFoundError:
-            continue
-        scores.append((adapter.detect(text, path), name))
-    scores.sort(reverse=True)
-    if not scores or scores[0][0] < 0.3:
-        raise FormatUnknown(
-            f"cannot tell which framework this config is for; pass --input-format ({'|'.join(FORMATS)})"
-        )
-    if len(scores) > 1 and scores[1][0] >= scores[0][0] - 0.05 and scores[1][0] >= 0.3:
-        raise FormatUnknown(
-            f"this config could be {scores[0][1]} or {scores[1][1]}; pass --input-format to choose"
-        )
-    name = scores[0][1]
-    return name, [f"format detected: {name}"]
+    from training.lint.detect import detect_format as detect  # the detection rules live in lint/detect.py
+
+    return detect(text, path)
 
 
 def lint_mapped(mapped: Mapped, path: str, fmt: str) -> LintResult:
