@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "schema": "schema",
     "train": "train",
     "ablate": "ablate",
+    "export": "export",
     "up": "up",
     "api": "api",
     "worker": "worker",
