@@ -147,7 +147,11 @@ def save_merged(policy: Policy, directory: Path) -> None:
 # -- checkpoints -----------------------------------------------------------------------------------------------
 def save_adapter(model: Any, directory: Path) -> None:
     """`adapter_config.json` + `adapter_model.safetensors` (peft's layout: `PeftModel.from_pretrained` reads it)."""
-    model.save_pretrained(str(directory), safe_serialization=True, selected_adapters=[ADAPTER])
+    # save_embedding_layers=False: with lm_head targeted peft would also store the frozen head; the base is
+    # rebuilt from model.path, so the adapter file holds only A and B.
+    model.save_pretrained(
+        str(directory), safe_serialization=True, selected_adapters=[ADAPTER], save_embedding_layers=False
+    )
     (Path(directory) / "README.md").unlink(missing_ok=True)  # peft's empty model card: not ours to ship
 
 
