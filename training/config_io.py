@@ -1,28 +1,37 @@
 """Reading a RunConfig: YAML/JSON text, a file or already-parsed data → a validated `LoadedConfig`, or a
 `ConfigError` listing every problem with its field, line and column and how to fix it (unknown keys with a
 "did you mean", NaN/infinity anywhere, unreadable files). Pure pydantic + stdlib, like training/config.py.
+
+pydantic and the RunConfig schema are imported only when a config is validated: the error types and
+`LoadedConfig` are plain dataclasses, so `grpolab lint` on a TRL or verl file never pays for them.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from training.config import RunConfig
 from training.sourcemap import ConfigSyntaxError, Position, SourceMap, loc_to_pointer, parse_text
 
+if TYPE_CHECKING:
+    from training.config import RunConfig
 
-class FieldError(BaseModel):
+
+@dataclass(frozen=True)
+class FieldError:
     """One validation problem, located in the source text when possible."""
 
-    pointer: str = Field(description="JSON pointer of the offending field, e.g. `/algorithm/group_size`.")
-    field: str = Field(description="Dotted path of the field, e.g. `algorithm.group_size`.")
+    pointer: str  # JSON pointer of the offending field, e.g. `/algorithm/group_size`
+    field: str  # dotted path of the field, e.g. `algorithm.group_size`
     message: str
     line: int | None = None
     column: int | None = None
+
+    def model_dump(self) -> dict[str, Any]:
+        """The error as a plain dict (the API's `FieldErrorOut` shape)."""
+        return asdict(self)
 
 
 class ConfigError(ValueError):
@@ -42,10 +51,9 @@ class ConfigError(ValueError):
         return "\n".join(lines)
 
 
-class LoadedConfig(BaseModel):
+@dataclass
+class LoadedConfig:
     """A validated config with its source text and positions."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     config: RunConfig
     raw: dict[str, Any]
@@ -76,6 +84,8 @@ def _friendly(err: dict[str, Any]) -> str:
 def _suggest(loc: tuple[Any, ...]) -> str:
     import difflib
 
+    from training.config import RunConfig
+
     model: Any = RunConfig
     for part in loc[:-1]:
         fields = getattr(model, "model_fields", None)
@@ -91,6 +101,10 @@ def _suggest(loc: tuple[Any, ...]) -> str:
 
 def validate_raw(raw: Any, source: SourceMap | None = None, path: str | None = None) -> LoadedConfig:
     """Validate already-parsed data (e.g. a JSON body) into a LoadedConfig, or raise ConfigError."""
+    from pydantic import ValidationError
+
+    from training.config import RunConfig
+
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
