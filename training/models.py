@@ -68,7 +68,7 @@ def build_tiny_char(cfg: ModelConfig, seed: int = 0) -> Policy:
         raise ModelLoadError(
             f"model.hidden_size ({cfg.hidden_size}) must be a multiple of model.num_heads ({cfg.num_heads})"
         )
-    tokenizer = build_char_tokenizer()
+    tokenizer = build_char_tokenizer(cfg.alphabet or CHAR_ALPHABET)
     common = dict(
         vocab_size=len(tokenizer),
         hidden_size=cfg.hidden_size,

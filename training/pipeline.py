@@ -72,6 +72,9 @@ class Run:
     #: the pipeline's own state saved with each checkpoint (warm-start and start-of-run evaluation results)
     state: dict[str, Any] = field(default_factory=dict)
     env_pool: list[Any] = field(default_factory=list)
+    #: environments of the held-out split, for envs that have one (`has_eval_split`); None: evaluate on `new_env`
+    new_eval_env: Callable[[], Any] | None = None
+    eval_env_pool: list[Any] = field(default_factory=list)
 
     @property
     def metrics_path(self) -> Path:
@@ -155,7 +158,12 @@ def setup(
     def new_env() -> Any:
         return make_env(cfg.env.id, **cfg.env.kwargs)
 
+    def new_eval_env() -> Any:
+        return make_env(cfg.env.id, **{**cfg.env.kwargs, "split": "eval"})
+
     probe = new_env()
+    # An env with a held-out split (grpolab:ReasoningGym-v0) is evaluated on it, never on training problems.
+    held_out = bool(getattr(getattr(probe, "unwrapped", probe), "has_eval_split", False))
     turn_limit = cfg.env.max_turns or getattr(getattr(probe, "unwrapped", probe), "max_turns", None) or 1
     sampling = SamplingParams(
         max_new_tokens=cfg.rollout.max_new_tokens,
@@ -183,6 +191,7 @@ def setup(
         group_size=G,
         log=(on_log or _ignore) if ranks.is_writer else _ignore,
         on_metrics=on_metrics if ranks.is_writer else None,
+        new_eval_env=new_eval_env if held_out else None,
     )
 
 
@@ -277,22 +286,27 @@ def resume_or_start(run: Run, resume: bool) -> int:
 
 
 # -- one step ------------------------------------------------------------------------------------------------------
-def play(run: Run, seeds: list[int], group_size: int, sample_seed: int) -> list[list[Episode]]:
+def play(
+    run: Run, seeds: list[int], group_size: int, sample_seed: int, evaluation: bool = False
+) -> list[list[Episode]]:
     """Groups of `group_size` episodes from each initial state in `seeds`, in order. Each rank plays its share of
-    whole groups (with its own sampling seed) and receives every rank's groups."""
+    whole groups (with its own sampling seed) and receives every rank's groups. `evaluation`: the held-out
+    split when the env has one, greedy decoding when `run.eval_greedy`."""
     mine = distributed.shard(len(seeds), run.ranks)
     if run.ranks.world > 1:
         sample_seed = int(np.random.default_rng([sample_seed, run.ranks.rank]).integers(2**31))
-    params = SamplingParams(**{**run.sampling.__dict__, "seed": sample_seed})
+    greedy = run.sampling.greedy or (evaluation and run.cfg.run.eval_greedy)
+    params = SamplingParams(**{**run.sampling.__dict__, "seed": sample_seed, "greedy": greedy})
+    eval_env = run.new_eval_env if evaluation else None
     own = play_groups(
-        run.new_env,
+        eval_env or run.new_env,
         [seeds[i] for i in mine],
         group_size,
         run.rollout,
         run.fmt,
         params,
         run.cfg.env.max_turns,
-        run.env_pool,
+        run.eval_env_pool if eval_env else run.env_pool,
     )
     return [g for part in distributed.gather_objects(own) for g in part]
 
@@ -353,7 +367,7 @@ def evaluate(run: Run, n: int, tag: int) -> dict[str, float]:
     ret: list[float] = []
     for k in range(0, n, EVAL_CHUNK):
         seeds = rng.integers(0, 2**31 - 1, size=min(EVAL_CHUNK, n - k)).tolist()
-        eps = [e for g in play(run, seeds, 1, int(rng.integers(2**31))) for e in g]
+        eps = [e for g in play(run, seeds, 1, int(rng.integers(2**31)), evaluation=True) for e in g]
         succ += [e.success for e in eps]
         ret += [e.ret for e in eps]
     return {

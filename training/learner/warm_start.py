@@ -1,6 +1,8 @@
 """Optional supervised warm start: cross-entropy on the action tokens of episodes played by the environment's
-scripted player (`random_valid`: format only, no strategy; `solver`: the scripted solver). It only teaches the
-tiny model to emit well-formed actions before RL; the built-in games provide `demo_action`."""
+scripted player (`random_valid`: format only, no strategy; `solver`: the scripted solver), or on the task
+generator's own answers (`answers`, reasoning tasks: plain supervised learning on labels, each answer followed by
+EOS so the model learns where its answer ends). The built-in games and `grpolab:ReasoningGym-v0` provide
+`demo_action`; an env lists the players it offers in `demo_players`."""
 
 from __future__ import annotations
 
@@ -25,6 +27,11 @@ def demo_sequences(
             "warm_start.steps > 0 needs an environment with a scripted player (the built-in "
             "`grpolab:GuessNumber-v0-*` games); set warm_start.steps: 0 for this env"
         )
+    offered = getattr(base, "demo_players", ("random_valid", "solver"))
+    if player not in offered:
+        raise ValueError(
+            f"warm_start.player: {player!r} is not offered by this environment; use one of {', '.join(offered)}"
+        )
     eos = fmt.tok.eos_token_id
     for _ in range(n):
         obs, _ = env.reset(seed=rng.randrange(2**31))
@@ -34,7 +41,7 @@ def demo_sequences(
         while True:
             action = base.demo_action(rng, player)
             a_ids = fmt.encode(action)
-            if fmt.fmt == "chat" and eos is not None:
+            if (fmt.fmt == "chat" or player == "answers") and eos is not None:
                 a_ids = [*a_ids, eos]
             ids += a_ids
             mask += [1] * len(a_ids)
@@ -61,7 +68,7 @@ def warm_start(
     rng = random.Random(seed * 7919 + 17)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
     model.train()
-    loss_v = 0.0
+    loss_v = loss_first = 0.0
     for step in range(cfg.steps):
         batch = demo_sequences(make_env, fmt, cfg.batch_size, cfg.player, rng)
         width = max(len(i) for i, _ in batch)
@@ -83,6 +90,11 @@ def warm_start(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         loss_v = float(loss.detach())
+        loss_first = loss_v if step == 0 else loss_first
         if log and (step + 1) % 50 == 0:
             log(f"warm start {step + 1}/{cfg.steps}: loss {loss_v:.3f}")
-    return {"warm_start/loss": loss_v, "warm_start/steps": float(cfg.steps)}
+    return {
+        "warm_start/loss": loss_v,
+        "warm_start/loss_first": loss_first,
+        "warm_start/steps": float(cfg.steps),
+    }
