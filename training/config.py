@@ -60,15 +60,41 @@ class LoraConfig(_Section):
         return v
 
 
+#: A Hugging Face hub repo id: `org/name`, each part letters, digits, `-`, `_`, `.` (no `--` or `..`, ≤ 96).
+HUB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
+
+
+def hub_id_problem(value: str) -> str | None:
+    """Why `value` is not a valid hub repo id (`org/name`), or None when it is one. Syntax only, no network."""
+    import re
+
+    if re.fullmatch(HUB_ID_PATTERN, value) is None:
+        return (
+            f"{value!r} is not a hub id: use `org/name` (letters, digits, '-', '_', '.'; each part starting with "
+            "a letter or digit, at most 96 characters)"
+        )
+    if "--" in value or ".." in value or value.endswith((".", "-", ".git")):
+        return f"{value!r} is not a hub id: '--' and '..' are not allowed, nor a trailing '.', '-' or '.git'"
+    return None
+
+
 class ModelConfig(_Section):
-    """The policy: a built-in tiny model or a local Hugging Face model folder (no hub access)."""
+    """The policy: a built-in tiny model, a local Hugging Face model folder, or a hub id from the HF cache."""
 
     path: str = Field(
         "builtin:tiny-char",
-        description="`builtin:tiny-char` builds a ~1M-parameter character-level causal LM locally; otherwise a "
-        "local folder holding a Hugging Face model (config.json + weights + tokenizer). Hub ids are refused "
-        "when offline.",
-        examples=["builtin:tiny-char", "models/qwen2.5-0.5b-instruct"],
+        description="`builtin:tiny-char` builds a ~1M-parameter character-level causal LM locally; an existing "
+        "local folder holding a Hugging Face model (config.json + weights + tokenizer); or a hub id `org/name` "
+        "loaded through the Hugging Face cache (`HF_HOME`). Offline (`HF_HUB_OFFLINE=1` or no network) a hub id "
+        "must already be in the cache (`huggingface-cli download org/name`).",
+        examples=["builtin:tiny-char", "Qwen/Qwen2.5-0.5B-Instruct", "models/qwen2.5-0.5b-instruct"],
+    )
+    revision: str | None = Field(
+        None,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+        description="Hub ids only: branch, tag or commit to load (null = `main`). Ignored for local folders.",
+        examples=[None, "main", "v1.0"],
     )
     arch: Literal["qwen2", "llama"] = Field(
         "qwen2", description="Architecture of the built-in model (ignored for a local folder)."
@@ -92,15 +118,6 @@ class ModelConfig(_Section):
         "make the policy deterministic too early.",
     )
     tie_embeddings: bool = Field(False, description="Built-in model: share input and output embeddings.")
-    alphabet: str | None = Field(
-        None,
-        min_length=1,
-        max_length=256,
-        description="Built-in model: the characters of its tokenizer, one token each (null = the guessing "
-        "game's `0123456789<>=;?`). Must cover every character the environment writes: `0123456789+-=` for "
-        "the chain_sum reasoning task.",
-        examples=[None, "0123456789+-="],
-    )
     max_position_embeddings: int = Field(
         256, ge=16, le=131072, description="Built-in model: longest context in tokens."
     )
@@ -128,20 +145,108 @@ class ModelConfig(_Section):
     @classmethod
     def _path_not_empty(cls, v: str) -> str:
         if not v.strip():
-            raise ValueError("model.path is empty: use `builtin:tiny-char` or a local model folder")
+            raise ValueError("model.path is empty: use `builtin:tiny-char`, a local model folder or a hub id")
         return v
 
-    @field_validator("alphabet")
+    @field_validator("revision")
     @classmethod
-    def _alphabet_chars(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        if len(set(v)) != len(v):
-            dup = next(c for c in v if v.count(c) > 1)
-            raise ValueError(f"model.alphabet: {dup!r} is listed twice; list each character once")
-        if any(c.isspace() or not c.isprintable() for c in v):
-            raise ValueError("model.alphabet: use printable characters without spaces (e.g. `0123456789+-=`)")
+    def _revision_stays_in_cache(cls, v: str | None) -> str | None:
+        if v is not None and ".." in v.split("/"):
+            raise ValueError("model.revision: '..' is not a branch, tag or commit")
         return v
+
+
+
+DATASET_ENV_ID = "grpolab:dataset"
+DATASET_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
+DatasetReward = Literal["math_verify", "exact", "numeric", "contains", "regex", "custom"]
+
+
+class DatasetConfig(_Section):
+    """Your own prompts and reference answers (`env.id: grpolab:dataset`): one single-turn episode per row."""
+
+    path: str = Field(
+        ...,
+        min_length=1,
+        description="Training rows: `.jsonl` (one JSON object per line), `.json` (a list of objects), `.parquet` "
+        "or `.csv` (a header row). A relative path is read from the trainer's working directory (the service: "
+        "its data dir). Checked before any step: a bad line or a missing field is reported by line and field.",
+        examples=["data/train.jsonl"],
+    )
+    prompt_field: str = Field(
+        "prompt", min_length=1, max_length=200, description="Column holding the prompt (the user message)."
+    )
+    answer_field: str = Field(
+        "answer", min_length=1, max_length=200, description="Column holding the reference answer."
+    )
+    reward: DatasetReward = Field(
+        "math_verify",
+        description="How a response is scored against the answer (1 or 0). `math_verify`: symbolic equality "
+        "with the math-verify package (`\\boxed{1/2}` = `0.5`); `exact`: the extracted answer (last `\\boxed{}`, "
+        "else `<answer>` tags, else the whole response) equals the reference; `numeric`: both are numbers within "
+        "a relative 1e-6; `contains`: the reference occurs in the response (ignoring case); `regex`: `pattern`'s "
+        "first group equals the reference; `custom`: `reward_fn` (needs GRPOLAB_ALLOW_CUSTOM_REWARDS=1).",
+    )
+    pattern: str | None = Field(
+        None,
+        max_length=2000,
+        description="`reward: regex` only: a Python regex searched in the response; its first group (or the "
+        "whole match) is the answer.",
+        examples=[r"Answer:\s*(\S+)"],
+    )
+    reward_fn: str | None = Field(
+        None,
+        max_length=300,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
+        description="`reward: custom` only: `pkg.module:function` called as fn(response, answer, row) -> float. "
+        "Runs your own code: the trainer (the service) must set GRPOLAB_ALLOW_CUSTOM_REWARDS=1.",
+        examples=["my_rewards:score"],
+    )
+    eval_path: str | None = Field(
+        None,
+        min_length=1,
+        description="Held-out rows (same format and fields) for the evaluations; null evaluates on `path`.",
+        examples=["data/test.jsonl"],
+    )
+    system_prompt: str | None = Field(
+        None,
+        max_length=20000,
+        description="System message put before every prompt (chat models); null = none.",
+    )
+
+    @field_validator("path", "eval_path")
+    @classmethod
+    def _known_format(cls, v: str | None) -> str | None:
+        if v is not None and not v.lower().endswith(DATASET_SUFFIXES):
+            raise ValueError(
+                f"{v!r} has no supported extension: use one of {', '.join(DATASET_SUFFIXES)} (JSON lines, a JSON "
+                "list, Parquet or CSV)"
+            )
+        return v
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, v: str | None) -> str | None:
+        import re
+
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _reward_settings(self) -> DatasetConfig:
+        if self.reward == "regex" and not self.pattern:
+            raise ValueError("`reward: regex` needs `pattern` (a regex whose first group is the answer)")
+        if self.reward == "custom" and not self.reward_fn:
+            raise ValueError("`reward: custom` needs `reward_fn: pkg.module:function`")
+        if self.pattern and self.reward != "regex":
+            raise ValueError(f"`pattern` is only used by `reward: regex` (reward is {self.reward!r})")
+        if self.reward_fn and self.reward != "custom":
+            raise ValueError(f"`reward_fn` is only used by `reward: custom` (reward is {self.reward!r})")
+        return self
 
 
 class EnvConfig(_Section):
@@ -159,6 +264,21 @@ class EnvConfig(_Section):
     max_turns: int | None = Field(
         None, ge=1, le=1000, description="Cap on turns per episode; null keeps the environment's own limit."
     )
+    dataset: DatasetConfig | None = Field(
+        None,
+        description="Your own data for `id: grpolab:dataset` (required there, refused with any other id).",
+        examples=[None, {"path": "data/train.jsonl", "prompt_field": "question", "answer_field": "answer"}],
+    )
+
+    @model_validator(mode="after")
+    def _dataset_matches_id(self) -> EnvConfig:
+        if self.id == DATASET_ENV_ID and self.dataset is None:
+            raise ValueError(
+                f"env.id `{DATASET_ENV_ID}` needs `env.dataset` (path, prompt_field, answer_field)"
+            )
+        if self.dataset is not None and self.id != DATASET_ENV_ID:
+            raise ValueError(f"env.dataset is only read by env.id `{DATASET_ENV_ID}` (env.id is {self.id!r})")
+        return self
 
 
 class SubsampleConfig(_Section):
@@ -333,11 +453,10 @@ class WarmStartConfig(_Section):
     steps: int = Field(0, ge=0, le=1_000_000, description="Supervised steps before RL (0 = none).")
     lr: float = Field(1e-3, gt=0, le=1, description="Learning rate of the warm start.")
     batch_size: int = Field(256, ge=1, le=100_000, description="Demonstration episodes per warm-start step.")
-    player: Literal["random_valid", "solver", "answers"] = Field(
+    player: Literal["random_valid", "solver"] = Field(
         "random_valid",
         description="`random_valid`: uniformly random valid actions (teaches the format only); `solver`: the "
-        "environment's scripted solver; `answers`: the task generator's own answers, each followed by EOS "
-        "(reasoning tasks such as `grpolab:ReasoningGym-v0`; supervised learning on labels).",
+        "environment's scripted solver.",
     )
 
 
@@ -401,11 +520,6 @@ class RunSection(_Section):
         "as a smaller sample is too noisy to judge a run by.",
     )
     eval_every: int = Field(0, ge=0, description="Also evaluate every N steps (0 = only at the end).")
-    eval_greedy: bool = Field(
-        False,
-        description="Evaluate with greedy decoding (argmax: exact-match accuracy of the policy's best answer) "
-        "instead of the training sampling settings.",
-    )
     checkpoint_every: int = Field(
         25, ge=0, description="Save a checkpoint every N steps (0 = only at the end)."
     )

@@ -1,23 +1,26 @@
-"""Policies: the built-in character model (`builtin:tiny-char`) and local Hugging Face model folders.
+"""Policies: the built-in character model (`builtin:tiny-char`), local Hugging Face model folders and hub ids.
 
 The built-in model is a real transformers causal LM (Qwen2 or Llama architecture) with a character-level
 tokenizer built with `tokenizers`; it is saved and loaded with `save_pretrained` / `from_pretrained`, so every
 later stage (checkpoints, the vLLM backend, `from_pretrained` of a finished run) treats it like any HF model.
-No model hub is reachable here: anything that is neither `builtin:*` nor an existing folder is refused with a
-clear message.
+
+A hub id (`org/name`, optional `model.revision`) is looked up in the standard Hugging Face cache (`HF_HOME`,
+read when the model is loaded). A cached snapshot loads without any network call; an uncached one is downloaded
+when the hub is reachable, and refused at once with the id and the fix when it is not (`HF_HUB_OFFLINE=1`).
 """
 
 from __future__ import annotations
 
 import json
-import re
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from training.config import ModelConfig
+from training.config import ModelConfig, hub_id_problem
+from training.tiny_models import hub_cache_dir
 
 BUILTIN_TINY_CHAR = "builtin:tiny-char"
 #: Characters of the built-in model. Kept tiny on purpose: a randomly initialised policy must emit a valid
@@ -117,15 +120,110 @@ def load_policy(cfg: ModelConfig, seed: int = 0) -> Policy:
             f"model.path: unknown built-in model {path!r}; the built-in one is `{BUILTIN_TINY_CHAR}`"
         )
     folder = Path(path).expanduser()
-    if not folder.exists():
-        hint = (
-            " It looks like a Hugging Face hub id, but no model hub is reachable from here: download the model "
-            "elsewhere and point model.path at the local folder (config.json + weights + tokenizer)."
-            if _HUB_ID.match(path)
-            else " Point model.path at a local Hugging Face model folder or use `builtin:tiny-char`."
+    if folder.exists():
+        return load_folder(folder, cfg)
+    problem = hub_id_problem(path)
+    if problem is not None:
+        raise ModelLoadError(
+            f"model.path: {path!r} is not an existing folder, and {problem}. Point model.path at a local Hugging "
+            f"Face model folder, a hub id such as `Qwen/Qwen2.5-0.5B-Instruct`, or `{BUILTIN_TINY_CHAR}`."
         )
-        raise ModelLoadError(f"model.path: {path!r} is not an existing folder.{hint}")
-    return load_folder(folder, cfg)
+    return load_hub(path, cfg)
+
+
+def hub_offline() -> bool:
+    """Offline as the current environment says (`HF_HUB_OFFLINE`), read now rather than at import time."""
+    from huggingface_hub import constants
+
+    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
+    return flag in ("1", "true", "yes", "on") or (flag == "" and bool(constants.HF_HUB_OFFLINE))
+
+
+def cached_snapshot(repo_id: str, revision: str = "main", cache_dir: Path | None = None) -> Path | None:
+    """The snapshot folder of `repo_id` at `revision` in the hub cache, or None when its config is not cached."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(
+        repo_id, "config.json", cache_dir=cache_dir or hub_cache_dir(), revision=revision
+    )
+    return Path(found).parent if isinstance(found, str) else None
+
+
+def hub_fix(repo_id: str, revision: str | None, cache: Path) -> str:
+    """How to get a hub model into the cache this process reads."""
+    rev = f" --revision {revision}" if revision else ""
+    home = cache.parent if cache.name == "hub" else cache
+    return (
+        f"on a machine with network run `HF_HOME={home} huggingface-cli download {repo_id}{rev}` (newer clients: "
+        f"`hf download`) and copy or mount that cache here (HF_HOME={home}); or point model.path at a local "
+        "model folder"
+    )
+
+
+def load_hub(repo_id: str, cfg: ModelConfig) -> Policy:
+    """Load a hub model from the cache; download it first when it is not cached and the hub is reachable."""
+    cache = hub_cache_dir()
+    revision = cfg.revision or "main"
+    snapshot = cached_snapshot(repo_id, revision, cache)
+    if snapshot is None:
+        where = f"{repo_id!r}" + (f" (revision {cfg.revision!r})" if cfg.revision else "")
+        why_offline = "HF_HUB_OFFLINE=1" if hub_offline() else hub_unreachable()
+        if why_offline:
+            raise ModelLoadError(
+                f"model.path: hub model {where} is not in the Hugging Face cache ({cache}) and the hub cannot be "
+                f"used ({why_offline}). To fix: {hub_fix(repo_id, cfg.revision, cache)}."
+            )
+        snapshot = _download(repo_id, cfg, cache, where)
+    policy = load_folder(snapshot, cfg)
+    policy.source = repo_id + (f"@{cfg.revision}" if cfg.revision else "")
+    return policy
+
+
+def hub_unreachable(timeout_s: float = 3.0) -> str | None:
+    """Why the hub endpoint cannot be reached (one TCP connect, a few seconds at most), or None when it can.
+
+    The hub client retries a failed connection for ~20 s; this check makes "no network" fail in seconds.
+    Behind an HTTP(S) proxy a direct connect says nothing, so the check is skipped there."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    url = urlparse(constants.ENDPOINT)
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        return f"no network: {host}:{port} is unreachable ({exc.strerror or exc})"
+    return None
+
+
+def _download(repo_id: str, cfg: ModelConfig, cache: Path, where: str) -> Path:
+    """Fetch config, tokenizer and one weight format (safetensors when the repo has them) into the cache."""
+    from huggingface_hub import HfApi, snapshot_download
+
+    revision = cfg.revision or "main"
+    try:
+        files = [f for f in HfApi().list_repo_files(repo_id, revision=revision) if "/" not in f]
+        weights = [f for f in files if f.endswith(".safetensors")] or [f for f in files if f.endswith(".bin")]
+        wanted = [
+            f
+            for f in files
+            if f.endswith((".json", ".txt", ".model", ".jinja", ".tiktoken"))
+            or (cfg.trust_remote_code and f.endswith(".py"))
+        ]
+        folder = snapshot_download(
+            repo_id, revision=revision, cache_dir=cache, allow_patterns=[*wanted, *weights]
+        )
+    except Exception as exc:  # network, auth, missing repo: all end as one message with the fix
+        raise ModelLoadError(
+            f"model.path: cannot download hub model {where} into {cache}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'no details'}. To fix: "
+            f"{hub_fix(repo_id, cfg.revision, cache)}."
+        ) from None
+    return Path(folder)
 
 
 def load_folder(folder: Path, cfg: ModelConfig | None = None) -> Policy:

@@ -91,8 +91,11 @@ def test_tiny_char_round_trip(tmp_path):
     assert all(torch.equal(sd_p[k], sd_q[k]) for k in sd_p)
 
 
-def test_model_path_errors_are_clear(tmp_path):
-    with pytest.raises(ModelLoadError, match="no model hub is reachable"):
+def test_model_path_errors_are_clear(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError, match=r"not in the Hugging Face cache.*huggingface-cli download"):
         load_policy(ModelConfig(path="Qwen/Qwen2.5-0.5B-Instruct"))
     with pytest.raises(ModelLoadError, match="unknown built-in"):
         load_policy(ModelConfig(path="builtin:huge"))

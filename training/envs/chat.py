@@ -4,7 +4,8 @@
 `chat` (local HF models with a chat template): one user message per observation, the sampled action as the
 assistant message; each new observation appends only the template's *delta* (closing of the assistant turn,
 the new user turn, the generation prompt), so earlier tokens are never re-tokenized and the learner scores
-exactly what was sampled.
+exactly what was sampled. A `system` prompt (the dataset env's `system_prompt`) is the first message of every
+conversation (`plain`: its text and a newline after BOS).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from typing import Any
 
 
 class ConversationFormat:
-    def __init__(self, tokenizer: Any, fmt: str = "plain") -> None:
+    def __init__(self, tokenizer: Any, fmt: str = "plain", system: str | None = None) -> None:
         if fmt not in ("plain", "chat"):
             raise ValueError(f"unknown conversation format {fmt!r}")
         if fmt == "chat" and not getattr(tokenizer, "chat_template", None):
             fmt = "plain"
         self.tok = tokenizer
         self.fmt = fmt
+        self.system = system or None
         vocab = tokenizer.get_vocab()
         #: True for character tokenizers: an env's `max_action_chars` hint is then a token budget too.
         self.one_token_per_char = fmt == "plain" and all(len(t) == 1 for t in vocab if not t.startswith("<"))
@@ -46,7 +48,7 @@ class ConversationFormat:
     def first(self, obs: str) -> list[int]:
         if self.fmt == "plain":
             bos = [self.tok.bos_token_id] if self.tok.bos_token_id is not None else []
-            return bos + self.encode(obs)
+            return bos + self.encode(f"{self.system}\n{obs}" if self.system else obs)
         return self.encode(self._render([{"role": "user", "content": obs}], True))
 
     def next(
@@ -71,4 +73,6 @@ class ConversationFormat:
         return self.encode(rest + delta)
 
     def _render(self, msgs: list[dict[str, str]], gen: bool) -> str:
+        if self.system:
+            msgs = [{"role": "system", "content": self.system}, *msgs]
         return str(self.tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen))
