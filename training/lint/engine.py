@@ -1,14 +1,25 @@
-"""Run every rule over a config's concepts and turn hits into located findings."""
+"""Run every rule over a config's concepts and turn hits into located findings.
+
+Unknown is not the default: when an adapter had to read a key whose value the file does not let us know (see
+`adapters/_source.py`), each finding is checked for whether its verdict depends on that key — directly (one of
+its concepts comes from the key) or through the adapter's arithmetic (the adapter is re-run with other values
+for the key, e.g. the branch values of an `if`, and the finding comes and goes). A finding that depends on an
+unknown never fires as an error or a warning: it becomes an info that says what could not be seen and what the
+verdict would be with the default. A script with several trainer commands is linted once per command.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from training.config_io import ConfigError, FieldError
 from training.lint.adapters import FORMATS, Mapped, get_adapter
+from training.lint.adapters._source import Reading, UnknownRead, nothing_to_lint, reading
 from training.lint.concepts import Concepts
 from training.lint.findings import Finding, Rule
 from training.lint.rules import RULES
@@ -70,8 +81,10 @@ def _finding(
     located = next((o for o in origins if not o.default and o.line is not None), None) or next(
         (o for o in origins if o.line is not None), origins[0] if origins else None
     )
-    defaults = [o for o in origins if o.default]
-    from_default = bool(defaults) and bool(names) and names[0] in c.origins and c.origins[names[0]].default
+    unknown = tuple(dict.fromkeys(f"`{o.key}`: {o.unknown}" for o in origins if o.unknown))
+    defaults = [o for o in origins if o.default and not o.unknown]
+    first = c.origins.get(names[0]) if names else None
+    from_default = bool(defaults) and first is not None and first.default and not first.unknown
     if from_default:
         what = ", ".join(f"`{o.key}`" for o in defaults[:2])
         version = f" {c.framework_version}" if c.framework_version else ""
@@ -90,6 +103,8 @@ def _finding(
         allowed=rule.id in allow,
         allow_reason=allow.get(rule.id),
         doc=rule.doc,
+        file=located.file if located else "",
+        unknown=unknown,
     )
 
 
@@ -167,12 +182,176 @@ def lint_text(text: str | bytes, input_format: str = "auto", path: str | None = 
     except ModuleNotFoundError:
         return _invalid(shown, fmt, f"the {fmt} format is not supported yet")
     try:
-        mapped = adapter.map_text(text, path)
+        result = _lint_script_or_config(adapter, fmt, text, path, shown)
     except ConfigError as exc:
         return LintResult(path=shown, format=fmt, findings=invalid_findings(exc.errors), notes=notes)
-    result = lint_mapped(mapped, shown, fmt)
-    result.notes = notes
+    result.notes = notes + result.notes
     return result
+
+
+# ------------------------------------------------------------------------------- commands and unknown values
+
+_NOTHING = "no trainer command and no config keys"
+_PROBE_BUDGET = 160  # adapter re-runs per trainer command to learn which findings depend on unknown keys
+_PROBES: dict[str, tuple[Any, ...]] = {
+    "bool": (True, False),
+    "int": (1, 2, 3, 4, 8, 16, 64, 1024),
+    "float": (0.0, 0.001, 0.2, 1.0, 5.0),
+}
+_FEW_PROBES: dict[str, tuple[Any, ...]] = {"bool": (True, False), "int": (1, 8), "float": (0.0, 1.0)}
+
+
+def _lint_script_or_config(
+    adapter: ModuleType, fmt: str, text: str, path: str | None, shown: str
+) -> LintResult:
+    """Map and lint each trainer command of the file (one for a config), settling unknown values."""
+    memos: dict[int, dict[Any, Any]] = {0: {}}
+    with reading(path=path, memo=memos[0]) as first:
+        try:
+            mapped = adapter.map_text(text, path)
+        except ConfigError as exc:
+            if exc.errors and exc.errors[0].message.startswith(_NOTHING):
+                raise _nothing_found(adapter, fmt, text, path) from None
+            raise
+    if fmt != "grpolab" and first.hits == 0 and not first.unknown and not first.commands:
+        raise _nothing_found(adapter, fmt, text, path)
+    runs: list[tuple[Mapped | None, Reading, list[Finding]]] = [(mapped, first, [])]
+    for k in range(1, len(first.commands)):
+        with reading(path=path, command=k, memo=memos.setdefault(k, {})) as r:
+            try:
+                runs.append((adapter.map_text(text, path), r, []))
+            except ConfigError as exc:
+                runs.append((None, r, invalid_findings(exc.errors)))
+    findings: list[Finding] = []
+    notes: list[str] = []
+    for k, (m, r, invalid) in enumerate(runs):
+        if m is None:
+            findings.extend(invalid)
+            continue
+        own = run_rules(m.concepts, m.allow)
+        findings.extend(
+            _settle_unknowns(
+                own, r, m.concepts, lambda probe, k=k: _rerun(adapter, text, path, k, probe, memos.get(k))
+            )
+        )
+        notes.extend(n for n in r.notes if n not in notes)
+    if len(first.commands) > 1:
+        where = ", ".join(f"line {line}" for line, _ in first.commands)
+        notes.append(f"{len(first.commands)} trainer commands ({where}): each is linted on its own")
+    if fmt != "grpolab" and not _looks_like_yaml(text, path):
+        from training.lint.adapters._shell import script_notes
+
+        with contextlib.suppress(ConfigError):  # the adapter already reported a script bash would refuse
+            notes.extend(script_notes(text))
+    unique: dict[tuple[Any, ...], Finding] = {}
+    for f in findings:
+        unique.setdefault((f.rule, f.file, f.line, f.column, f.severity, f.message), f)
+    out = sorted(unique.values(), key=Finding.sort_key)
+    return LintResult(path=shown, format=fmt, findings=out, loaded=mapped.loaded, notes=notes)
+
+
+def _nothing_found(adapter: ModuleType, fmt: str, text: str, path: str | None) -> ConfigError:
+    """GL000 for a file with no trainer command and no config keys, naming the script it hands over to, if any."""
+    entry = getattr(adapter, "ENTRY_POINTS", ())
+    err = nothing_to_lint(f"{entry[0]} ..." if entry else f"{fmt} trainer")
+    if _looks_like_yaml(text, path):
+        return err
+    from training.lint.adapters._shell import tokenize
+
+    try:
+        statements = tokenize(text)
+    except ConfigError:
+        return err
+    for words in statements:
+        names = [w.text for w in words[:2]]
+        script = next((w for w in words[:2] if w.text.endswith(".sh")), None)
+        if script is not None and (names[0].endswith(".sh") or names[0].rsplit("/", 1)[-1] in ("bash", "sh")):
+            hint = f" It runs the script `{script.text}` (line {script.line}), which is not read here: lint that file."
+            return ConfigError([replace(err.errors[0], message=err.errors[0].message + hint)])
+    return err
+
+
+def _looks_like_yaml(text: str, path: str | None) -> bool:
+    from training.lint.adapters._yaml import try_parse
+
+    return bool(try_parse(text)) and not _looks_like_shell(text, path)
+
+
+def _rerun(
+    adapter: ModuleType,
+    text: str,
+    path: str | None,
+    command: int,
+    probe: dict[str, Any],
+    memo: dict[Any, Any] | None,
+) -> set[tuple[Any, ...]] | None:
+    """The findings' identities when the unknown keys in `probe` take those values (None: the value is invalid)."""
+    with reading(path=path, command=command, probe=probe, memo=memo):
+        try:
+            m = adapter.map_text(text, path)
+        except ConfigError:
+            return None
+    return {_identity(f) for f in run_rules(m.concepts, m.allow)}
+
+
+def _identity(f: Finding) -> tuple[Any, ...]:
+    return (f.rule, f.file, f.line, f.column, f.severity)
+
+
+def _settle_unknowns(findings: list[Finding], r: Reading, c: Concepts, rerun: Any) -> list[Finding]:
+    """Errors and warnings whose verdict depends on an unknown value become infos that say so."""
+    if not r.unknown:
+        return findings
+    depends: dict[int, list[UnknownRead]] = {i: [] for i in range(len(findings))}
+    budget = _PROBE_BUDGET
+    reads = sorted(r.unknown.values(), key=lambda u: not u.written)  # keys the file writes first
+    for u in reads:
+        table = _PROBES if u.written else _FEW_PROBES
+        values = [v for v in dict.fromkeys((*u.candidates, *table.get(u.kind, ()))) if v != u.default]
+        if len(values) > budget:
+            values = values[: max(budget, 0)]
+        budget -= len(values)
+        for value in values:
+            seen = rerun({u.name: value})
+            if seen is None:
+                continue
+            for i, f in enumerate(findings):
+                if _identity(f) not in seen and u not in depends[i]:
+                    depends[i].append(u)
+    out: list[Finding] = []
+    for i, f in enumerate(findings):
+        if f.severity == "info" or (not depends[i] and not f.unknown):
+            out.append(f)
+            continue
+        out.append(_as_unknown(f, depends[i], c))
+    return out
+
+
+def _as_unknown(f: Finding, reads: list[UnknownRead], c: Concepts) -> Finding:
+    if reads:
+        seen = "; ".join(f"`{u.shown}`: {u.reason}" for u in reads[:2])
+        defaults = ", ".join(
+            f"`{u.shown}` = {_shown_value(u.default)}" for u in reads[:2] if u.default is not None
+        )
+    else:
+        seen = "; ".join(f.unknown[:2])
+        defaults = ""
+    version = f" {c.framework_version}" if c.framework_version else ""
+    stand_in = (
+        f"{c.framework}{version}'s default ({defaults})" if defaults else f"{c.framework}{version}'s defaults"
+    )
+    message = (
+        f"not checked, a value it depends on is unknown here ({seen}). With {stand_in} this would be "
+        f"{f.rule} {f.severity}: {f.message}"
+    )
+    unknown = tuple(dict.fromkeys((*f.unknown, *(f"`{u.shown}`: {u.reason}" for u in reads))))
+    return replace(f, severity="info", message=message, unknown=unknown, from_default=False)
+
+
+def _shown_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
 
 
 def _looks_like_shell(text: str, path: str | None) -> bool:

@@ -57,6 +57,8 @@ class Finding:
     allow_reason: str | None = None
     doc: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    file: str = ""  # the file line/column point into when it is not the linted one (a base config)
+    unknown: tuple[str, ...] = ()  # values the verdict depends on that could not be read, with why
 
     @property
     def blocking(self) -> bool:
@@ -66,6 +68,11 @@ class Finding:
         return (self.line or 0, self.column or 0, SEVERITY_ORDER[self.severity], self.rule)
 
     def to_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.file:
+            extra["file"] = self.file
+        if self.unknown:
+            extra["unknown"] = list(self.unknown)
         return {
             "rule": self.rule,
             "name": self.name,
@@ -80,4 +87,5 @@ class Finding:
             "allowed": self.allowed,
             "allow_reason": self.allow_reason,
             "doc": self.doc,
+            **extra,
         }

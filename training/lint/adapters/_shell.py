@@ -1,194 +1,87 @@
-"""Launch scripts: a small shell tokenizer that keeps each word's line/column, and flag/override parsing.
+"""Launch scripts: the trainer command(s) of a script, read as bash would, and flag/override parsing.
 
-Researchers launch OpenRLHF, OAT, gem, verl and SkyRL with shell scripts: `\\` continuations, comments,
-quotes, `VAR=value` assignments used later as `$VAR`, `ray job submit ... -- python3 -m ...`. We do not run
-the shell; we read the one command that starts the trainer and its arguments, and point findings at the
-argument the user wrote.
+Researchers launch OpenRLHF, OAT, gem, verl and SkyRL with shell scripts: `\\` continuations, comments, quotes,
+variables with defaults, arrays, arithmetic, `if` branches, `torchrun`/`uv run`/`ray job submit ... --`
+launchers. `_bash.read_script` reads the script with bash's grammar (bashlex) and expands every word without
+running anything; here we pick the command that starts the trainer and turn its arguments into a `Source`, with
+each value pointing at the text the user wrote. A value the reader cannot know becomes an `Unknown` with its
+reason (see `_source.py`), never the framework default.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from training.lint.adapters._source import Entry, Source, scalar, unreadable
+from training.lint.adapters._bash import Word, read_script
+from training.lint.adapters._source import Entry, Source, Unknown, current_reading, scalar
 
-_VAR = re.compile(r"\$(?:\{([A-Za-z_]\w*)(?::-([^}]*))?\}|([A-Za-z_]\w*))")
-_ASSIGN = re.compile(r"^([A-Za-z_]\w*)=(.*)$", re.DOTALL)
-_REDIRECT = re.compile(r"\d*(?:>>|>&|&>|>|<)(?:\d+|-)?")
-_SEPARATOR = re.compile(r"&&|\|\||\|&|[;|&]")
+__all__ = [
+    "Command",
+    "Word",
+    "find_command",
+    "find_commands",
+    "flag_source",
+    "mentions",
+    "overrides",
+    "tokenize",
+]
+
 _OVERRIDE = re.compile(r"^(\+{0,2}|~)([A-Za-z_][\w.\-]*)(=(.*))?$", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    line: int  # 1-based
-    column: int  # 1-based
-    op: bool = False  # an unquoted shell operator (; && || | & redirections)
+_NOT_LAUNCHERS = frozenset({"echo", "printf", "cat", "grep", "tee", "sed", "awk", "ls", "rm", "mkdir", ":"})
 
 
 def tokenize(text: str) -> list[list[Word]]:
-    """Split a script into statements of words. Quotes are removed; `$VAR` is expanded from earlier
-    `VAR=value` assignments (left as written when unknown)."""
-    statements: list[list[Word]] = []
-    current: list[Word] = []
-    env: dict[str, str] = {}
-    i, n = 0, len(text)
-    line, col = 1, 1
-    buf: list[str] = []
-    start: tuple[int, int] | None = None
-    quoted = False
-
-    def flush() -> None:
-        nonlocal buf, start, quoted
-        if start is not None:
-            current.append(Word("".join(buf), start[0], start[1]))
-        buf, start, quoted = [], None, False
-
-    def end_statement() -> None:
-        nonlocal current
-        flush()
-        if current:
-            _record_assignments(current, env)
-            statements.append(current)
-        current = []
-
-    def expand(s: str) -> str:
-        return _VAR.sub(lambda m: env.get(m.group(1) or m.group(3), m.group(2) or m.group(0)), s)
-
-    while i < n:
-        ch = text[i]
-        if ch == "\\" and i + 1 < n and text[i + 1] == "\n":  # line continuation
-            i, line, col = i + 2, line + 1, 1
-            continue
-        if ch == "\n":
-            end_statement()
-            i, line, col = i + 1, line + 1, 1
-            continue
-        if ch in " \t\r":
-            flush()
-            i, col = i + 1, col + 1
-            continue
-        if ch == "#" and start is None:  # comment to end of line
-            while i < n and text[i] != "\n":
-                i += 1
-            continue
-        if not buf and start is None:
-            m = _REDIRECT.match(text, i)
-            if m:  # `> log`, `2>&1`, `&> out`: the trainer's arguments end here
-                current.append(Word(m.group(0), line, col, op=True))
-                i, col = m.end(), col + m.end() - i
-                continue
-            m = _SEPARATOR.match(text, i)
-            if m:
-                end_statement()
-                i, col = m.end(), col + m.end() - i
-                continue
-        if ch in ";|&<>" and buf:
-            flush()
-            continue  # read the operator again as the start of a new word
-        if start is None:
-            start = (line, col)
-        if ch == "'":
-            j = text.find("'", i + 1)
-            if j < 0:
-                raise unreadable("unterminated single quote", line, col)
-            chunk = text[i + 1 : j]
-            buf.append(chunk)
-            quoted = True
-            line, col = _advance(text, i, j + 1, line, col)
-            i = j + 1
-            continue
-        if ch == '"':
-            j = i + 1
-            out: list[str] = []
-            while j < n and text[j] != '"':
-                if text[j] == "\\" and j + 1 < n and text[j + 1] in '"\\$`\n':
-                    if text[j + 1] != "\n":
-                        out.append(text[j + 1])
-                    j += 2
-                    continue
-                out.append(text[j])
-                j += 1
-            if j >= n:
-                raise unreadable("unterminated double quote", line, col)
-            buf.append(expand("".join(out)))
-            quoted = True
-            line, col = _advance(text, i, j + 1, line, col)
-            i = j + 1
-            continue
-        if ch == "$" and i + 1 < n and text[i + 1] == "(":  # $(...) kept verbatim, balanced
-            depth, j = 0, i + 1
-            while j < n:
-                if text[j] == "(":
-                    depth += 1
-                elif text[j] == ")":
-                    depth -= 1
-                    if depth == 0:
-                        break
-                j += 1
-            buf.append(text[i : j + 1])
-            line, col = _advance(text, i, j + 1, line, col)
-            i = j + 1
-            continue
-        if ch == "$":
-            m = _VAR.match(text, i)
-            if m:
-                buf.append(expand(m.group(0)))
-                col += m.end() - i
-                i = m.end()
-                continue
-        if ch == "\\" and i + 1 < n:
-            buf.append(text[i + 1])
-            i, col = i + 2, col + 2
-            continue
-        buf.append(ch)
-        i, col = i + 1, col + 1
-    end_statement()
-    return statements
+    """The script's simple commands, in the order bash meets them, each as its expanded words (prefix
+    assignments and redirections left out). Raises GL000 for a script bash would refuse (unterminated quote)."""
+    return [list(c.words) for c in read_script(text).commands]
 
 
-def _advance(text: str, i: int, j: int, line: int, col: int) -> tuple[int, int]:
-    chunk = text[i:j]
-    nl = chunk.count("\n")
-    if nl:
-        return line + nl, len(chunk) - chunk.rfind("\n")
-    return line, col + len(chunk)
-
-
-def _record_assignments(words: list[Word], env: dict[str, str]) -> None:
-    ws = words[1:] if words[0].text == "export" else words
-    if ws and all(_ASSIGN.match(w.text) for w in ws):
-        for w in ws:
-            m = _ASSIGN.match(w.text)
-            assert m is not None
-            env[m.group(1)] = m.group(2)
+def script_notes(text: str) -> list[str]:
+    """What the reader could not follow in the script (skipped syntax, `$@`, a broken continuation)."""
+    return list(read_script(text).notes)
 
 
 @dataclass
 class Command:
-    """The trainer invocation found in a script: the word that names it and the words after it."""
+    """A trainer invocation found in a script: the word that names it and the words after it."""
 
     program: Word
     args: list[Word]
+    opaque: list[Word] = field(default_factory=list)  # arguments that are wholly unknown (`$EXTRA_ARGS`)
+
+
+def find_commands(statements: list[list[Word]], names: Iterable[str]) -> list[Command]:
+    """Every statement that runs one of `names` (a module or script name, after any launcher)."""
+    wanted = tuple(names)
+    found: list[Command] = []
+    for words in statements:
+        if not words or words[0].text in _NOT_LAUNCHERS:
+            continue
+        for i, w in enumerate(words):
+            if not w.op and not w.unknown and _matches(w.text, wanted):
+                args = []
+                for a in words[i + 1 :]:
+                    if a.op:
+                        break
+                    args.append(a)
+                found.append(Command(program=w, args=args, opaque=[a for a in args if a.opaque]))
+                break
+    return found
 
 
 def find_command(statements: list[list[Word]], names: Iterable[str]) -> Command | None:
-    """First statement containing a word that ends with one of `names` (module or script name)."""
-    wanted = tuple(names)
-    for words in statements:
-        for i, w in enumerate(words):
-            if not w.op and _matches(w.text, wanted):
-                args = []
-                for a in words[i + 1 :]:
-                    if a.op:  # a redirection ends the trainer's arguments
-                        break
-                    args.append(a)
-                return Command(program=w, args=args)
-    return None
+    """The trainer command to lint: the first one, or, when the engine lints a script with several, the one the
+    current `Reading` asks for (its positions are recorded there)."""
+    found = find_commands(statements, names)
+    r = current_reading()
+    if r is not None:
+        r.commands = [(c.program.line, c.program.column) for c in found]
+        if 0 < r.command < len(found):
+            return found[r.command]
+    return found[0] if found else None
 
 
 def _matches(word: str, wanted: tuple[str, ...]) -> bool:
@@ -198,6 +91,17 @@ def _matches(word: str, wanted: tuple[str, ...]) -> bool:
 
 def mentions(text: str, names: Iterable[str]) -> bool:
     return any(x in text for x in names)
+
+
+def word_value(w: Word, text: str | None = None) -> Any:
+    """A word's value as the framework's parser would read it; `Unknown` (with the reason) when the shell
+    value cannot be known. `text` is the part of the word that is the value (after `--flag=` or `key=`)."""
+    if w.unknown:
+        value_text = w.text if text is None else text
+        cut = len(w.text) - len(value_text)
+        candidates = tuple(scalar(c[cut:]) for c in w.candidates)
+        return Unknown(reason=w.unknown, written=value_text, candidates=candidates)
+    return scalar(w.text if text is None else text)
 
 
 # ------------------------------------------------------------------------------------------ flags and overrides
@@ -215,23 +119,25 @@ def flag_source(
     canonical = canonical or {}
     entries: dict[str, Entry] = {}
     args = cmd.args
+    consumed: set[int] = set()
     i = 0
     while i < len(args):
         w = args[i]
-        if not w.text.startswith("--") or len(w.text) == 2:
+        if w.opaque or not w.text.startswith("--") or len(w.text) == 2 or "$" in w.text.split("=", 1)[0]:
             i += 1
             continue
         body = w.text[2:]
         values: list[Any]
         if "=" in body:
             body, v = body.split("=", 1)
-            values = [scalar(v)]
+            values = [word_value(w, v)]
             i += 1
         else:
             j = i + 1
             values = []
             while j < len(args) and not (args[j].text.startswith("--") and len(args[j].text) > 2):
-                values.append(scalar(args[j].text))
+                values.append(word_value(args[j]))
+                consumed.add(j)
                 j += 1
             i = j
         name = body.replace("-", "_")
@@ -242,21 +148,39 @@ def flag_source(
                 name, value = name[3:], False
         else:
             value = values[0] if len(values) == 1 else values
+        if isinstance(value, list) and any(isinstance(x, Unknown) for x in value):
+            value = Unknown(
+                reason="; ".join(dict.fromkeys(x.reason for x in value if isinstance(x, Unknown))),
+                written=" ".join(str(x) for x in value),
+            )
         key = canonical.get(name, name)
         entries[key] = Entry(value=value, key=w.text.split("=", 1)[0], line=w.line, column=w.column)
-    return Source(entries=entries, anchor=(cmd.program.line, cmd.program.column))
+    src = Source(entries=entries, anchor=(cmd.program.line, cmd.program.column))
+    src.unseen = opaque_reason([a for k, a in enumerate(args) if a.opaque and k not in consumed])
+    return src
+
+
+def opaque_reason(words: list[Word]) -> str:
+    """Why keys the command does not show may still be set: an argument that is wholly unknown."""
+    if not words:
+        return ""
+    w = words[0]
+    more = f" (and {len(words) - 1} more)" if len(words) > 1 else ""
+    return f"it may be set by `{w.text}` on line {w.line}{more}, whose words are unknown here: {w.unknown}"
 
 
 def overrides(words: list[Word]) -> list[tuple[str, Any, int, int]]:
     """Hydra-style `a.b=v`, `+a.b=v`, `++a.b=v`, `~a.b` words (others, e.g. `--config-path`, are skipped)."""
     out = []
     for w in words:
-        if w.text.startswith("-"):
+        if w.text.startswith("-") or w.opaque:
             continue
         m = _OVERRIDE.match(w.text)
         if not m or (m.group(3) is None and m.group(1) != "~"):
             continue
         key = m.group(1) + m.group(2)
-        value = scalar(m.group(4)) if m.group(3) is not None else None
+        if w.unknown and w.text.find("=") != len(m.group(1) + m.group(2)):
+            continue  # the unknown part is in the key itself
+        value = word_value(w, m.group(4)) if m.group(3) is not None else None
         out.append((key, value, w.line, w.column))
     return out

@@ -1,13 +1,35 @@
-"""YAML/JSON configs (and Hydra `key.path=value` overrides) as a position-aware `Source`."""
+"""YAML/JSON configs (and Hydra `key.path=value` overrides) as a position-aware `Source`.
+
+A launch script that names a base config (`--config base.yaml` for AReaL, `--config-path DIR --config-name NAME`
+for Hydra entry points) gets that file opened when it is in the same tree as the script; its keys keep their
+positions in that file. A base config the reader cannot find makes every key the command line does not set
+*unknown* (it may be set there), not the framework default.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from training.config_io import ConfigError, FieldError
-from training.lint.adapters._source import Entry, Source
-from training.sourcemap import ConfigSyntaxError, SourceMap, escape_pointer_token, parse_text
+from training.lint.adapters._source import Entry, Source, current_reading, nothing_to_lint
+from training.sourcemap import (
+    MAX_CONFIG_BYTES,
+    ConfigSyntaxError,
+    SourceMap,
+    escape_pointer_token,
+    parse_text,
+)
+
+#: flags that name a base config, by what they hold
+_CONFIG_FILE_FLAGS = ("--config", "--config-file", "--config_file")
+_CONFIG_DIR_FLAGS = ("--config-path", "--config_path", "--config-dir", "--config_dir", "-cp", "-cd")
+_CONFIG_NAME_FLAGS = ("--config-name", "--config_name", "-cn")
+_TREE_DEPTH = (
+    4  # how far above the script a relative config path is looked for (scripts run from a repo root)
+)
 
 
 @lru_cache(maxsize=4)
@@ -47,7 +69,8 @@ def _pointer(name: str) -> str:
     return "".join("/" + escape_pointer_token(p) for p in name.split("."))
 
 
-def yaml_source(text: str) -> Source:
+def yaml_source(text: str, file: str = "") -> Source:
+    """`file`: set when the text is another file than the one linted (a base config), for positions."""
     raw, smap = parse_mapping(text)
     entries: dict[str, Entry] = {}
 
@@ -62,6 +85,7 @@ def yaml_source(text: str) -> Source:
                 line=pos.line if pos else None,
                 column=pos.column if pos else None,
                 pointer=ptr,
+                file=file,
             )
             if isinstance(v, dict):
                 walk(v, name)
@@ -72,7 +96,7 @@ def yaml_source(text: str) -> Source:
         pos = smap.locate(_pointer(name))
         return (pos.line, pos.column) if pos else (None, None)
 
-    return Source(entries=entries, ancestor=ancestor, pointer_of=_pointer)
+    return Source(entries=entries, ancestor=ancestor, pointer_of=_pointer, file=file)
 
 
 def apply_overrides(src: Source, overrides: list[tuple[str, Any, int, int]]) -> None:
@@ -87,20 +111,112 @@ def apply_overrides(src: Source, overrides: list[tuple[str, Any, int, int]]) -> 
 
 
 def yaml_or_script(text: str, entry_points: tuple[str, ...], what: str) -> Source:
-    """A YAML config, or a launch script whose trainer command carries Hydra overrides."""
-    from training.lint.adapters._shell import find_command, overrides, tokenize
-    from training.lint.adapters._source import unreadable
+    """A YAML config, or a launch script whose trainer command carries Hydra overrides (on top of the base
+    config it names, when that file can be read)."""
 
     raw = try_parse(text)
     if raw:
         return yaml_source(text)
+    r = current_reading()
+    key = ("yaml_or_script", entry_points, hash(text))
+    if r is not None and key in r.memo:
+        cached: Source = r.memo[key]
+        r.commands, r.notes = list(r.memo[key, "commands"]), list(r.memo[key, "notes"])
+        return cached
+    src = _script_source(text, entry_points, what)
+    if r is not None:
+        r.memo[key], r.memo[key, "commands"], r.memo[key, "notes"] = src, list(r.commands), list(r.notes)
+    return src
+
+
+def _script_source(text: str, entry_points: tuple[str, ...], what: str) -> Source:
+    from training.lint.adapters._shell import find_command, opaque_reason, overrides, tokenize
+
     statements = tokenize(text)
     cmd = find_command(statements, entry_points)
     words = cmd.args if cmd else [w for s in statements for w in s]
     found = overrides(words)
-    if not found:
-        raise unreadable(f"neither a YAML config nor a `{what}` command with key=value overrides")
+    if cmd is None and not found:
+        raise nothing_to_lint(what)
     first = cmd.program if cmd else words[0]
-    src = Source(anchor=(first.line, first.column))
+    src, unseen = base_config(words)
+    src.anchor = (first.line, first.column)
     apply_overrides(src, found)
+    src.unseen = unseen or opaque_reason([w for w in words if w.opaque])
     return src
+
+
+def base_config(words: list[Any]) -> tuple[Source, str]:
+    """The base config the command names, as a Source of its own (positions in that file), and, when it cannot
+    be read, why absent keys are unknown."""
+    named, dir_word, name_word = None, None, None
+    for k, w in enumerate(words):
+        flag, eq, value = w.text.partition("=")
+        if flag not in (*_CONFIG_FILE_FLAGS, *_CONFIG_DIR_FLAGS, *_CONFIG_NAME_FLAGS):
+            continue
+        nxt = words[k + 1] if k + 1 < len(words) else None
+        if not eq:
+            if nxt is None:
+                continue
+            value, unknown = nxt.text, nxt.unknown
+        else:
+            unknown = w.unknown
+        if unknown:
+            return (
+                Source(),
+                f"it may be set in the base config `{w.text}` names, which is unknown here: {unknown}",
+            )
+        if flag in _CONFIG_FILE_FLAGS:
+            named = (w, value)
+        elif flag in _CONFIG_DIR_FLAGS:
+            dir_word = (w, value)
+        else:
+            name_word = (w, value)
+    if named is None and name_word is None:
+        return Source(), ""
+    if named is not None:
+        word, rel = named
+    else:
+        assert name_word is not None
+        word, name = name_word
+        if not Path(name).suffix:
+            name += ".yaml"
+        rel = os.path.join(dir_word[1], name) if dir_word else name
+    shown = f"`{rel}` (named on line {word.line})"
+    r = current_reading()
+    if r is None or not r.path:
+        return (
+            Source(),
+            f"it may be set in the base config {shown}, which is not read (no file path to look from)",
+        )
+    found = _find_in_tree(Path(r.path), rel)
+    if found is None:
+        return Source(), f"it may be set in the base config {shown}, which was not found next to the script"
+    try:
+        data = found.read_text(encoding="utf-8")
+        src = yaml_source(data, file=str(found))
+    except (OSError, UnicodeDecodeError, ConfigError) as exc:
+        why = exc.errors[0].message if isinstance(exc, ConfigError) else str(exc)
+        return Source(), f"it may be set in the base config {shown}, which could not be read ({why})"
+    r.notes.append(f"read the base config {found} named on line {word.line}")
+    return src, ""
+
+
+def _find_in_tree(script: Path, rel: str) -> Path | None:
+    """`rel` next to the script, or relative to one of its parent folders (a script run from the repo root)."""
+    if Path(rel).is_absolute():
+        candidates = [Path(rel)]
+    else:
+        base = script.resolve().parent
+        candidates = [base / rel, *[p / rel for p in list(base.parents)[:_TREE_DEPTH]]]
+    for c in candidates:
+        try:
+            if (
+                c.is_file()
+                and c.suffix in (".yaml", ".yml", ".json")
+                and c.stat().st_size <= MAX_CONFIG_BYTES
+            ):
+                return c
+        except OSError:
+            continue
+    return None
