@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grpolab import __version__
 from training.lint.engine import LintResult
 from training.lint.findings import Finding
 from training.lint.rules import RULES
@@ -46,6 +45,16 @@ def _text_line(path: str, f: Finding, color: bool) -> str:
 
 def json_report(results: list[LintResult]) -> str:
     return json.dumps({"files": [r.to_dict() for r in results]}, indent=2) + "\n"
+
+
+def _tool_version() -> str:
+    """The installed grpolab version (read from the package metadata: reporters never import the CLI package)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("grpolab")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def sarif_report(results: list[LintResult]) -> str:
@@ -110,7 +119,7 @@ def sarif_report(results: list[LintResult]) -> str:
                 "tool": {
                     "driver": {
                         "name": "grpolab",
-                        "version": __version__,
+                        "version": _tool_version(),
                         "informationUri": _INFO_URI,
                         "rules": rules_meta,
                     }
