@@ -118,6 +118,15 @@ class ModelConfig(_Section):
         "make the policy deterministic too early.",
     )
     tie_embeddings: bool = Field(False, description="Built-in model: share input and output embeddings.")
+    alphabet: str | None = Field(
+        None,
+        min_length=1,
+        max_length=256,
+        description="Built-in model: the characters of its tokenizer, one token each (null = the guessing "
+        "game's `0123456789<>=;?`). Must cover every character the environment writes: `0123456789+-=` for "
+        "the chain_sum reasoning task.",
+        examples=[None, "0123456789+-="],
+    )
     max_position_embeddings: int = Field(
         256, ge=16, le=131072, description="Built-in model: longest context in tokens."
     )
@@ -155,6 +164,17 @@ class ModelConfig(_Section):
             raise ValueError("model.revision: '..' is not a branch, tag or commit")
         return v
 
+    @field_validator("alphabet")
+    @classmethod
+    def _alphabet_chars(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if len(set(v)) != len(v):
+            dup = next(c for c in v if v.count(c) > 1)
+            raise ValueError(f"model.alphabet: {dup!r} is listed twice; list each character once")
+        if any(c.isspace() or not c.isprintable() for c in v):
+            raise ValueError("model.alphabet: use printable characters without spaces (e.g. `0123456789+-=`)")
+        return v
 
 
 DATASET_ENV_ID = "grpolab:dataset"
@@ -453,10 +473,11 @@ class WarmStartConfig(_Section):
     steps: int = Field(0, ge=0, le=1_000_000, description="Supervised steps before RL (0 = none).")
     lr: float = Field(1e-3, gt=0, le=1, description="Learning rate of the warm start.")
     batch_size: int = Field(256, ge=1, le=100_000, description="Demonstration episodes per warm-start step.")
-    player: Literal["random_valid", "solver"] = Field(
+    player: Literal["random_valid", "solver", "answers"] = Field(
         "random_valid",
         description="`random_valid`: uniformly random valid actions (teaches the format only); `solver`: the "
-        "environment's scripted solver.",
+        "environment's scripted solver; `answers`: the task generator's own answers, each followed by EOS "
+        "(reasoning tasks such as `grpolab:ReasoningGym-v0`; supervised learning on labels).",
     )
 
 
@@ -520,6 +541,11 @@ class RunSection(_Section):
         "as a smaller sample is too noisy to judge a run by.",
     )
     eval_every: int = Field(0, ge=0, description="Also evaluate every N steps (0 = only at the end).")
+    eval_greedy: bool = Field(
+        False,
+        description="Evaluate with greedy decoding (argmax: exact-match accuracy of the policy's best answer) "
+        "instead of the training sampling settings.",
+    )
     checkpoint_every: int = Field(
         25, ge=0, description="Save a checkpoint every N steps (0 = only at the end)."
     )

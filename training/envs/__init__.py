@@ -32,6 +32,9 @@ def register_builtin() -> None:
     from training.envs import rg_tasks
 
     rg_tasks.register()  # rg:<name>
+    from training.envs import plain_reasoning
+
+    plain_reasoning.register()  # grpolab:ReasoningGym-v0
 
 
 def make_env(env_id: str, **kwargs: Any) -> Any:
