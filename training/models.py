@@ -107,11 +107,8 @@ def save_policy(policy: Policy, directory: Path) -> None:
     (directory / MARKER_FILE).write_text(json.dumps({"format": policy.fmt, "source": policy.source}))
 
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
 def load_policy(cfg: ModelConfig, seed: int = 0) -> Policy:
-    """Build or load the policy named by `model.path`."""
+    """Build or load the policy named by `model.path`: built-in, an existing local folder, else a hub id."""
     path = cfg.path
     if path == BUILTIN_TINY_CHAR:
         return build_tiny_char(cfg, seed)
