@@ -17,6 +17,7 @@ Examples:
   grpolab lint examples/seed-buggy.yaml
   grpolab lint --format sarif configs/*.yaml > lint.sarif
   grpolab lint --input-format gem run.sh
+  grpolab lint --input-format verl --framework-version 2026-01-29 run_grpo.sh
   grpolab lint --explain GL001
 """
 
@@ -30,6 +31,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FORMAT",
         help="auto (default), grpolab, trl, verl, openrlhf, oat, gem, skyrl, roll, areal",
     )
+    p.add_argument(
+        "--framework-version",
+        metavar="VERSION",
+        help="the framework version the files target (a release such as 0.9.1 or a date such as 2026-01-29); "
+        "defaults and meanings that changed are read for that version (default: the version each adapter models)",
+    )
     p.add_argument("--explain", metavar="RULE", help="print the page of a rule (e.g. GL001) and exit")
     p.add_argument("--list-rules", action="store_true", help="list every rule and exit")
     p.add_argument("-o", "--output", help="write the report to this file")
@@ -39,6 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from training.lint import RULES, explain, lint_file, lint_text
+    from training.lint.concepts import set_requested_version
     from training.lint.reporters import json_report, sarif_report, text_report
 
     if args.explain:
@@ -55,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.files:
         print("grpolab lint: give at least one FILE (or '-' for stdin); see --help", file=sys.stderr)
         return 2
+    set_requested_version(args.framework_version)
     results = []
     for path in args.files:
         if path == "-":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from training.lint.explain import all_pages, rule_examples
+from training.lint.explain import all_pages, example_format, rule_examples, with_rule_table
 from training.lint.rules import RULES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,13 +111,20 @@ def test_each_rule_example_fires_its_rule(name: str) -> None:
     from training.lint import lint_file
 
     rid = name.split("-")[0]
-    res = lint_file(ROOT / "examples" / "rules" / name, "grpolab")
+    fmt = example_format(RULES[rid].example)  # rules of other frameworks' options show their own format
+    res = lint_file(ROOT / "examples" / "rules" / name, fmt)
     assert rid in {f.rule for f in res.findings}
     fixed = RULES[rid].fixed_example
     if fixed:
         from training.lint import lint_text
 
-        assert rid not in {f.rule for f in lint_text(fixed, "grpolab").findings}
+        assert rid not in {f.rule for f in lint_text(fixed, example_format(fixed)).findings}
+
+
+def test_lint_docs_rule_table_is_generated_from_the_rules() -> None:
+    page = (ROOT / "docs" / "lint.md").read_text()
+    assert with_rule_table(page) == page, "regenerate: python -m training.lint.explain"
+    assert all(f"| [{rid}](rules/{rid}.md) | {r.name} |" in page for rid, r in RULES.items())
 
 
 def test_lint_process_does_not_import_torch() -> None:

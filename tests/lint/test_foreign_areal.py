@@ -31,7 +31,8 @@ EXPECTED: dict[str, set[tuple[str, str, int | None]]] = {
         ("GL017", "warning", 6),
         ("GL018", "info", 9),
     },
-    "gsm8k_grpo_twice.yaml": {("GL001", "error", 27)},
+    # reward_scaling 10 / reward_bias -0.5 are divided/subtracted out by the group z-score (GL019 info)
+    "gsm8k_grpo_twice.yaml": {("GL001", "error", 27), ("GL019", "info", 17), ("GL019", "info", 18)},
     "lite_ppo.yaml": set(),
     "no_baseline.yaml": {("GL021", "warning", 9), ("GL025", "warning", 8)},
     "reinforce_pp_baseline.yaml": set(),

@@ -25,10 +25,16 @@ def messages(text: str) -> dict[str, str]:
 
 
 EXPECTED: dict[str, set[tuple[str, str, int | None]]] = {
-    "agent_rloo_single.sh": {("GL002", "error", 8), ("GL005", "warning", 9), ("GL019", "info", 6)},
-    "dr_grpo.sh": {("GL022", "info", 4)},
+    # GL035: optimizer steps per rollout = rollout prompts × n / train batch (samples) × epochs
+    "agent_rloo_single.sh": {
+        ("GL002", "error", 8),
+        ("GL005", "warning", 9),
+        ("GL019", "info", 6),
+        ("GL035", "info", 3),
+    },
+    "dr_grpo.sh": {("GL022", "info", 4), ("GL035", "info", 2)},
     "group_norm_no_std.sh": {("GL009", "error", 15)},
-    "grpo_kl_default_k1.sh": {("GL010", "warning", 6), ("GL016", "warning", 8)},
+    "grpo_kl_default_k1.sh": {("GL010", "warning", 6), ("GL016", "warning", 8), ("GL035", "info", 3)},
     "reinforce_baseline.sh": set(),
 }
 
@@ -65,7 +71,7 @@ DOTTED = (
 def test_flat_and_dotted_spellings_mean_the_same() -> None:
     flat, dotted = lint_text(FLAT, "openrlhf"), lint_text(DOTTED, "openrlhf")
     assert [(f.rule, f.severity) for f in flat.findings] == [(f.rule, f.severity) for f in dotted.findings]
-    assert {f.rule for f in flat.findings} == {"GL010", "GL016", "GL005"}
+    assert {f.rule for f in flat.findings} == {"GL010", "GL016", "GL005", "GL035"}
     # a default is named in the spelling the script uses
     assert "`--kl_estimator` not set" in next(f.message for f in flat.findings if f.rule == "GL010")
     assert "`--algo.kl.estimator` not set" in next(f.message for f in dotted.findings if f.rule == "GL010")
@@ -94,7 +100,8 @@ def test_default_kl_goes_into_the_reward_with_a_reference() -> None:
     m = messages(
         "python3 -m openrlhf.cli.train_ppo_ray --advantage_estimator group_norm --n_samples_per_prompt 8\n"
     )
-    assert set(m) == {"GL018"} and "0.01" in m["GL018"]
+    # GL035: the defaults give 1024 prompts × 8 / 128 samples = 64 optimizer steps per rollout
+    assert set(m) == {"GL018", "GL035"} and "0.01" in m["GL018"] and m["GL035"].startswith("64 ")
 
 
 def test_local_reward_model_with_group_std_amplifies_noise_unless_filtered() -> None:

@@ -30,7 +30,8 @@ EXPECTED: dict[str, set[tuple[str, str, int | None]]] = {
     "grpo_gsm8k.sh": set(),
     "grpo_single_sample.sh": {("GL002", "error", 5), ("GL019", "info", 7), ("GL021", "warning", 5)},
     "reinforce_pp_baseline.sh": set(),
-    "reinforce_pp_discount.yaml": {("GL024", "info", 12), ("GL025", "warning", 4)},
+    # async rollout (the default mode) never reads val_kwargs.do_sample: GL019 on it, GL024 from the temperature
+    "reinforce_pp_discount.yaml": {("GL019", "info", 13), ("GL024", "info", 12), ("GL025", "warning", 4)},
 }
 
 

@@ -106,5 +106,5 @@ def map_loaded(loaded: LoadedConfig) -> Mapped:
     return Mapped(concepts=c, allow=allow, loaded=loaded)
 
 
-def map_text(text: str, path: str | None) -> Mapped:
+def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:
     return map_loaded(load_text(text, path))

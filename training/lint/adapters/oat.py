@@ -3,6 +3,12 @@
 Flags are `--field value`; booleans are `--flag` / `--no-flag` (`-` and `_` spellings alike). Defaults are
 those of `oat/args.py` as of 2025-10-31 (`critic_type: drgrpo`, `beta: 0.1`, `num_samples: 2`). gem's
 `train_oat_grpo.py` extends these arguments (see `gem.py`).
+
+Units: `--rollout_batch_size(_per_device)` counts prompts; the actor samples `--num_samples` completions for each
+(vLLM `SamplingParams(n=num_samples)`), so a rollout always holds whole groups and a group can never be split
+(GL006 cannot fire). Algorithm: `oat.experiment.run_ppo` / `run_math_rl` run PPO-family learners;
+`oat.experiment.main` runs the preference learner of `--algo` (default DPO), which has no groups, advantages or
+clip: only settings shared by every algorithm are checked there.
 """
 
 from __future__ import annotations
@@ -10,12 +16,19 @@ from __future__ import annotations
 from training.lint.adapters import Mapped
 from training.lint.adapters._shell import Command, find_command, flag_source, mentions, tokenize
 from training.lint.adapters._source import Source, unreadable
-from training.lint.concepts import BatchWhitening, Concepts
+from training.lint.concepts import BatchWhitening, Concepts, requested_version
 
 NAME = "oat"
 VERSION = "main@2025-10-31"
 
-ENTRY_POINTS = ("oat.experiment.main", "oat/experiment/main.py")
+PPO_ENTRY_POINTS = (
+    "oat.experiment.run_ppo",
+    "oat/experiment/run_ppo.py",
+    "oat.experiment.run_math_rl",
+    "oat/experiment/run_math_rl.py",
+)
+ENTRY_POINTS = ("oat.experiment.main", "oat/experiment/main.py", *PPO_ENTRY_POINTS)
+_PG_ALGOS = ("PPO",)
 _OAT_FLAGS = (
     "--critic_type",
     "--num_samples",
@@ -97,8 +110,28 @@ def loss_from_critic_type(src: Source, c: Concepts) -> str:
     return ct
 
 
-def map_source(src: Source) -> Mapped:
-    c = Concepts(framework=NAME, framework_version=VERSION, std_eps=1e-8, std_unbiased=True)
+def map_preference(src: Source, algo: str, version: str) -> Mapped:
+    """`--algo DPO` and the other preference/SFT learners: no policy-gradient concepts to check."""
+    c = Concepts(framework=NAME, framework_version=version, policy_gradient=False, estimator="other")
+    c.group_mean = c.group_norm_std = False
+    c.use_ref = True
+    c.clip_low = c.clip_high = None
+    c.origins["estimator"] = src.origin("algo")
+    for key in ("critic_type", "num_samples", "whiten_adv", "cliprange"):
+        if src.written(key):
+            c.dead_keys.append(
+                (f"--{key}", f"`--algo {algo}` trains a preference/SFT objective, not PPO/GRPO")
+            )
+            c.origins[f"dead:--{key}"] = src.origin(key)
+    return Mapped(concepts=c)
+
+
+def map_source(src: Source, version: str | None = None, ppo_entry: bool = True) -> Mapped:
+    version = version or VERSION
+    algo = "PPO" if ppo_entry else (src.str_("algo", "DPO") or "DPO")
+    if algo not in _PG_ALGOS:
+        return map_preference(src, algo, version)
+    c = Concepts(framework=NAME, framework_version=version, std_eps=1e-8, std_unbiased=True)
     ct = loss_from_critic_type(src, c)
     whiten_adv = src.bool_("whiten_adv", False)
     c.group_mean = ct in ("grpo", "drgrpo")
@@ -108,7 +141,12 @@ def map_source(src: Source) -> Mapped:
         c.batch_whitening = BatchWhitening(mean=True, std=True, scope="tokens", intrinsic=True)
     map_common(src, c)
     c.gamma_used_by_estimator = ct == "ppo"
-    c.rollout_samples = src.int_("rollout_batch_size", 128)
+    # batch sizes count prompts, each sampled num_samples times: a rollout and a device hold whole groups
+    prompts = src.int_("rollout_batch_size", 128)
+    c.rollout_prompts = prompts
+    c.rollout_samples = prompts * c.group_size if prompts else None
+    per_device = c.per_device_samples
+    c.per_device_samples = per_device * c.group_size if per_device else None
     c.positional_grouping = True  # rewards are grouped with view(-1, num_samples) on each learner
     o = c.origins
     for concept in ("estimator", "group_mean", "group_norm_std", "batch_whitening"):
@@ -120,8 +158,17 @@ def map_source(src: Source) -> Mapped:
             ("--whiten_adv", f"it is read only on the PPO (GAE) path, not with critic_type {ct}")
         )
         o["dead:--whiten_adv"] = src.origin("whiten_adv")
+    if c.group_norm_std and src.written("reward_scale"):
+        c.dead_keys.append(("--reward_scale", "the grpo group z-score divides any reward scale out again"))
+        o["dead:--reward_scale"] = src.origin("reward_scale")
+    sync = src.int_("sync_params_every", 1) or 1
+    if sync > 1:
+        c.off_policy = f"--sync_params_every {sync}: actors sample with weights up to {sync - 1} syncs old"
+        c.off_policy_corrected = src.raw("tis_c", 2.0) is not None  # truncated IS on by default (2.0)
+        o["off_policy"] = src.origin("sync_params_every")
     return Mapped(concepts=c)
 
 
-def map_text(text: str, path: str | None) -> Mapped:
-    return map_source(oat_source(text, ENTRY_POINTS, "python -m oat.experiment.main ..."))
+def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:
+    src = oat_source(text, ENTRY_POINTS, "python -m oat.experiment.run_ppo ...")
+    return map_source(src, version or requested_version(), ppo_entry=mentions(text, PPO_ENTRY_POINTS))

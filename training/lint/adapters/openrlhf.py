@@ -2,6 +2,10 @@
 
 Both spellings are accepted: the dotted hierarchy (`--algo.advantage.estimator`, since 2026-04-19) and the flat
 flags before it (`--advantage_estimator`). Defaults are those of OpenRLHF main as of 2026-08-13.
+
+Two orders of operations matter: the reward is z-scored (group estimators) and only then clipped to
+`--reward.clip_range` and given the per-token KL penalty (`compute_reward`), so the KL is not divided by the group
+std (GL018 says so), and the clip acts on z-scores for group estimators but on raw rewards for gae/reinforce.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from training.lint.adapters import Mapped
 from training.lint.adapters._shell import find_command, flag_source, mentions, tokenize
 from training.lint.adapters._source import Source, unreadable
-from training.lint.concepts import BatchWhitening, Concepts, RewardNorm
+from training.lint.concepts import BatchWhitening, Concepts, RewardNorm, requested_version
 
 NAME = "openrlhf"
 VERSION = "main@2026-08-13"
@@ -68,11 +72,11 @@ def source(text: str) -> Source:
     return src
 
 
-def map_source(src: Source) -> Mapped:
+def map_source(src: Source, version: str | None = None) -> Mapped:
     est = src.str_("algo.advantage.estimator", "gae") or "gae"
     n = src.int_("rollout.n_samples_per_prompt", 1) or 1
     no_std = src.bool_("algo.advantage.no_std_norm", False)
-    c = Concepts(framework=NAME, framework_version=VERSION, std_eps=1e-9, std_unbiased=True)
+    c = Concepts(framework=NAME, framework_version=version or VERSION, std_eps=1e-9, std_unbiased=True)
     c.group_mean, c.group_norm_std = False, False
     whitened = est in ("gae", "reinforce", "reinforce_baseline")
     if est == "group_norm":
@@ -159,8 +163,61 @@ def map_source(src: Source) -> Mapped:
     o["rollout_samples"] = src.origin("rollout.batch_size")
     o["reward_kind"] = src.origin("reward.pretrain")
     o["std_eps"] = src.fixed("algo.advantage.estimator", "group std epsilon (fixed at 1e-9 in OpenRLHF)")
+    _map_2026(src, c, est)
     return Mapped(concepts=c)
 
 
-def map_text(text: str, path: str | None) -> Mapped:
-    return map_source(source(text))
+def _map_2026(src: Source, c: Concepts, est: str) -> None:
+    """KL placement, GSPO, IS correction, async training, reward clip, steps per rollout."""
+    o = c.origins
+    c.kl_after_norm = True  # compute_reward adds the per-token KL to the already normalized reward
+    if src.str_("actor.policy_loss_type", "ppo") == "gspo":
+        c.policy_loss, c.ratio_level = "gspo", "sequence"
+    o["policy_loss"] = o["ratio_level"] = src.origin("actor.policy_loss_type")
+    c.sampler_is_correction = src.bool_("algo.advantage.is_correction_enable", False)
+    o["sampler_is_correction"] = src.origin("algo.advantage.is_correction_enable")
+    top_p = src.float_("rollout.top_p", 1.0)
+    c.sampling_filters = (
+        [(src.origin("rollout.top_p").key, f"{top_p:g}")] if top_p is not None and top_p < 1 else []
+    )
+    o["sampling_filters"] = src.origin("rollout.top_p")
+    for key, what in (
+        ("train.partial_rollout_enable", "partial rollouts"),
+        ("train.async_enable", "async training"),
+    ):
+        if src.bool_(key, False):
+            c.off_policy = f"{src.origin(key).key}: {what}"
+            c.off_policy_corrected = c.sampler_is_correction
+            o["off_policy"] = src.origin(key)
+            break
+    pair = src.raw("reward.clip_range")
+    group_stage = est in ("group_norm", "dr_grpo", "rloo", "reinforce_baseline")
+    if pair is not None or c.reward_kind == "continuous":
+        bound = 10.0
+        if isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, (int, float)) for x in pair):
+            bound = min(abs(float(pair[0])), abs(float(pair[1])))
+        elif pair is not None:
+            raise src._bad("reward.clip_range", "two numbers (low high)")
+        c.reward_clip = bound
+        c.reward_clip_stage = "after_norm" if group_stage else "raw"
+        o["reward_clip"] = src.origin("reward.clip_range")
+    n = c.group_size
+    prompts, train = src.int_("rollout.batch_size", 1024), src.int_("train.batch_size", 128)
+    epochs = src.int_("train.max_epochs", 1) or 1
+    if prompts and train:
+        c.updates_per_rollout = prompts * n / train * epochs
+        c.updates_formula = (
+            f"{src.origin('rollout.batch_size').key} {prompts} × n_samples_per_prompt {n} / "
+            f"{src.origin('train.batch_size').key} {train} × max_epochs {epochs}"
+        )
+        o["updates_per_rollout"] = src.origin("train.batch_size")
+    inert = []
+    if c.clip_low != c.clip_high:
+        inert.append("the asymmetric clip (`eps_clip_low_high`)")
+    if c.clip_dual is not None:
+        inert.append("the dual clip")
+    c.off_policy_only_settings = inert
+
+
+def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:
+    return map_source(source(text), version or requested_version())

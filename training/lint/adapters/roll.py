@@ -3,18 +3,28 @@ role sections (`actor_train`, `actor_infer`, `reference`, `rewards`, `train_env_
 `start_rlvr_pipeline.py` / `start_agentic_pipeline.py` are read too. Defaults are those of ROLL main as of
 2026-08-19.
 
-Two ROLL behaviours this adapter encodes: `adv_estimator: grpo` overwrites `norm_mean_type`/`norm_std_type` with
-`group` (so a "no std" request is ignored, GL009), and `grpo`/`reinforce` compute per-token discounted returns
-with `gamma`/`lambd` (GL025 for gamma < 1).
+ROLL behaviours this adapter encodes:
+- RLVR pipeline: `adv_estimator: grpo` overwrites `norm_mean_type`/`norm_std_type` with `group` in
+  `reward_postprocess` (so a "no std" request is ignored, GL009); `reward_clip` acts after that normalization.
+- Agentic pipeline (a `train_env_manager` section): that forcing does not exist. The reward stage is
+  `reward_normalization` (explicit `norm_mean_type`/`norm_std_type` win; else derived from `grouping` and the
+  deprecated `method`: `identity` = none, `mean` = mean only, `mean_std` = both, at batch level for
+  `grouping: batch`, group level otherwise), then a REINFORCE return and an optional `masked_whiten`. The
+  estimator is classified from that shape, whatever `adv_estimator` says.
+- `grpo`/`reinforce` compute per-token discounted returns with `gamma`/`lambd` (GL025 for gamma < 1).
+- `actor_train.pg_variant` is read only by the policy-gradient workers (`ActorPGWorker`), which fall back to
+  `vanilla` (no ratio, no clip) when it is unset.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from training.lint.adapters import Mapped
 from training.lint.adapters._shell import mentions
 from training.lint.adapters._source import Source
 from training.lint.adapters._yaml import try_parse, yaml_or_script
-from training.lint.concepts import BatchWhitening, Concepts, RewardNorm
+from training.lint.concepts import BatchWhitening, Concepts, RewardNorm, requested_version
 
 NAME = "roll"
 VERSION = "main@2026-08-19"
@@ -64,23 +74,40 @@ def _level(src: Source, key: str) -> str:
     return _LEVELS[v]
 
 
-def map_source(src: Source) -> Mapped:
+def _agentic_norm(src: Source) -> tuple[str, str, tuple[str, str]]:
+    """The agentic reward stage: explicit norm types win over the deprecated `method` (ROLL's __post_init__)."""
+    rn = "reward_normalization"
+    method = src.str_(f"{rn}.method", "identity") or "identity"
+    if method not in ("identity", "mean", "mean_std", "asym_clip"):
+        method = "identity"  # ROLL warns and falls back
+    level = "batch" if (src.str_(f"{rn}.grouping", "batch") or "batch").lower() == "batch" else "group"
+    derived_mean = level if method != "identity" else "none"
+    derived_std = level if method in ("mean_std", "asym_clip") else "none"
+    mean = (
+        _level(src, f"{rn}.norm_mean_type") if src.raw(f"{rn}.norm_mean_type") is not None else derived_mean
+    )
+    std = _level(src, f"{rn}.norm_std_type") if src.raw(f"{rn}.norm_std_type") is not None else derived_std
+    keys = (
+        f"{rn}.norm_mean_type" if src.written(f"{rn}.norm_mean_type") else f"{rn}.method",
+        f"{rn}.norm_std_type" if src.written(f"{rn}.norm_std_type") else f"{rn}.method",
+    )
+    return mean, std, keys
+
+
+def map_source(src: Source, version: str | None = None) -> Mapped:
     agentic = src.has("train_env_manager")
     est = src.str_("adv_estimator", "gae") or "gae"
-    if agentic and (src.has("reward_normalization.method") or not src.has("norm_mean_type")):
-        method = src.str_("reward_normalization.method", None)
-        by_state = (src.str_("reward_normalization.grouping", "batch") or "batch") != "batch"
-        level = "group" if by_state else "batch"
-        mean = level if method in ("mean", "mean_std") else _level(src, "reward_normalization.norm_mean_type")
-        std = level if method == "mean_std" else _level(src, "reward_normalization.norm_std_type")
-        norm_keys = ("reward_normalization.method", "reward_normalization.method")
+    if agentic:
+        mean, std, norm_keys = _agentic_norm(src)
     else:
         mean, std = _level(src, "norm_mean_type"), _level(src, "norm_std_type")
         norm_keys = ("norm_mean_type", "norm_std_type")
     whiten = src.bool_("whiten_advantages", False)
-    c = Concepts(framework=NAME, framework_version=VERSION, std_eps=1e-6, std_unbiased=True)
+    c = Concepts(framework=NAME, framework_version=version or VERSION, std_eps=1e-6, std_unbiased=True)
     c.group_mean, c.group_norm_std = False, False
-    c.estimator_declared = est != "reinforce"
+    c.estimator_declared = est != "reinforce" and not agentic
+    if agentic and est in ("grpo", "reinforce"):
+        est = "reinforce"  # agentic grpo/reinforce = a REINFORCE return on the normalized reward; no forcing
     if est == "grpo":
         # reward_postprocess resets both norm types to `group` for grpo, whatever the file says
         c.no_std_requested = (src.written(norm_keys[1]) or src.has(norm_keys[1])) and std != "group"
@@ -144,6 +171,8 @@ def map_source(src: Source) -> Mapped:
     for concept in ("estimator", "group_mean"):
         o[concept] = src.origin("adv_estimator")
     o["group_norm_std"] = src.origin(norm_keys[1]) if est != "grpo" else src.origin("adv_estimator")
+    if agentic:
+        o["estimator"] = o["group_mean"] = src.origin(norm_keys[0])
     o["no_std_requested"] = src.origin(norm_keys[1])
     o["batch_whitening"] = src.origin("whiten_advantages")
     o["token_reward_whiten"] = src.origin("whiten_rewards")
@@ -176,8 +205,60 @@ def map_source(src: Source) -> Mapped:
             f"it is {kl_init:g} with `add_token_level_kl` and `use_kl_loss` off: it only forces a reference "
             "model that is loaded and never used (set it to 0)",
         )
+    _map_2026(src, c, agentic, dead)
     return Mapped(concepts=c)
 
 
-def map_text(text: str, path: str | None) -> Mapped:
-    return map_source(yaml_or_script(text, ENTRY_POINTS, "python start_rlvr_pipeline.py ..."))
+def _map_2026(src: Source, c: Concepts, agentic: bool, dead: Callable[[str, str], None]) -> None:
+    """pg_variant and its worker, reward clip, async generation, train-infer correction, steps per batch."""
+    o = c.origins
+    worker = src.str_("actor_train.worker_cls", None) or ""
+    pg_worker = "PGWorker" in worker
+    variant = src.str_("actor_train.pg_variant", None)
+    if pg_worker and variant is None:
+        c.unclipped_pg_default = True
+        c.policy_loss = "vanilla_pg"
+        o["unclipped_pg_default"] = src.origin("actor_train.worker_cls")
+    elif pg_worker:
+        c.policy_loss = {"vanilla": "vanilla_pg", "ppo": "ppo", "cispo": "cispo"}.get(variant or "", "other")  # type: ignore[assignment]
+        o["policy_loss"] = src.origin("actor_train.pg_variant")
+    elif variant is not None:
+        dead(
+            "actor_train.pg_variant",
+            f"only the policy-gradient worker (`ActorPGWorker`) reads it; this config uses "
+            f"{worker.rsplit('.', 1)[-1] or 'the default ActorWorker'}",
+        )
+    if c.policy_loss == "vanilla_pg":
+        c.clip_low = c.clip_high = None
+    # the RLVR reward clip acts on the normalized response-level reward (reward_postprocess)
+    c.reward_clip = src.float_("reward_clip", None)
+    c.reward_clip_stage = "raw" if agentic else "after_norm"
+    o["reward_clip"] = src.origin("reward_clip")
+    tic = "train_infer_correction.is_weight.enabled"
+    c.sampler_is_correction = src.bool_(tic, False)
+    o["sampler_is_correction"] = src.origin(tic)
+    gen = "actor_infer.generating_args"
+    filters = []
+    top_p = src.float_(f"{gen}.top_p", 0.7)
+    if top_p is not None and top_p < 1:
+        filters.append((src.origin(f"{gen}.top_p").key, f"{top_p:g}"))
+    top_k = src.int_(f"{gen}.top_k", None)
+    if top_k is not None and top_k > 0:
+        filters.append((src.origin(f"{gen}.top_k").key, f"{top_k}"))
+    c.sampling_filters = filters
+    o["sampling_filters"] = src.origin(f"{gen}.top_p")
+    ratio = src.float_("async_generation_ratio", 0.0) or 0.0
+    if ratio > 0:
+        c.off_policy = f"async_generation_ratio = {ratio:g}"
+        c.off_policy_corrected = c.sampler_is_correction
+        o["off_policy"] = src.origin("async_generation_ratio")
+    epochs = src.int_("ppo_epochs", 1) or 1
+    if epochs > 1:
+        c.updates_per_rollout = float(epochs)  # at least; the mini-batch count is per-device, not read here
+        c.updates_formula = f"ppo_epochs {epochs} (at least)"
+        o["updates_per_rollout"] = src.origin("ppo_epochs")
+
+
+def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:
+    src = yaml_or_script(text, ENTRY_POINTS, "python start_rlvr_pipeline.py ...")
+    return map_source(src, version or requested_version())

@@ -1,6 +1,11 @@
 """SkyRL: its config tree as YAML (`trainer`, `generator`, `data`, `environment`), or a launch script with
 Hydra-style overrides of `-m skyrl_train.entrypoints.main_base` (`trainer.algorithm.advantage_estimator=grpo`).
-Defaults are those of SkyRL main as of 2026-08-21 (note `use_kl_loss: true`, `n_samples_per_prompt: 5`)."""
+Defaults are those of SkyRL main as of 2026-08-21 (note `use_kl_loss: true`, `n_samples_per_prompt: 5`).
+
+Versions: `loss_reduction: token_mean` was a mean of micro-batch token means before 2026-03-31 (PR #1296) and is a
+mini-batch token mean since (the old behaviour is `token_mean_legacy`, so a file naming it is read as the new
+version); the CISPO bounds `cispo_eps_clip_low/high` are offsets from 1 since PR #1928 (2026-07).
+`--framework-version 2026-03-01` (any date) reads the file with the behaviour of that date."""
 
 from __future__ import annotations
 
@@ -8,10 +13,12 @@ from training.lint.adapters import Mapped
 from training.lint.adapters._shell import mentions
 from training.lint.adapters._source import Source
 from training.lint.adapters._yaml import try_parse, yaml_or_script
-from training.lint.concepts import BatchWhitening, Concepts
+from training.lint.concepts import BatchWhitening, Change, Concepts, requested_version
 
 NAME = "skyrl"
 VERSION = "main@2026-08-21"
+TOKEN_MEAN_GLOBAL = Change(date="2026-03-31")  # PR #1296
+CISPO_OFFSETS = Change(date="2026-07-01")  # PR #1928 (merged in July 2026; the day is approximate)
 
 ENTRY_POINTS = (
     "skyrl_train.entrypoints.main_base",
@@ -23,7 +30,7 @@ _T = "trainer.algorithm"
 _S = "generator.sampling_params"
 _LOSS = {
     "token_mean": "token_mean",
-    "token_mean_legacy": "token_mean",
+    "token_mean_legacy": "token_mean_local",  # a mean of micro-batch means (GL023)
     "prompt_mean": "token_mean",
     "sequence_mean": "seq_mean_token_mean",
     "seq_mean_token_sum_norm": "seq_mean_token_sum_norm",
@@ -42,12 +49,28 @@ def detect(text: str, path: str | None) -> float:
     return 0.6 if "trainer.algorithm." in text and "generator." in text else 0.0
 
 
-def map_source(src: Source) -> Mapped:
+def resolve_version(src: Source, asked: str | None) -> tuple[str, str]:
+    """(label, date) of the behaviour to model; `token_mean_legacy` in the file implies 2026-03-31 or later."""
+    legacy = src.str_(f"{_T}.loss_reduction", "token_mean") == "token_mean_legacy"
+    if asked and TOKEN_MEAN_GLOBAL.applies(asked) is False and legacy:
+        return (
+            f"{VERSION} (inferred from `token_mean_legacy`, which only exists since 2026-03-31)",
+            "2026-08-21",
+        )
+    if asked:
+        date = asked if TOKEN_MEAN_GLOBAL.applies(asked) is not None else "2026-08-21"
+        return asked, date
+    return VERSION, "2026-08-21"
+
+
+def map_source(src: Source, version: str | None = None) -> Mapped:
+    label, date = resolve_version(src, version)
+    global_mean = bool(TOKEN_MEAN_GLOBAL.applies(date))
     est = src.str_(f"{_T}.advantage_estimator", "grpo") or "grpo"
     by_std = src.bool_(f"{_T}.grpo_norm_by_std", True)
     extra = src.bool_(f"{_T}.advantage_batch_normalize", False)
     n = src.int_("generator.n_samples_per_prompt", 5) or 0
-    c = Concepts(framework=NAME, framework_version=VERSION, std_eps=1e-6, std_unbiased=True)
+    c = Concepts(framework=NAME, framework_version=label, std_eps=1e-6, std_unbiased=True)
     c.group_mean, c.group_norm_std = False, False
     if est == "grpo":
         c.estimator = "grpo" if by_std else "drgrpo"
@@ -71,6 +94,8 @@ def map_source(src: Source) -> Mapped:
     if red not in _LOSS:
         raise src._bad(f"{_T}.loss_reduction", f"one of {', '.join(_LOSS)}")
     c.loss_agg = _LOSS[red]  # type: ignore[assignment]
+    if red == "token_mean" and not global_mean:
+        c.loss_agg = "token_mean_local"  # before PR #1296: a mean of micro-batch means
     c.length_norm_constant = src.int_(f"{_T}.max_seq_len", None)
     c.group_size = n
     c.temperature = src.float_(f"{_S}.temperature", 1.0) or 0.0
@@ -126,8 +151,131 @@ def map_source(src: Source) -> Mapped:
     if src.written(key) and not c.entropy_enabled:
         c.dead_keys.append((key, f"`{_T}.use_entropy_loss` is false"))
         o[f"dead:{key}"] = src.origin(key)
+    _map_2026(src, c, date, red)
     return Mapped(concepts=c)
 
 
-def map_text(text: str, path: str | None) -> Mapped:
-    return map_source(yaml_or_script(text, ENTRY_POINTS, "-m skyrl_train.entrypoints.main_base ..."))
+def _map_2026(src: Source, c: Concepts, date: str, reduction: str) -> None:
+    """Policy loss, off-policy correction, fully-async, sampling filters, steps per batch, version notes."""
+    o = c.origins
+    loss_key = f"{_T}.policy_loss_type"
+    loss = src.str_(loss_key, "regular") or "regular"
+    o["policy_loss"] = o["ratio_level"] = src.origin(loss_key)
+    clip_keys = [k for k in (f"{_T}.eps_clip_low", f"{_T}.eps_clip_high") if src.written(k)]
+    cispo = f"{_T}.cispo"
+    anchor = src.str_(f"{cispo}.cispo_anchor", "old") or "old"
+    if loss == "gspo":
+        c.policy_loss, c.ratio_level = "gspo", "sequence"
+    elif loss == "cispo":
+        c.policy_loss = "cispo"
+        low = src.float_(f"{cispo}.cispo_eps_clip_low", 1.0) or 0.0
+        high = src.float_(f"{cispo}.cispo_eps_clip_high", 4.0) or 0.0
+        offsets = CISPO_OFFSETS.applies(date) is not False
+        c.is_weight_bounds = (1 - low, 1 + high) if offsets else (low, high)
+        o["is_weight_bounds"] = src.origin(f"{cispo}.cispo_eps_clip_high")
+        c.clip_low = c.clip_high = None
+        written = [
+            k for k in (f"{cispo}.cispo_eps_clip_low", f"{cispo}.cispo_eps_clip_high") if src.written(k)
+        ]
+        if written:
+            c.version_notes.append(
+                (
+                    written[0],
+                    "SkyRL's CISPO bounds changed twice: 0.2/0.2 until PR #553 (2025-10), then [0, 5]; since PR "
+                    "#1928 (2026-07) the two keys are offsets, bounds [1 − low, 1 + high] (defaults 1.0 / 4.0). "
+                    f"Read here as {'offsets' if offsets else 'the bounds themselves'}: "
+                    f"[{c.is_weight_bounds[0]:g}, {c.is_weight_bounds[1]:g}].",
+                )
+            )
+            o[f"version:{written[0]}"] = src.origin(written[0])
+    elif loss == "sapo":
+        c.policy_loss = "sapo"
+        c.clip_low = c.clip_high = None
+        for key in clip_keys:
+            c.dead_keys.append((key, f"`{loss_key}: sapo` gates with `sapo.*` temperatures, not a clip"))
+            o[f"dead:{key}"] = src.origin(key)
+    elif loss not in ("regular", "dual_clip"):
+        c.policy_loss = "other"
+    opc = f"{_T}.off_policy_correction"
+    tis = src.str_(f"{opc}.tis_ratio_type", None)
+    masks = [
+        k
+        for k in (
+            "sequence_mask_metric",
+            "outlier_token_is_threshold_low",
+            "outlier_token_is_threshold_high",
+            "token_mask_is_threshold_low",
+            "token_mask_is_threshold_high",
+        )
+        if src.raw(f"{opc}.{k}") is not None
+    ]
+    legacy_tis = src.bool_(f"{_T}.use_tis", False)
+    uses_rollout_logprobs = loss in ("rollout_is", "dppo") or (loss == "cispo" and anchor == "rollout")
+    c.sampler_is_correction = bool(tis or masks or legacy_tis or uses_rollout_logprobs)
+    corr_key = (
+        f"{opc}.tis_ratio_type"
+        if tis
+        else f"{opc}.{masks[0]}"
+        if masks
+        else f"{_T}.use_tis"
+        if legacy_tis
+        else loss_key
+    )
+    o["sampler_is_correction"] = src.origin(corr_key)
+    sp = "generator.sampling_params"
+    filters = []
+    for key, neutral in (("top_p", 1.0), ("top_k", -1), ("min_p", 0.0), ("repetition_penalty", 1.0)):
+        v = src.float_(f"{sp}.{key}", neutral)
+        if v is not None and v != neutral and not (key == "top_k" and v <= 0):
+            filters.append((src.origin(f"{sp}.{key}").key, f"{v:g}"))
+    c.sampling_filters = filters
+    o["sampling_filters"] = src.origin(f"{sp}.top_p")
+    fully_async = src.bool_("trainer.fully_async.enabled", False)
+    if fully_async:
+        staleness = src.int_("trainer.fully_async.max_staleness_steps", 4)
+        c.off_policy = f"trainer.fully_async.enabled, up to {staleness} steps stale"
+        o["off_policy"] = src.origin("trainer.fully_async.enabled")
+        c.off_policy_corrected = c.sampler_is_correction
+        c.updates_per_rollout = 1.0  # fully async takes one optimizer step per batch (asserted)
+        c.updates_formula = "trainer.fully_async.enabled: one step per batch"
+        o["updates_per_rollout"] = src.origin("trainer.fully_async.enabled")
+    else:
+        prompts = src.int_("trainer.train_batch_size", 1024)
+        mini = src.int_("trainer.policy_mini_batch_size", 256)
+        epochs = src.int_("trainer.update_epochs_per_batch", 1) or 1
+        if prompts and mini:
+            c.updates_per_rollout = prompts / mini * epochs
+            c.updates_formula = f"trainer.train_batch_size {prompts} / policy_mini_batch_size {mini} × update_epochs_per_batch {epochs}"
+            o["updates_per_rollout"] = src.origin("trainer.policy_mini_batch_size")
+    inert = []
+    if loss == "cispo" and anchor == "old":
+        inert.append("the CISPO bounds (`cispo_anchor: old`)")
+    elif loss in ("regular", "dual_clip", "gspo") and c.clip_low != c.clip_high:
+        inert.append("the asymmetric clip (`eps_clip_high` ≠ `eps_clip_low`)")
+    if loss == "dual_clip":
+        inert.append("the dual clip (`clip_ratio_c`)")
+    c.off_policy_only_settings = inert
+    c.max_completion_tokens = src.int_(f"{sp}.max_generate_length", 1024)
+    o["max_completion_tokens"] = src.origin(f"{sp}.max_generate_length")
+    c.truncation_masked = src.bool_("generator.apply_overlong_filtering", False)
+    key = f"{_T}.loss_reduction"
+    if reduction == "token_mean" and src.written(key):
+        now = (
+            "a mini-batch token mean"
+            if TOKEN_MEAN_GLOBAL.applies(date)
+            else "a mean of micro-batch token means"
+        )
+        c.version_notes.append(
+            (
+                key,
+                "`token_mean` was a mean of micro-batch token means (the loss changed with the micro-batch size) "
+                "until SkyRL PR #1296 (2026-03-31) and is a mini-batch token mean since; the old behaviour is "
+                f"`token_mean_legacy`. Linted as {c.framework_version}: {now}.",
+            )
+        )
+        o[f"version:{key}"] = src.origin(key)
+
+
+def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:
+    src = yaml_or_script(text, ENTRY_POINTS, "-m skyrl_train.entrypoints.main_base ...")
+    return map_source(src, version or requested_version())

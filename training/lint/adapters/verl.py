@@ -1,5 +1,12 @@
 """verl: Hydra YAML in the shape of `ppo_trainer.yaml`, or a launch script with `key.path=value` overrides of
-`python3 -m verl.trainer.main_ppo`. Defaults are those of verl main as of 2026-01-29."""
+`python3 -m verl.trainer.main_ppo`.
+
+Versions: the repository moved from `volcengine/verl` to `verl-project/verl`. Defaults are those of
+verl-project/verl main as of 2026-08-22 (= PyPI 0.9.1): `rollout.calculate_log_probs: true`, `rollout.mode:
+async`, reward settings under `reward.*`. `--framework-version` 0.9.0 or a date before 2026-08-22 reads the file
+with volcengine/verl main@2026-01-29's defaults (`calculate_log_probs: false`, top-level `reward_model.*`). A file
+that uses keys only the new layout has (`reward.reward_model.*`, `policy_loss.loss_mode: dppo_*`, `gdpo`) is read
+as the new version whatever was asked."""
 
 from __future__ import annotations
 
@@ -7,10 +14,15 @@ from training.lint.adapters import Mapped
 from training.lint.adapters._shell import mentions
 from training.lint.adapters._source import Source
 from training.lint.adapters._yaml import try_parse, yaml_or_script
-from training.lint.concepts import BatchWhitening, Concepts
+from training.lint.concepts import BatchWhitening, Change, Concepts, requested_version
 
 NAME = "verl"
-VERSION = "main@2026-01-29"
+VERSION = "verl-project/verl main@2026-08-22 (0.9.1)"
+OLD_VERSION = "volcengine/verl main@2026-01-29"
+#: between the two snapshots: calculate_log_probs false → true, reward.* keys, async rollout mode by default
+CHANGE_2026_08 = Change(date="2026-08-22", release="0.9.1")
+_NEW_ONLY = ("reward.reward_model", "reward.custom_reward_function")
+_NEW_LOSS_MODES = ("dppo_tv", "dppo_kl", "dro")
 
 ENTRY_POINTS = (
     "verl.trainer.main_ppo",
@@ -58,19 +70,42 @@ def source(text: str) -> Source:
     return yaml_or_script(text, ENTRY_POINTS, "python3 -m verl.trainer.main_ppo ...")
 
 
-def map_source(src: Source) -> Mapped:
+def resolve_version(src: Source, asked: str | None) -> tuple[str, bool, str]:
+    """(label, new layout?, why) — the file's own keys win over the asked version."""
+    told = next((k for k in _NEW_ONLY if src.has(k)), None)
+    mode = (
+        src.str_(f"{_A}.policy_loss.loss_mode", "vanilla") if src.has(f"{_A}.policy_loss.loss_mode") else None
+    )
+    if told is None and mode in _NEW_LOSS_MODES:
+        told = f"{_A}.policy_loss.loss_mode: {mode}"
+    if told is None and src.str_("algorithm.adv_estimator", "gae") == "gdpo":
+        told = "algorithm.adv_estimator: gdpo"
+    if told:
+        return VERSION, True, f"inferred from `{told}`"
+    if not asked:
+        return VERSION, True, ""
+    has = CHANGE_2026_08.applies(asked)
+    if has is False:
+        return f"{asked} (defaults of {OLD_VERSION})", False, ""
+    return asked, True, ""
+
+
+def map_source(src: Source, version: str | None = None) -> Mapped:
+    label, new, inferred = resolve_version(src, version)
     est_name = src.str_("algorithm.adv_estimator", "gae") or "gae"
     n = src.int_(f"{_R}.n", 1) or 1
     norm_std = src.bool_("algorithm.norm_adv_by_std_in_grpo", True)
-    grpo = est_name in _GRPO
-    c = Concepts(framework=NAME, framework_version=VERSION, std_eps=1e-6, std_unbiased=True)
+    grpo = est_name in _GRPO or est_name == "gdpo"
+    c = Concepts(framework=NAME, framework_version=label, std_eps=1e-6, std_unbiased=True)
     c.group_mean, c.group_norm_std = False, False
     if grpo:
         c.estimator = "grpo" if norm_std else "drgrpo"
         c.group_norm_std = norm_std and n >= 2
         c.group_mean = n >= 2  # a singleton group gets mean 0, std 1: the raw score passes through
+        if est_name == "gdpo":  # per-reward group z-scores, weighted sum, then a batch whitening (the design)
+            c.batch_whitening = BatchWhitening(mean=True, std=True, scope="tokens", intrinsic=True)
     elif est_name.startswith("rloo"):
-        c.estimator, c.group_mean = "rloo", True
+        c.estimator, c.group_mean = "rloo", n >= 2  # a singleton group keeps its raw score: no baseline
     elif est_name == "reinforce_plus_plus":
         c.estimator = "reinforce_pp"
         c.batch_whitening = BatchWhitening(mean=True, std=True, scope="tokens", intrinsic=True)
@@ -95,7 +130,12 @@ def map_source(src: Source) -> Mapped:
     c.group_size = n
     c.temperature = src.float_(f"{_R}.temperature", 1.0) or 0.0
     c.greedy = not src.bool_(f"{_R}.do_sample", True)
-    c.eval_greedy = not src.bool_(f"{_R}.val_kwargs.do_sample", False)
+    # the async agent loop (the default rollout mode) reads val_kwargs.temperature/top_p/top_k, never do_sample
+    async_mode = (src.str_(f"{_R}.mode", "async" if new else "sync") or "") == "async"
+    if async_mode:
+        c.eval_greedy = src.float_(f"{_R}.val_kwargs.temperature", 0.0) == 0
+    else:
+        c.eval_greedy = not src.bool_(f"{_R}.val_kwargs.do_sample", False)
     c.eval_group_size = src.int_(f"{_R}.val_kwargs.n", 1)
     # KL: in the reward (algorithm.*) and/or in the loss (actor.*)
     c.kl_in_reward = src.bool_("algorithm.use_kl_in_reward", False)
@@ -120,11 +160,18 @@ def map_source(src: Source) -> Mapped:
     c.rollout_samples = prompts * n if prompts else None
     c.positional_grouping = False  # group statistics are keyed by the prompt uid
     c.multi_turn = src.bool_(f"{_R}.multi_turn.enable", False)
-    # without a reward model or a custom function, verl scores with its rule-based checkers (0/1 for gsm8k/math)
-    if src.bool_("reward_model.enable", False):
+    # without a reward model or a custom function, verl scores with its rule-based checkers (0/1 for gsm8k/math);
+    # the Aug-2026 layout moved both under `reward.` (the top-level keys survive as legacy aliases)
+    rm_key = next((k for k in ("reward.reward_model.enable", "reward_model.enable") if src.written(k)), None)
+    fn_key = next(
+        (k for k in ("reward.custom_reward_function.path", "custom_reward_function.path") if src.written(k)),
+        None,
+    )
+    if rm_key and src.bool_(rm_key, False):
         c.reward_kind = "continuous"
-    elif not src.written("custom_reward_function.path"):
+    elif not fn_key:
         c.reward_kind = "binary"
+    c.zero_variance_filter = src.bool_("algorithm.filter_groups.enable", False)
 
     o = c.origins
     for concept in ("estimator", "group_mean", "batch_whitening"):
@@ -136,7 +183,13 @@ def map_source(src: Source) -> Mapped:
     o["group_size"] = src.origin(f"{_R}.n")
     o["temperature"] = src.origin(f"{_R}.temperature")
     o["greedy"] = src.origin(f"{_R}.do_sample")
-    o["eval_greedy"] = src.origin(f"{_R}.val_kwargs.do_sample")
+    o["eval_greedy"] = src.origin(f"{_R}.val_kwargs.{'temperature' if async_mode else 'do_sample'}")
+    if async_mode and src.written(f"{_R}.val_kwargs.do_sample"):
+        key = f"{_R}.val_kwargs.do_sample"
+        c.dead_keys.append(
+            (key, "in async rollout mode the agent loop reads only val_kwargs.temperature/top_p/top_k")
+        )
+        o[f"dead:{key}"] = src.origin(key)
     o["eval_group_size"] = src.origin(f"{_R}.val_kwargs.n")
     o["kl_reward_coef"] = src.origin("algorithm.kl_ctrl.kl_coef")
     o["kl_loss_coef"] = src.origin(f"{_A}.kl_loss_coef")
@@ -152,7 +205,7 @@ def map_source(src: Source) -> Mapped:
     o["gamma"] = src.origin("algorithm.gamma")
     o["entropy_coef"] = src.origin(f"{_A}.entropy_coeff")
     o["rollout_samples"] = src.origin("data.train_batch_size")
-    o["reward_kind"] = src.origin("reward_model.enable")
+    o["reward_kind"] = src.origin(rm_key or ("reward.reward_model.enable" if new else "reward_model.enable"))
     o["std_eps"] = src.fixed("algorithm.adv_estimator", "group std epsilon (fixed at 1e-6 in verl)")
     for key, switch, on in (
         (f"{_A}.kl_loss_coef", f"{_A}.use_kl_loss", c.kl_in_loss),
@@ -161,8 +214,95 @@ def map_source(src: Source) -> Mapped:
         if src.written(key) and not on and (src.float_(key, 0.0) or 0.0) > 0:
             c.dead_keys.append((key, f"`{switch}` is false, so this coefficient is never used"))
             o[f"dead:{key}"] = src.origin(key)
+    _map_2026(src, c, new, label, inferred)
     return Mapped(concepts=c)
 
 
-def map_text(text: str, path: str | None) -> Mapped:
-    return map_source(source(text))
+def _map_2026(src: Source, c: Concepts, new: bool, label: str, inferred: str) -> None:
+    """Policy-loss mode, rollout correction, sampling filters, steps per batch, version notes."""
+    o = c.origins
+    mode_key = f"{_A}.policy_loss.loss_mode"
+    mode = src.str_(mode_key, "vanilla") or "vanilla"
+    o["policy_loss"] = o["ratio_level"] = src.origin(mode_key)
+    clip_keys = [
+        k for k in (f"{_A}.clip_ratio", f"{_A}.clip_ratio_low", f"{_A}.clip_ratio_high") if src.written(k)
+    ]
+    if mode == "gspo":
+        c.policy_loss, c.ratio_level = "gspo", "sequence"
+    elif mode == "cispo":
+        # the clip ratios are offsets of a detached IS-weight clamp here, not a PPO clip
+        c.policy_loss = "cispo"
+        c.is_weight_bounds = (1 - (c.clip_low or 0.0), 1 + (c.clip_high or 0.0))
+        o["is_weight_bounds"] = o["clip_high"]
+        c.clip_low = c.clip_high = None
+    elif mode == "sapo":
+        c.policy_loss = "sapo"
+        c.clip_low = c.clip_high = None
+        for key in clip_keys:
+            c.dead_keys.append(
+                (key, "`policy_loss.loss_mode: sapo` gates with `tau_pos`/`tau_neg`, not a clip")
+            )
+            o[f"dead:{key}"] = src.origin(key)
+    elif mode != "vanilla":
+        c.policy_loss = "other"
+    rc = "algorithm.rollout_correction"
+    rollout_is = src.raw(f"{rc}.rollout_is", None)
+    rollout_rs = src.raw(f"{rc}.rollout_rs", None)
+    c.sampler_is_correction = rollout_is is not None or rollout_rs is not None
+    o["sampler_is_correction"] = src.origin(
+        f"{rc}.rollout_is" if rollout_is is not None else f"{rc}.rollout_rs"
+    )
+    c.rejection_sampling = rollout_rs is not None
+    c.rejection_keeps_baseline = True  # verl PR #6452 (exclude rejected rows from the baseline) is still open
+    o["rejection_sampling"] = src.origin(f"{rc}.rollout_rs")
+    if src.bool_(f"{rc}.bypass_mode", False) and (src.str_(f"{rc}.loss_type", "ppo_clip") == "reinforce"):
+        for key in clip_keys:
+            c.dead_keys.append((key, f"`{rc}.bypass_mode` with `loss_type: reinforce` drops the PPO clip"))
+            o[f"dead:{key}"] = src.origin(key)
+    filters = []
+    top_p = src.float_(f"{_R}.top_p", 1.0)
+    if top_p is not None and top_p < 1:
+        filters.append((src.origin(f"{_R}.top_p").key, f"{top_p:g}"))
+    top_k = src.int_(f"{_R}.top_k", -1)
+    if top_k is not None and top_k > 0:
+        filters.append((src.origin(f"{_R}.top_k").key, f"{top_k}"))
+    c.sampling_filters = filters
+    o["sampling_filters"] = src.origin(f"{_R}.top_p" if src.written(f"{_R}.top_p") else f"{_R}.top_k")
+    # optimizer steps per rollout: both batch sizes count prompts (ppo_mini_batch_size is multiplied by n inside)
+    prompts = src.int_("data.train_batch_size", 1024)
+    mini = src.int_(f"{_A}.ppo_mini_batch_size", 256)
+    epochs = src.int_(f"{_A}.ppo_epochs", 1) or 1
+    if prompts and mini:
+        c.updates_per_rollout = prompts / mini * epochs
+        c.updates_formula = (
+            f"data.train_batch_size {prompts} / ppo_mini_batch_size {mini} × ppo_epochs {epochs}"
+        )
+        o["updates_per_rollout"] = src.origin(f"{_A}.ppo_mini_batch_size")
+    inert = []
+    if mode == "cispo":
+        inert.append("the CISPO bounds")
+    elif c.clip_high is not None and c.clip_low is not None and c.clip_high != c.clip_low:
+        inert.append("the asymmetric clip (`clip_ratio_high` ≠ `clip_ratio_low`)")
+    if src.written(f"{_A}.clip_ratio_c"):
+        inert.append("the dual clip (`clip_ratio_c`)")
+    c.off_policy_only_settings = inert
+    # version notes
+    log_probs_key = f"{_R}.calculate_log_probs"
+    if c.sampler_is_correction and not src.written(log_probs_key):
+        have = (
+            "true: the correction gets the rollout's log-probs" if new else "false: the correction has none"
+        )
+        c.version_notes.append(
+            (
+                log_probs_key,
+                f"the rollout correction needs the rollout's log-probs; this key defaulted to false in {OLD_VERSION} "
+                f"and is true since verl-project/verl 0.9.1. Linted as {label}: {have}.",
+            )
+        )
+        o[f"version:{log_probs_key}"] = src.origin(log_probs_key)
+    if inferred:
+        c.framework_version = f"{label}, {inferred}"
+
+
+def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:
+    return map_source(source(text), version or requested_version())

@@ -55,6 +55,11 @@ def double_norm_example(group_size: int, batch_episodes: int, estimator: str) ->
 # ---------------------------------------------------------------------------------------------- checks
 
 
+def _theirs(c: Concepts, fix: str) -> str | None:
+    """A fix spelled in a foreign framework's own keys; None keeps the rule's fix (our format's keys)."""
+    return None if c.framework == "grpolab" else fix
+
+
 def check_double_normalization(c: Concepts) -> list[Hit]:
     w = c.batch_whitening
     first_stage = c.estimator in GROUP_NORMALIZING or c.estimator == "reinforce_pp_baseline"
@@ -86,7 +91,17 @@ def check_double_normalization(c: Concepts) -> list[Hit]:
             " If group mean + batch whitening was the intent, that published design is "
             "REINFORCE++-baseline (estimator `reinforce_pp_baseline`)."
         )
-    return [Hit(msg, ("batch_whitening", "estimator"))]
+    return [
+        Hit(
+            msg,
+            ("batch_whitening", "estimator"),
+            fix=_theirs(
+                c,
+                f"drop the second pass ({c.key('batch_whitening')}), or, if group mean + batch whitening is what "
+                "you want, use this framework's REINFORCE++-baseline estimator",
+            ),
+        )
+    ]
 
 
 def check_group_too_small(c: Concepts) -> list[Hit]:
@@ -98,6 +113,7 @@ def check_group_too_small(c: Concepts) -> list[Hit]:
             "one is its own baseline, so every advantage is 0 (or, in some frameworks, the raw reward passes "
             "through with no baseline) and nothing is learned as intended.",
             ("group_size", "estimator"),
+            fix=_theirs(c, f"set {c.key('group_size')} to 2 or more (4–16 is typical)"),
         )
     ]
 
@@ -111,6 +127,7 @@ def check_greedy_group(c: Concepts) -> list[Hit]:
                 f"{c.key('greedy')} decodes greedily with the group-relative estimator {c.estimator}: the "
                 f"{c.group_size} episodes of a group coincide, every group ties and every advantage is 0.",
                 ("greedy",),
+                fix=_theirs(c, f"sample for training ({c.key('greedy')} on, temperature ≈ 1.0)"),
             )
         ]
     if c.temperature == 0:
@@ -119,6 +136,9 @@ def check_greedy_group(c: Concepts) -> list[Hit]:
                 f"{c.key('temperature')} is 0 (greedy) with the group-relative estimator {c.estimator}: the "
                 f"{c.group_size} episodes of a group coincide, every group ties and every advantage is 0.",
                 ("temperature",),
+                fix=_theirs(
+                    c, f"set {c.key('temperature')} to about 1.0 for training; keep greedy for evaluation"
+                ),
             )
         ]
     return []
@@ -133,6 +153,7 @@ def check_half_drgrpo(c: Concepts) -> list[Hit]:
                 f"{c.key('loss_agg')} still averages each episode's tokens (seq_mean_token_mean), so a long "
                 "wrong answer gets 1/10 the per-token push of one 10× shorter and wrong answers drift longer.",
                 ("loss_agg", "estimator"),
+                fix=_theirs(c, f"use a token sum over a constant ({c.key('loss_agg')}) with the std removed"),
             )
         )
     if c.loss_agg == "seq_mean_token_sum_norm" and c.group_norm_std:
@@ -142,7 +163,8 @@ def check_half_drgrpo(c: Concepts) -> list[Hit]:
                 f"still divided by the group std ({c.key('estimator')}: {c.estimator}), so a prompt solved once in "
                 "16 weighs ~2× a 50/50 prompt.",
                 ("loss_agg", "estimator"),
-                fix="use estimator `drgrpo` (group mean only) together with the constant normalizer",
+                fix=_theirs(c, f"remove the group std division ({c.key('group_norm_std')}) as Dr. GRPO does")
+                or "use estimator `drgrpo` (group mean only) together with the constant normalizer",
             )
         )
     if (
@@ -170,6 +192,7 @@ def check_gamma_ignored(c: Concepts) -> list[Hit]:
             f"{c.key('gamma')} is {c.gamma:g} but the estimator {c.estimator} sums rewards undiscounted: "
             "the discount changes nothing.",
             ("gamma", "estimator"),
+            fix=_theirs(c, f"set {c.key('gamma')} to 1.0, or pick an estimator that discounts"),
         )
     ]
 
@@ -190,6 +213,7 @@ def check_group_split(c: Concepts) -> list[Hit]:
                         f"{c.key(concept)} gives {n} {what}, not a multiple of the group size {g}: "
                         f"{n % g} episodes of a group land in another batch, whose baseline then mixes prompts.",
                         (concept, "group_size"),
+                        fix=_theirs(c, f"make {c.key(concept)} a multiple of {c.key('group_size')} ({g})"),
                     )
                 )
     if c.subsample_after_norm or c.subsample_unit == "transitions":
@@ -207,7 +231,8 @@ def check_group_split(c: Concepts) -> list[Hit]:
                     msg + ".",
                     ("subsample_unit", "group_size"),
                     severity="error" if followed or c.framework == "grpolab" else "info",
-                    fix="subsample whole groups (`rollout.subsample.unit: groups`) or not at all",
+                    fix=_theirs(c, "subsample whole groups or not at all")
+                    or "subsample whole groups (`rollout.subsample.unit: groups`) or not at all",
                 )
             )
     return hits
@@ -224,6 +249,9 @@ def check_kl_without_reference(c: Concepts) -> list[Hit]:
                 ("use_ref", "kl_loss_coef", "kl_reward_coef"),
                 # a zero reference turns the penalty into −coef·log π, an entropy bonus nobody asked for
                 severity="error" if c.missing_ref_is_zeros else None,
+                fix=_theirs(
+                    c, f"configure a reference model ({c.key('use_ref')}) or set the coefficient to 0"
+                ),
             )
         )
     if c.kl_in_loss and c.kl_in_reward and c.kl_loss_coef > 0 and c.kl_reward_coef > 0:
@@ -246,6 +274,7 @@ def check_std_eps(c: Concepts) -> list[Hit]:
             f"{c.key('std_eps')} is {c.std_eps:g} with group std normalization: a group whose rewards all tie "
             "divides 0 by 0 and the step's loss is NaN.",
             ("std_eps",),
+            fix=_theirs(c, f"keep {c.key('std_eps')} positive (1e-6 is common)"),
         )
     ]
 

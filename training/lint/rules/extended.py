@@ -196,11 +196,15 @@ RULES: list[Rule] = [
         "GL018",
         "kl-in-reward-under-group-std",
         "info",
-        "A KL penalty in the reward, then divided by the group std",
-        "A per-token KL penalty summed into the score is then divided by the group std with it, so its strength "
-        "changes from prompt to prompt. REINFORCE++ and REINFORCE++-baseline put KL in the reward on purpose "
-        "and do not divide by a group std, so they are not affected.",
-        "Put KL in the loss for GRPO (verl `use_kl_loss: true`, OpenRLHF `--use_kl_loss`).",
+        "A KL penalty in the reward of a group-std estimator",
+        "Where the KL penalty is added to the reward before the group z-score (verl, SkyRL), it is divided by the "
+        "group std with the score, so its strength changes from prompt to prompt. Where it is added after the "
+        "z-score (OpenRLHF, AReaL) it is not divided, but it is a per-token term summed along the answer: an early "
+        "token's advantage is the answer's z-score minus the KL of all later tokens, so the penalty's weight "
+        "against a unit-variance score grows with the answer length. REINFORCE++ and REINFORCE++-baseline put KL "
+        "in the reward on purpose and do not divide by a group std, so they are not affected.",
+        "Put KL in the loss for GRPO (verl `actor_rollout_ref.actor.use_kl_loss: true`, OpenRLHF "
+        "`--algo.kl.use_loss`, SkyRL `trainer.algorithm.use_kl_loss: true`).",
         check_kl_in_reward_group_std,
         ex="algorithm:\n  estimator: grpo\n  kl_reward_coef: 0.05\n",
         fixed="algorithm:\n  estimator: grpo\n  kl_coef: 0.05\n",

@@ -11,9 +11,10 @@ import math
 from training.lint.concepts import Concepts
 from training.lint.findings import Hit
 
-# estimators that carry their own baseline (a critic, a greedy/optimal/leave-one-out baseline, or whitening)
+# estimators that carry their own baseline (a critic, a greedy/optimal baseline, or whitening); rloo's is its
+# leave-one-out group mean, so it counts only with `group_mean` (a singleton group has none)
 _HAS_BASELINE = frozenset(
-    {"gae", "rloo", "remax", "opo", "gpg", "reinforce_pp", "reinforce_pp_baseline", "rebn", "other"}
+    {"gae", "remax", "opo", "gpg", "reinforce_pp", "reinforce_pp_baseline", "rebn", "other"}
 )
 
 
@@ -179,6 +180,21 @@ def check_logprob_temperature(c: Concepts) -> list[Hit]:
 def check_kl_in_reward_group_std(c: Concepts) -> list[Hit]:
     if not (c.kl_in_reward and c.kl_reward_coef > 0 and c.group_norm_std):
         return []
+    if c.kl_after_norm:
+        # OpenRLHF and AReaL add the per-token KL to the z-scored reward: not divided, but summed along the answer
+        return [
+            Hit(
+                f"a KL penalty in the reward ({c.key('kl_reward_coef')} = {c.kl_reward_coef:g}) is added per token "
+                f"after {c.framework} z-scores the score, then summed into the returns: a token's advantage is its "
+                "answer's z-score minus the KL of every later token, so long answers get more negative early "
+                "tokens, and the penalty's weight against a unit-variance z-score is set by the answer length.",
+                ("kl_reward_coef", "estimator"),
+                fix=(
+                    "keep KL in the loss for group estimators (OpenRLHF `--algo.kl.use_loss` with k3; AReaL has "
+                    "no KL loss: lower `actor.kl_ctl`)"
+                ),
+            )
+        ]
     return [
         Hit(
             f"a KL penalty in the reward ({c.key('kl_reward_coef')} = {c.kl_reward_coef:g}) is divided by the "

@@ -1,6 +1,6 @@
 #!/bin/bash
 # OAT GRPO on MATH with 8 samples per prompt and no KL.
-python -m oat.experiment.main \
+python -m oat.experiment.run_math_rl \
     --pretrain Qwen/Qwen2.5-Math-1.5B \
     --critic_type grpo \
     --num_samples 8 \

@@ -1,6 +1,6 @@
 #!/bin/bash
 # PPO with a critic (GAE) and advantage whitening: whiten_adv is read on this path, gamma is used.
-python -m oat.experiment.main \
+python -m oat.experiment.run_math_rl \
     --pretrain Qwen/Qwen2.5-0.5B-Instruct \
     --critic_type ppo \
     --whiten_adv \
