@@ -5,12 +5,17 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+import anyio.to_thread
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
@@ -18,6 +23,7 @@ from api.db.session import migrate
 from api.routers import auth, events, health, lint, metrics, runs, schema
 from api.settings import Settings, get_settings
 
+log = logging.getLogger("grpolab.api")
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1_000_000
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,22 +119,90 @@ class Latency:
             )
 
 
+class CatchAll:
+    """An unexpected exception becomes a 500 in the one error shape *and the connection stays usable*.
+
+    Starlette's own last-resort handler answers and then re-raises, which makes the server drop the client's
+    keep-alive connection, so the client's next request fails with a transport error (BUG-6). Once a response
+    has started (a stream), nothing can be answered any more: the exception is logged and the body just ends."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            response = errors.error_response(
+                500, "internal_error", f"internal error ({type(exc).__name__}); see the server log"
+            )
+            await response(scope, receive, send)
+
+
+# The web UI's pages: no framing (clickjacking), no sniffing, scripts and connections to this origin only.
+UI_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some API route serves at this path (for a 405's `Allow` header)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        methods_of = getattr(route, "methods", None)
+        if not methods_of or getattr(route, "name", "") == "frontend":
+            continue
+        match, _ = route.matches({**scope, "method": next(iter(methods_of))})
+        if match == Match.FULL:
+            methods |= set(methods_of)
+    return sorted(methods)
+
+
 def _mount_frontend(app: FastAPI, dist: Path) -> None:
     index = dist / "index.html"
 
     @app.get("/{path:path}", include_in_schema=False, response_model=None)
-    def frontend(path: str) -> Any:
+    def frontend(path: str, request: Request) -> Any:
         if path.startswith("api/"):
+            allow = allowed_methods(app, request.scope)
+            if allow:  # e.g. GET /api/v1/lint: the path exists, the method does not
+                return errors.error_response(
+                    405,
+                    "method_not_allowed",
+                    f"{request.method} is not allowed on /{path[:100]}; use {', '.join(allow)}",
+                    headers={"Allow": ", ".join(allow)},
+                )
             return errors.error_response(404, "not_found", f"no API endpoint /{path[:100]}")
         candidate = (dist / path).resolve()
         if path and candidate.is_file() and dist.resolve() in candidate.parents:
-            return FileResponse(candidate)
+            return FileResponse(candidate, headers=UI_SECURITY_HEADERS)
         if index.is_file():
             # deep links (/runs/abc) are routes of the single-page app: serve its shell
-            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+            return FileResponse(index, headers={"Cache-Control": "no-cache", **UI_SECURITY_HEADERS})
         return HTMLResponse(
             "<h1>GRPO Lab</h1><p>The web UI is not built: run <code>make frontend</code>. "
-            'The API is at <a href="/docs">/docs</a>.</p>'
+            'The API is at <a href="/docs">/docs</a>.</p>',
+            headers=UI_SECURITY_HEADERS,
         )
 
 
@@ -137,7 +211,15 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if run_migrations:
         migrate(settings.db_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # the thread limiter and the database pool are sized together (docs/service.md, "Sizing")
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="GRPO Lab API",
         version="1",
         description=DESCRIPTION,
@@ -153,10 +235,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         app.include_router(r.router, prefix=API_PREFIX)
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi() -> dict[str, Any]:
+    async def openapi() -> dict[str, Any]:  # async: answers even when every worker thread is busy
         return app.openapi()
 
     _mount_frontend(app, settings.frontend_dist or ROOT / "frontend" / "dist")
+    app.add_middleware(CatchAll)
     app.add_middleware(Latency, fastapi_app=app)
     app.add_middleware(BodyLimit)
     return app

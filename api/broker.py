@@ -95,7 +95,20 @@ def queue_depth(settings: Settings) -> dict[str, int] | None:
         return {q: int(client.llen(q)) for q in QUEUES}
 
 
-def broker_ok(settings: Settings) -> tuple[bool, str]:
+def broker_ok(settings: Settings, timeout: float = 0.5) -> tuple[bool, str]:
+    if settings.broker.startswith("redis"):
+        # a plain PING with short time-outs: kombu's ensure_connection waits seconds between its retries
+        import redis
+
+        try:
+            client = redis.Redis.from_url(
+                settings.broker, socket_connect_timeout=timeout, socket_timeout=timeout
+            )
+            with client:
+                client.ping()
+            return True, "ok"
+        except redis.RedisError as exc:
+            return False, f"{type(exc).__name__}: {exc}"
     app = _client(settings.model_dump_json())
     try:
         with app.connection_for_write() as conn:

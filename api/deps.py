@@ -1,18 +1,32 @@
-"""Typed dependencies injected into the routers: settings, a DB session, the caller's token name."""
+"""Typed dependencies injected into the routers: settings, a DB session, the caller's token name; and the route
+class that runs a sync endpoint and closes its session in one worker thread.
+
+Why one thread: a session that still holds its pooled connection after the endpoint returned would keep it
+"idle in transaction" until the dependency's clean-up, and that clean-up would need another worker thread. Under
+a burst every thread then waits for a connection while every connection waits for a thread (BUG-1). Here a
+connection is only ever held inside one thread hop, and the pool has at least as many connections as there are
+threads (docs/service.md, "Sizing").
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+import functools
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
-import anyio
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import cached_name, verify_token
 from api.db.session import get_sessionmaker
 from api.errors import ApiError
 from api.settings import Settings
+
+log = logging.getLogger("grpolab.api")
 
 
 async def get_app_settings(request: Request) -> Settings:  # async: no thread hop for a lookup
@@ -23,26 +37,68 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 async def get_session(settings: SettingsDep) -> AsyncIterator[Session]:
-    """Async so that opening and closing cost no thread hops: creating a session does no I/O, and closing one
-    does only while it still holds a connection (then in a worker thread)."""
-    session = get_sessionmaker(settings.db_url)()
+    """A session for a sync endpoint. Creating one does no I/O; `OneThreadRoute` closes it in the endpoint's
+    own thread, so the clean-up here normally finds it without a connection and costs nothing."""
+    session = get_sessionmaker(settings.db_url, settings.db_tuning)()
     try:
         yield session
     finally:
-        if session.in_transaction():
-            await anyio.to_thread.run_sync(session.close)
+        if (
+            session.in_transaction()
+        ):  # only if an endpoint bypassed OneThreadRoute: still never block the loop
+            try:
+                await run_in_threadpool(session.close)
+            except Exception:  # the response is already sent: log, and keep the client's connection
+                log.exception("closing a database session failed")
         else:
             session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
+
+def _in_one_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """The sync endpoint, run in a worker thread that also closes its sessions before it returns.
+
+    The wrapper is async, so FastAPI also validates the response on the event loop instead of in a second
+    thread hop."""
+
+    @functools.wraps(endpoint)
+    async def run(**kwargs: Any) -> Any:
+        def call() -> Any:
+            try:
+                return endpoint(**kwargs)
+            finally:
+                for value in kwargs.values():
+                    if isinstance(value, Session):
+                        value.close()  # returns the connection (rolling back anything uncommitted)
+
+        return await run_in_threadpool(call)
+
+    return run
+
+
+class OneThreadRoute(APIRoute):
+    """An APIRoute whose sync endpoints run (and release their database connection) in one thread hop."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint) and not inspect.isgeneratorfunction(endpoint):
+            endpoint = _in_one_thread(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-async def current_user(request: Request, session: SessionDep) -> str:
+def _verify(settings: Settings, token: str) -> str | None:
+    """Check a token in a short session of its own, opened and closed in this one thread."""
+    with get_sessionmaker(settings.db_url, settings.db_tuning)() as session:
+        return verify_token(session, token)
+
+
+async def current_user(request: Request, settings: SettingsDep) -> str:
     """Async so that the common case (a token verified seconds ago) costs no thread hop; the database is
-    asked in a worker thread otherwise."""
+    asked in a worker thread otherwise, on a connection held only for that one query."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
@@ -59,7 +115,7 @@ async def current_user(request: Request, session: SessionDep) -> str:
     token = token.strip()
     name = cached_name(token) if len(token) <= 200 else None
     if name is None:
-        name = await anyio.to_thread.run_sync(verify_token, session, token)
+        name = await run_in_threadpool(_verify, settings, token)
     if name is None:
         raise ApiError(401, "unauthorized", "invalid or revoked token", headers=_UNAUTHORIZED)
     return name

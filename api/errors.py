@@ -74,13 +74,18 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 400 and message == "There was an error parsing the body":
             message = "the body is not valid JSON, or nests too deeply (a run config needs only a few levels)"
-        return error_response(
-            exc.status_code, _CODES.get(exc.status_code, "error"), message, headers=exc.headers
-        )
+        headers = exc.headers
+        if exc.status_code == 405:
+            from api.app import allowed_methods  # the router knows every route at this path
+
+            allow = allowed_methods(request.app, request.scope)
+            headers = {**(headers or {}), "Allow": ", ".join(allow)}
+            message = f"{request.method} is not allowed here; use {', '.join(allow)}"
+        return error_response(exc.status_code, _CODES.get(exc.status_code, "error"), message, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -107,9 +112,5 @@ def install(app: FastAPI) -> None:
             headers={"Retry-After": "2"},
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return error_response(
-            500, "internal_error", f"internal error ({type(exc).__name__}); see the server log"
-        )
+    # Unexpected exceptions: api.app.CatchAll (a handler for Exception here would make Starlette drop the
+    # client's keep-alive connection after answering)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from api.db.session import DEFAULT_TUNING, DbTuning
+
 ENV_PREFIX = "GRPOLAB_"
 
 
@@ -49,6 +51,30 @@ class Settings(BaseModel):
         0.05, gt=0, description="Polling interval of the SQLite broker (embedded mode only)."
     )
     frontend_dist: Path | None = Field(None, description="Built web UI served at `/`; default frontend/dist.")
+    api_threads: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="Worker threads of one API process (sync endpoints, token checks, SSE polls). The database "
+        "pool gets at least as many connections, so no thread ever waits for a connection.",
+    )
+    db_pool_size: int | None = Field(
+        None, ge=1, le=256, description="Pooled database connections per API process; default `api_threads`."
+    )
+    db_pool_timeout_s: float = Field(
+        10.0, gt=0, description="Longest wait for a pooled connection before the request gets 503."
+    )
+    db_connect_timeout_s: int = Field(
+        5, ge=2, description="PostgreSQL connect time-out (libpq's minimum is 2)."
+    )
+    db_statement_timeout_s: float = Field(
+        30.0, ge=0, description="PostgreSQL `statement_timeout` of the service's connections (0 = none)."
+    )
+    db_idle_in_transaction_timeout_s: float = Field(
+        60.0,
+        ge=0,
+        description="PostgreSQL `idle_in_transaction_session_timeout`: a transaction left open is ended (0 = none).",
+    )
 
     @property
     def sqlite_mode(self) -> bool:
@@ -61,6 +87,18 @@ class Settings(BaseModel):
     @property
     def broker(self) -> str:
         return self.broker_url or f"sqla+sqlite:///{(self.data_dir / 'broker.db').resolve()}"
+
+    @property
+    def db_tuning(self) -> DbTuning:
+        pool = max(self.db_pool_size or self.api_threads, self.api_threads)  # never fewer than threads
+        return DbTuning(
+            pool_size=pool,
+            max_overflow=DEFAULT_TUNING.max_overflow,
+            pool_timeout_s=self.db_pool_timeout_s,
+            connect_timeout_s=self.db_connect_timeout_s,
+            statement_timeout_s=self.db_statement_timeout_s,
+            idle_in_transaction_timeout_s=self.db_idle_in_transaction_timeout_s,
+        )
 
     @property
     def runs_dir(self) -> Path:

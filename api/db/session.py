@@ -1,9 +1,16 @@
-"""Engines and sessions, one engine per database URL per process; migrations applied on start."""
+"""Engines and sessions, one engine per database URL (and sizing) per process; migrations applied on start.
+
+Sizing rule (docs/service.md): the pool holds at least as many connections as there are worker threads, and a
+connection is only ever held inside one thread hop, so a thread never waits for a connection that another
+request holds while it waits for a thread. Time-outs bound every wait: connecting, each statement, a
+transaction left idle, and a checkout from the pool.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,23 +31,62 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-@lru_cache(maxsize=8)
-def get_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class DbTuning:
+    """How many connections an engine keeps and how long anything may wait for the database."""
+
+    pool_size: int = 16  # = the API's worker threads (Settings.api_threads): no thread waits for a connection
+    max_overflow: int = 4  # headroom for callers outside the thread limiter (start-up, tests, the CLI)
+    pool_timeout_s: float = 10.0  # a checkout that waits longer answers 503 instead of hanging
+    connect_timeout_s: int = 5  # libpq's minimum is 2
+    statement_timeout_s: float = 30.0  # server side: a runaway query is cancelled
+    idle_in_transaction_timeout_s: float = 60.0  # server side: a transaction left open is ended
+
+    def pg_connect_args(self) -> dict[str, Any]:
+        options = (
+            f"-c statement_timeout={int(self.statement_timeout_s * 1000)} "
+            f"-c idle_in_transaction_session_timeout={int(self.idle_in_transaction_timeout_s * 1000)}"
+        )
+        # keepalives: a database host that vanished (no RST) is noticed in ~1 min rather than hours
+        return {
+            "connect_timeout": self.connect_timeout_s,
+            "options": options,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        }
+
+
+DEFAULT_TUNING = DbTuning()
+# /healthz: its own connection, so that it answers whatever the main pool is doing
+HEALTH_TUNING = DbTuning(
+    pool_size=1, max_overflow=1, pool_timeout_s=0.5, connect_timeout_s=2, statement_timeout_s=1.0
+)
+
+
+@lru_cache(maxsize=16)
+def get_engine(url: str, tuning: DbTuning = DEFAULT_TUNING) -> Engine:
+    pool = {
+        "pool_size": tuning.pool_size,
+        "max_overflow": tuning.max_overflow,
+        "pool_timeout": tuning.pool_timeout_s,
+    }
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # no pre-ping: it costs a round trip per request (a third of a submit's time under load); a connection
     # broken by a database restart fails one statement and the pool then drops it (and all older ones)
-    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
+    return create_engine(url, pool_recycle=1800, connect_args=tuning.pg_connect_args(), **pool)
 
 
-@lru_cache(maxsize=8)
-def get_sessionmaker(url: str) -> sessionmaker[Session]:
-    return sessionmaker(get_engine(url), expire_on_commit=False)
+@lru_cache(maxsize=16)
+def get_sessionmaker(url: str, tuning: DbTuning = DEFAULT_TUNING) -> sessionmaker[Session]:
+    return sessionmaker(get_engine(url, tuning), expire_on_commit=False)
 
 
 @contextmanager
@@ -65,5 +111,10 @@ def migrate(url: str) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    cfg.attributes["engine"] = get_engine(url)
-    command.upgrade(cfg, "head")
+    # a schema change may take longer than an API statement is allowed to: no statement time-out here
+    engine = get_engine(url, DbTuning(pool_size=1, max_overflow=0, statement_timeout_s=0))
+    cfg.attributes["engine"] = engine
+    try:
+        command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()

@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import CurrentUser
+from api.deps import CurrentUser, OneThreadRoute
 from api.schemas import ErrorBody, Me
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], route_class=OneThreadRoute)
 
 
 @router.get(

@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import CurrentUser
+from api.deps import CurrentUser, OneThreadRoute
 from api.schemas import ErrorBody, LintRequest, LintResponse
 from training.lint import lint_text
 
-router = APIRouter(tags=["lint"])
+router = APIRouter(tags=["lint"], route_class=OneThreadRoute)
 
 
 @router.post(

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from api.broker import queue_depth
 from api.db.models import Run, RunStatus
-from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.deps import CurrentUser, OneThreadRoute, SessionDep, SettingsDep
 
-router = APIRouter(tags=["metrics"])
+router = APIRouter(tags=["metrics"], route_class=OneThreadRoute)
 
 
 class ApiMetrics:

@@ -7,26 +7,39 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.broker import enqueue_run
 from api.db.lifecycle import create_run_history, transition
 from api.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
-from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.deps import CurrentUser, OneThreadRoute, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.queries import detail_dict, get_run, summary_dict
-from api.schemas import ErrorBody, LogList, MetricList, RunCreate, RunDetail, RunList, StatusName
+from api.schemas import (
+    TAG_PATTERN,
+    ErrorBody,
+    LogList,
+    MetricList,
+    RunCreate,
+    RunDetail,
+    RunList,
+    StatusName,
+)
 from api.submission import prepare
 
 log = logging.getLogger("grpolab.api")
-router = APIRouter(prefix="/runs", tags=["runs"])
+router = APIRouter(prefix="/runs", tags=["runs"], route_class=OneThreadRoute)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or invalid token."},
     404: {"model": ErrorBody, "description": "No such run."},
+    422: {"model": ErrorBody, "description": "A malformed parameter (the field is named in `errors`)."},
 }
+# run ids are 12 hex digits; anything outside this alphabet (NUL, spaces, ...) is refused before any query
+RUN_ID = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$", description="Run id.")]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it as a bad parameter, not a server error
 
 
 def _send(settings: Any, session: Any, run_id: str, queue: str) -> None:
@@ -60,12 +73,14 @@ def _scoped_key(user: str, key: str | None) -> str | None:
             "model": ErrorBody,
             "description": "`idempotency_key_reused`: this user used the key for a different config.",
         },
+        **ERRORS,
+        400: {"model": ErrorBody, "description": "`bad_request`: the body is not valid JSON."},
         413: {"model": ErrorBody, "description": "Body over 1 MB."},
         422: {
             "model": ErrorBody,
-            "description": "`invalid_config` (field errors with line/column) or `lint_failed` (findings).",
+            "description": "`invalid_config` (field errors with line/column), `lint_failed` (findings) or "
+            "`invalid_request` (a malformed body or header; the field is named).",
         },
-        **ERRORS,
     },
 )
 def create_run(
@@ -157,8 +172,12 @@ def list_runs(
     session: SessionDep,
     _user: CurrentUser,
     status: Annotated[StatusName | None, Query(description="Only runs in this status.")] = None,
-    tag: Annotated[str | None, Query(max_length=64, description="Only runs with this tag.")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Substring of the name or id.")] = None,
+    tag: Annotated[
+        str | None, Query(max_length=64, pattern=TAG_PATTERN, description="Only runs with this tag.")
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL, description="Substring of the name or id.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Any:
@@ -183,7 +202,7 @@ def list_runs(
     summary="One run with config, findings and history",
     responses=ERRORS,
 )
-def read_run(run_id: str, session: SessionDep, _user: CurrentUser) -> Any:
+def read_run(run_id: RUN_ID, session: SessionDep, _user: CurrentUser) -> Any:
     return detail_dict(session, get_run(session, run_id))
 
 
@@ -191,9 +210,9 @@ def read_run(run_id: str, session: SessionDep, _user: CurrentUser) -> Any:
     "/{run_id}/cancel",
     response_model=RunDetail,
     summary="Cancel a run",
-    responses={409: {"model": ErrorBody, "description": "The run already finished."}, **ERRORS},
+    responses={**ERRORS, 409: {"model": ErrorBody, "description": "The run already finished."}},
 )
-def cancel_run(run_id: str, session: SessionDep, user: CurrentUser) -> Any:
+def cancel_run(run_id: RUN_ID, session: SessionDep, user: CurrentUser) -> Any:
     """A queued run is cancelled at once; a running one is stopped by its worker within a few seconds
     (`cancel_requested` is true until then)."""
     run = get_run(session, run_id)
@@ -219,9 +238,9 @@ def cancel_run(run_id: str, session: SessionDep, user: CurrentUser) -> Any:
     "/{run_id}/retry",
     response_model=RunDetail,
     summary="Queue a failed or cancelled run again",
-    responses={409: {"model": ErrorBody, "description": "The run is not failed or cancelled."}, **ERRORS},
+    responses={**ERRORS, 409: {"model": ErrorBody, "description": "The run is not failed or cancelled."}},
 )
-def retry_run(run_id: str, settings: SettingsDep, session: SessionDep, user: CurrentUser) -> Any:
+def retry_run(run_id: RUN_ID, settings: SettingsDep, session: SessionDep, user: CurrentUser) -> Any:
     """The run resumes from its last checkpoint; its attempts start again from zero."""
     run = get_run(session, run_id)
     ok = transition(
@@ -249,7 +268,7 @@ def retry_run(run_id: str, settings: SettingsDep, session: SessionDep, user: Cur
     "/{run_id}/metrics", response_model=MetricList, summary="Metric points after a step", responses=ERRORS
 )
 def run_metrics(
-    run_id: str,
+    run_id: RUN_ID,
     session: SessionDep,
     _user: CurrentUser,
     since: Annotated[int, Query(ge=-1, le=2**31 - 1, description="Only steps greater than this.")] = -1,
@@ -269,7 +288,7 @@ def run_metrics(
     "/{run_id}/logs", response_model=LogList, summary="Log lines after a sequence number", responses=ERRORS
 )
 def run_logs(
-    run_id: str,
+    run_id: RUN_ID,
     session: SessionDep,
     _user: CurrentUser,
     since: Annotated[

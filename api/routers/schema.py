@@ -9,13 +9,13 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import CurrentUser
+from api.deps import CurrentUser, OneThreadRoute
 from api.errors import ApiError
 from api.schemas import ErrorBody, RuleDetail, RuleOut, TemplateOut
 from training.config import json_schema
 from training.lint import RULES, explain
 
-router = APIRouter(tags=["schema"])
+router = APIRouter(tags=["schema"], route_class=OneThreadRoute)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 _HEADER = re.compile(r"^#\s*(title|description):\s*(.*)$")
 

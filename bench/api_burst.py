@@ -1,0 +1,281 @@
+"""Burst and open streams against the service on PostgreSQL + Redis: can a team share one API?
+
+    .venv/bin/python bench/api_burst.py [--burst 1000] [--streams 200] [--posts 1000]
+
+Starts a fresh PostgreSQL database (127.0.0.1:5432, user postgres), a private redis-server and one API process
+(uvicorn, 1 process, no worker: submitted runs stay queued), then:
+
+1. opens `--streams` Server-Sent-Event streams on queued runs and keeps them open;
+2. with the streams open, times `GET /runs?limit=20` one request at a time (p50);
+3. with the streams still open, releases `--burst` requests at the same instant over already-open keep-alive
+   connections: GET /runs, GET /runs/{id}, GET /me, POST /runs without a key, POST /runs with shared
+   Idempotency-Keys (10 POSTs per key) — p50/p99, statuses, 5xx, client time-outs;
+4. closes the streams and measures POST /runs throughput (`--posts` requests, 32 at a time) and the API's CPU
+   time per POST.
+
+A probe asks `/healthz` every 0.25 s throughout, on its own connection; its worst latency is printed. Prints
+figures, asserts nothing. The client shares the machine's cores with the server: note the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "service"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api_submit import cpu_seconds
+from infra import FreshDatabase, RedisServer, make_token, service_env, start_api, tiny_config
+
+TIMEOUT_S = 30.0
+USERS = 4
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
+
+
+class Healthz:
+    """Asks /healthz every 0.25 s on a connection of its own; keeps the worst latency and any failures."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.latencies: list[float] = []
+        self.failures: Counter[str] = Counter()
+        self.stop = asyncio.Event()
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(base_url=self.base, timeout=TIMEOUT_S) as client:
+            while not self.stop.is_set():
+                t0 = time.perf_counter()
+                try:
+                    r = await client.get("/healthz")
+                    if r.status_code != 200:
+                        self.failures[str(r.status_code)] += 1
+                except httpx.HTTPError as exc:
+                    self.failures[type(exc).__name__] += 1
+                self.latencies.append(time.perf_counter() - t0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), 0.25)
+
+
+async def open_streams(
+    base: str, tokens: list[str], run_ids: list[str], n: int, stop: asyncio.Event
+) -> tuple[list[asyncio.Task[None]], Counter[str]]:
+    """n event streams spread over run_ids; returns once every stream has received its first status event."""
+    outcome: Counter[str] = Counter()
+    ready = asyncio.Event()
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=0)
+    client = httpx.AsyncClient(base_url=base, limits=limits, timeout=httpx.Timeout(TIMEOUT_S, read=None))
+
+    async def one(i: int) -> None:
+        headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
+        try:
+            async with client.stream(
+                "GET", f"/api/v1/runs/{run_ids[i % len(run_ids)]}/events", headers=headers
+            ) as r:
+                if r.status_code != 200:
+                    outcome[f"status {r.status_code}"] += 1
+                    return
+                async for line in r.aiter_lines():
+                    if line == "event: status":
+                        outcome["open"] += 1
+                        if outcome["open"] == n:
+                            ready.set()
+                        break
+                await stop.wait()
+        except httpx.HTTPError as exc:
+            outcome[type(exc).__name__] += 1
+        finally:
+            if sum(outcome.values()) == n:
+                ready.set()
+
+    tasks = [asyncio.create_task(one(i)) for i in range(n)]
+    await asyncio.wait_for(ready.wait(), 120)
+    tasks.append(asyncio.create_task(_close_later(client, stop)))
+    return tasks, outcome
+
+
+async def _close_later(client: httpx.AsyncClient, stop: asyncio.Event) -> None:
+    await stop.wait()
+    await asyncio.sleep(0.5)
+    await client.aclose()
+
+
+async def timed_gets(base: str, token: str, n: int) -> list[float]:
+    out = []
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT_S
+    ) as client:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            r = await client.get("/api/v1/runs", params={"limit": 20})
+            out.append(time.perf_counter() - t0)
+            assert r.status_code == 200, r.text
+    return out
+
+
+async def burst(base: str, tokens: list[str], run_ids: list[str], n: int) -> tuple[list[float], Counter[str]]:
+    """n mixed requests released at one instant over n open keep-alive connections."""
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    gate = asyncio.Event()
+    body = {"config_text": tiny_config(steps=2), "tags": ["burst"]}
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=TIMEOUT_S) as client:
+        await asyncio.gather(*(client.get("/api/v1/me") for _ in range(n)))  # open n connections (401s)
+
+        async def one(i: int) -> None:
+            user = i % len(tokens)
+            headers = {"Authorization": f"Bearer {tokens[user]}"}
+            kind = i % 10
+            await gate.wait()
+            t0 = time.perf_counter()
+            try:
+                if kind < 4:
+                    r = await client.get("/api/v1/runs", params={"limit": 20}, headers=headers)
+                elif kind < 6:
+                    r = await client.get(f"/api/v1/runs/{run_ids[i % len(run_ids)]}", headers=headers)
+                elif kind == 6:
+                    r = await client.get("/api/v1/me", headers=headers)
+                elif kind < 9:  # 20 % POSTs with no key: each makes a run
+                    r = await client.post("/api/v1/runs", json=body, headers=headers)
+                else:  # 10 % POSTs sharing keys: 10 POSTs per (user, key), one run each
+                    key = f"shared-{(i // 10) % max(1, n // 100)}"
+                    r = await client.post(
+                        "/api/v1/runs", json=body, headers={**headers, "Idempotency-Key": key}
+                    )
+                statuses[str(r.status_code)] += 1
+            except httpx.TimeoutException:
+                statuses["timeout"] += 1
+            except httpx.HTTPError as exc:
+                statuses[type(exc).__name__] += 1
+            latencies.append(time.perf_counter() - t0)
+
+        tasks = [asyncio.create_task(one(i)) for i in range(n)]
+        await asyncio.sleep(0.5)
+        gate.set()
+        await asyncio.gather(*tasks)
+    return latencies, statuses
+
+
+async def post_throughput(base: str, token: str, n: int, concurrency: int = 32) -> tuple[float, Counter[str]]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    statuses: Counter[str] = Counter()
+    sem = asyncio.Semaphore(concurrency)
+    body = {"config_text": tiny_config(steps=2), "tags": ["bench"]}
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=TIMEOUT_S
+    ) as client:
+
+        async def one(i: int) -> None:
+            async with sem:
+                r = await client.post("/api/v1/runs", json=body, headers={"Idempotency-Key": f"tp-{i}"})
+                statuses[str(r.status_code)] += 1
+
+        await asyncio.gather(*(one(-i - 1) for i in range(50)))  # warm-up
+        statuses.clear()
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(n)))
+        return time.perf_counter() - t0, statuses
+
+
+async def scenario(base: str, api_pid: int, tokens: list[str], args: argparse.Namespace) -> None:
+    probe = Healthz(base)
+    probe_task = asyncio.create_task(probe.run())
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=TIMEOUT_S
+    ) as c:
+        run_ids = [
+            (
+                await c.post("/api/v1/runs", json={"config_text": tiny_config(), "name": f"watched-{i}"})
+            ).json()["id"]
+            for i in range(10)
+        ]
+
+    stop_streams = asyncio.Event()
+    t0 = time.perf_counter()
+    stream_tasks, streams = await open_streams(base, tokens, run_ids, args.streams, stop_streams)
+    print(f"SSE streams: {dict(streams)} (all open after {time.perf_counter() - t0:.1f} s)")
+    gets = await timed_gets(base, tokens[1], 50)
+    print(
+        f"GET /runs?limit=20 with {streams['open']} streams open: p50 {statistics.median(gets) * 1000:.0f} ms, "
+        f"max {max(gets) * 1000:.0f} ms (50 sequential requests)"
+    )
+
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    latencies, statuses = await burst(base, tokens, run_ids, args.burst)
+    wall = time.perf_counter() - t0
+    five = sum(n for s, n in statuses.items() if s.isdigit() and int(s) >= 500)
+    print(
+        f"burst of {args.burst} mixed requests with {streams['open']} streams open: "
+        f"p50 {pct(latencies, 0.5) * 1000:.0f} ms, p99 {pct(latencies, 0.99) * 1000:.0f} ms, "
+        f"max {max(latencies) * 1000:.0f} ms; 5xx {five}, time-outs {statuses['timeout']}; "
+        f"statuses {dict(sorted(statuses.items()))}; {wall:.1f} s incl. opening connections; "
+        f"load average {load0:.2f} → {os.getloadavg()[0]:.2f}"
+    )
+    stop_streams.set()
+    await asyncio.gather(*stream_tasks, return_exceptions=True)
+    print(f"streams still healthy when closed: {streams['open']} of {args.streams}")
+
+    cpu0 = cpu_seconds(api_pid)
+    elapsed, post_statuses = await post_throughput(base, tokens[2], args.posts)
+    cpu = cpu_seconds(api_pid) - cpu0
+    print(
+        f"POST /runs: {args.posts / elapsed:.0f} req/s ({args.posts} requests, 32 at a time, statuses "
+        f"{dict(post_statuses)}); API CPU {cpu * 1000 / (args.posts + 50):.1f} ms per POST "
+        f"(≈ {(args.posts + 50) / cpu:.0f} req/s per API core)"
+    )
+    probe.stop.set()
+    await probe_task
+    print(
+        f"/healthz throughout: {len(probe.latencies)} probes, max {max(probe.latencies) * 1000:.0f} ms, "
+        f"p50 {statistics.median(probe.latencies) * 1000:.0f} ms, not 200: {dict(probe.failures) or 0}"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--burst", type=int, default=1000, help="simultaneous mixed requests (default 1000)")
+    ap.add_argument("--streams", type=int, default=200, help="SSE streams held open (default 200)")
+    ap.add_argument("--posts", type=int, default=1000, help="POSTs for the throughput figure (default 1000)")
+    args = ap.parse_args()
+
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # client and API each hold ~1,200 sockets
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
+    work = Path(tempfile.mkdtemp(prefix="grpolab-burst-"))
+    db = FreshDatabase()
+    redis_srv = RedisServer(work)
+    api, base = start_api(service_env(db.url, redis_srv.url, work / "data"), work / "api.log")
+    try:
+        tokens = [make_token(db.url, f"user-{n}") for n in range(USERS)]
+        print(
+            f"PostgreSQL + Redis, 1 API process; cores: {os.cpu_count()}; load average before: {os.getloadavg()}"
+        )
+        asyncio.run(scenario(base, api.pid, tokens, args))
+        print(f"load average after: {os.getloadavg()}")
+        errors = [ln for ln in api.output().splitlines() if "Traceback" in ln or "ERROR" in ln]
+        print(f"API log: {len(errors)} error lines")
+    finally:
+        api.stop()
+        redis_srv.stop()
+        db.drop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
