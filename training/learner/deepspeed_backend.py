@@ -2,10 +2,15 @@
 DeepSpeed engine (ZeRO stage 0–3, gradient accumulation, clipping, checkpoints).
 
 What DeepSpeed changes and what it does not:
-- The loss is `TorchLearner`'s, term for term (`_micro_loss` mirrors `TorchLearner.step`), and it is already
-  normalised over the whole batch, so micro-batches call `engine.backward(loss, scale_wrt_gas=False)`; the
-  accumulation boundary is set by hand on the last micro-batch, so one `step` is exactly one optimizer update
-  whatever the number of micro-batches (which varies with the batch).
+- The loss is `training.loss.policy_loss`, as in the torch learner (whose padding, log-prob and reference
+  functions this learner calls), and it is already normalised over the whole batch, so micro-batches call
+  `engine.backward(loss, scale_wrt_gas=False)`; the accumulation boundary is set by hand on the last
+  micro-batch, so one `step` is exactly one optimizer update whatever the number of micro-batches (which varies
+  with the batch).
+- Several ranks (data parallel): batch totals are summed over ranks, and the engine *averages* gradients, so each
+  rank's loss is scaled by the world size to give the full-batch gradient. ZeRO-2/3 reduce (and ZeRO-3 gathers)
+  inside every backward/forward, so every rank runs the same number of micro-batches: a rank with fewer pads with
+  all-masked micro-batches (loss 0).
 - Optimizer: a client `torch.optim.AdamW` (never DeepSpeed's FusedAdam / CPUAdam: on CPU those JIT-compile for
   minutes). Clipping: DeepSpeed's `gradient_clipping` (it knows the partitioned gradients); `grad_norm` is the
   engine's global norm before clipping. Warmup: a client LambdaLR stepped by the engine.
@@ -32,10 +37,19 @@ from typing import Any
 
 import torch
 
-from training import lora
-from training.backends import TrainBatch
+from training import distributed, lora
+from training.backends import LearnerBackend, TrainBatch, TrainSequence
 from training.config import AlgorithmConfig, LearnerConfig, OptimConfig
-from training.learner.torch_learner import TorchLearner, lr_factor
+from training.learner.torch_learner import (
+    batch_totals,
+    lr_factor,
+    pad,
+    reference_logprobs,
+    sequence_logprobs,
+    split,
+    token_logprobs,
+)
+from training.loss import LOSS_PARTS, BatchTotals, empty_step_metrics, policy_loss, step_metrics
 
 #: Sub-folder of a pipeline checkpoint that holds DeepSpeed's own files (optimizer partitions, scheduler).
 DS_SUBDIR = "deepspeed"
@@ -123,9 +137,9 @@ def ds_config(learner: LearnerConfig, optim: OptimConfig, on_gpu: bool) -> dict[
     }
 
 
-class DeepSpeedLearner(TorchLearner):
-    """A `LearnerBackend` over `deepspeed.initialize`. Reuses `TorchLearner`'s padding, log-prob and
-    aggregation helpers; the engine owns parameters, optimizer, scheduler and gradient reduction."""
+class DeepSpeedLearner(LearnerBackend):
+    """A `LearnerBackend` over `deepspeed.initialize`: the engine owns parameters, optimizer, scheduler and
+    gradient reduction; the loss is `training.loss`'s."""
 
     def __init__(
         self,
@@ -150,7 +164,6 @@ class DeepSpeedLearner(TorchLearner):
         self.config = ds_config(learner, optim, on_gpu)
         self.bf16 = bool(self.config["bf16"]["enabled"])
         self.ref_model = None
-        self.shared_prefix = False  # the engine owns the forward (ZeRO-3 gathers parameters in its hooks)
         self.lora = lora.is_lora(model)
         if algo.kl_coef > 0 and algo.reference == "initial" and not self.lora:
             # A frozen full copy on every rank (inference only). Fine up to a few B parameters; larger runs would
@@ -177,26 +190,26 @@ class DeepSpeedLearner(TorchLearner):
     # -- the update --------------------------------------------------------------------------------------
     def step(self, batch: TrainBatch) -> dict[str, float]:
         seqs = [s for s in batch.sequences if any(s.action_mask)]
-        if not seqs:
-            return {"loss/pg": 0.0, "loss/kl": 0.0, "entropy": 0.0, "grad_norm": 0.0, "lr": self._lr()}
+        totals = batch_totals(seqs, batch.length_norm_constant or self.default_length_norm)
+        if totals.action_tokens == 0:
+            return empty_step_metrics(self._lr())
         self.engine.train()
-        n = (
-            float(sum(sum(s.action_mask) for s in seqs)),
-            float(len(seqs)),
-            float(batch.length_norm_constant or self.default_length_norm),
-        )
-        mbs = [(mb, self._pad(mb)) for mb in self._micro_batches(seqs)]
+        chunks = split(seqs, self.optim_cfg.micro_batch_size)
+        n_chunks = distributed.max_int(len(chunks))  # equal on every rank (ZeRO reduces in each backward)
+        chunks += [[_all_masked(batch)]] * (n_chunks - len(chunks))
+        mbs = [(mb, pad(mb, self.device)) for mb in chunks]
         old: list[torch.Tensor] | None = None
         if self.algo.ppo_epochs > 1:
             with torch.no_grad():
-                old = [self._policy_logprobs(mb, t, batch.temperature)[0] for mb, t in mbs]
-        sums = {"pg": 0.0, "kl": 0.0, "ent": 0.0, "clip": 0.0}
+                old = [self._policy_logprobs(t, batch.temperature)[0] for _, t in mbs]
+        sums = dict.fromkeys(LOSS_PARTS, 0.0)
         grad_norm = 0.0
+        scale = float(distributed.world_size())  # the engine averages over ranks; the loss wants their sum
         for _epoch in range(self.algo.ppo_epochs):
-            for k, (mb, t) in enumerate(mbs):
+            for k, (_mb, t) in enumerate(mbs):
                 self.engine.set_gradient_accumulation_boundary(k == len(mbs) - 1)
-                loss, parts = self._micro_loss(mb, t, batch.temperature, old[k] if old else None, n)
-                self.engine.backward(loss, scale_wrt_gas=False)
+                loss, parts = self._micro_loss(t, batch.temperature, old[k] if old else None, totals)
+                self.engine.backward(loss * scale if scale != 1.0 else loss, scale_wrt_gas=False)
                 for key, value in parts.items():
                     sums[key] += value
                 if k < len(mbs) - 1:
@@ -205,7 +218,39 @@ class DeepSpeedLearner(TorchLearner):
                 self.engine.step()  # reduce, clip, AdamW, LambdaLR
                 norm = stage0_norm if stage0_norm is not None else self.engine.get_global_grad_norm()
                 grad_norm = float(norm) if norm is not None else 0.0
-        return self._step_metrics(sums, grad_norm)
+        sums = dict(zip(LOSS_PARTS, distributed.sum_floats([sums[k] for k in LOSS_PARTS]), strict=True))
+        return step_metrics(sums, self.algo.ppo_epochs, grad_norm, self._lr())
+
+    def _policy_logprobs(self, t: dict[str, torch.Tensor], temperature: float):
+        return token_logprobs(self.engine, t["ids"], t["attn"], temperature)
+
+    def _micro_loss(
+        self, t: dict[str, torch.Tensor], temperature: float, lp_old: torch.Tensor | None, totals: BatchTotals
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        lp, logits, logz = self._policy_logprobs(t, temperature)
+        ref_lp = reference_logprobs(
+            self.engine, self._peft_module(), self.ref_model, self.algo, t, temperature
+        )
+        return policy_loss(
+            lp,
+            logits,
+            logz,
+            logp_old=lp_old,
+            ref_logp=ref_lp,
+            mask=t["mask"],
+            adv=t["adv"],
+            behaviour_logp=t["blp"],
+            algo=self.algo,
+            totals=totals,
+        )
+
+    def _lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def logprobs(self, batch: TrainBatch) -> list[list[float]]:
+        return sequence_logprobs(
+            self.engine, split(batch.sequences, self.optim_cfg.micro_batch_size), batch, self.device
+        )
 
     def _stage0_grad_norm(self) -> float:
         """fp32 stage 0 clips with torch but records no norm. Its gradients are full, and the boundary
@@ -321,6 +366,14 @@ class DeepSpeedLearner(TorchLearner):
 
     def close(self) -> None:
         self.engine.destroy() if hasattr(self.engine, "destroy") else None
+
+
+def _all_masked(batch: TrainBatch) -> TrainSequence:
+    """A sequence that contributes nothing to the loss (no action token): the padding micro-batch of a rank that
+    has fewer micro-batches than the others."""
+    first = batch.sequences[0].token_ids[:2] if batch.sequences else []
+    ids = list(first) if len(first) == 2 else [0, 0]
+    return TrainSequence(ids, [0, 0], [0.0, 0.0], [0.0, 0.0])
 
 
 def build_learner(config: Any, model: Any, default_length_norm: float) -> DeepSpeedLearner:

@@ -1,14 +1,14 @@
 """`learner.backend: torch` — clipped policy-gradient update of a transformers causal LM with plain PyTorch.
 
-Per action token t of sequence i: ratio = exp(logp − logp_old), pg = max(−A·ratio, −A·clip(ratio, 1−cl, 1+ch)),
-times the truncated importance weight min(exp(logp_old − logp_behaviour), tis_c) when `tis_c` is set. Observation
-and prompt tokens carry no loss (action mask). Aggregations (`algorithm.loss_agg`), over the whole batch even when
-it is split into micro-batches (gradients accumulate to exactly the full-batch gradient):
-- `token_mean`: Σ over all action tokens / number of action tokens in the batch;
-- `seq_mean_token_mean`: mean over sequences of each sequence's token mean;
-- `seq_mean_token_sum`: mean over sequences of (token sum / constant) — Dr. GRPO.
-Optional KL to a frozen reference (k1, k2, k3; same aggregation), entropy bonus, gradient-norm clipping, AdamW
-with linear warmup.
+The loss is `training.loss.policy_loss` (clipped PG, `algorithm.loss_agg`, KL k1/k2/k3 to a frozen reference,
+entropy bonus, TIS); this module owns the forward passes, micro-batching (gradients accumulate to exactly the
+full-batch gradient), gradient-norm clipping, AdamW with warmup and `lr_schedule`, and checkpoints. Observation and
+prompt tokens carry no loss (action mask). The padding, log-prob and reference helpers are module functions that
+the DeepSpeed learner uses too.
+
+Several ranks (training/distributed.py): each rank passes its share of the batch; the batch totals that normalise
+the loss and the gradients are summed over ranks (an all-reduce in one flat buffer, DDP-style), so every rank
+applies the same full-batch update and the replicas stay identical.
 
 With `model.lora` the module is a peft model: only the adapters train, the KL reference is the same module with
 its adapters switched off (no second copy), rollouts and exports get merged weights (training/lora.py), and
@@ -28,9 +28,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from training import lean_lm, lora
+from training import distributed, lean_lm, lora
 from training.backends import LearnerBackend, TrainBatch, TrainSequence
 from training.config import AlgorithmConfig, OptimConfig
+from training.loss import LOSS_PARTS, BatchTotals, empty_step_metrics, policy_loss, step_metrics
 
 
 class TorchLearner(LearnerBackend):
@@ -68,35 +69,12 @@ class TorchLearner(LearnerBackend):
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factor(optim, total_steps))
 
     # -- helpers -------------------------------------------------------------------------------------------
-    def _pad(self, seqs: list[TrainSequence]) -> dict[str, torch.Tensor]:
-        width = max(len(s.token_ids) for s in seqs)
-        b = len(seqs)
-        ids = torch.zeros((b, width), dtype=torch.long)
-        attn = torch.zeros((b, width), dtype=torch.long)
-        act = torch.zeros((b, width), dtype=torch.float32)
-        adv = torch.zeros((b, width), dtype=torch.float32)
-        blp = torch.zeros((b, width), dtype=torch.float32)
-        for i, s in enumerate(seqs):  # right padding: positions start at 0 for every row
-            n = len(s.token_ids)
-            ids[i, :n] = torch.tensor(s.token_ids)
-            attn[i, :n] = 1
-            act[i, :n] = torch.tensor(s.action_mask, dtype=torch.float32)
-            adv[i, :n] = torch.tensor(s.advantages, dtype=torch.float32)
-            blp[i, :n] = torch.tensor(s.behaviour_logprobs, dtype=torch.float32)
-        d = self.device
-        # token i is predicted from position i − 1: shift everything that describes targets by one
-        return {
-            "ids": ids.to(d),
-            "attn": attn.to(d),
-            "mask": act[:, 1:].to(d),
-            "adv": adv[:, 1:].to(d),
-            "blp": blp[:, 1:].to(d),
-        }
-
     @staticmethod
     def _token_logprobs(model: Any, ids: torch.Tensor, attn: torch.Tensor, temperature: float):
-        logits = model(input_ids=ids, attention_mask=attn, use_cache=False).logits
-        return _from_logits(logits, ids, temperature)
+        return token_logprobs(model, ids, attn, temperature)
+
+    def _pad(self, seqs: list[TrainSequence]) -> dict[str, torch.Tensor]:
+        return pad(seqs, self.device)
 
     def _policy_logprobs(self, mb: list[TrainSequence], t: dict[str, torch.Tensor], temperature: float):
         """`_token_logprobs` of the policy for micro-batch `mb` (padded as `t`); sequences that share the tokens
@@ -106,31 +84,14 @@ class TorchLearner(LearnerBackend):
             if len({tuple(s.token_ids[:p]) for s, p in zip(mb, plens, strict=True)}) < len(mb):
                 logits = lean_lm.shared_prefix_logits(self.model, [s.token_ids for s in mb], plens)
                 return _from_logits(logits, t["ids"], temperature)
-        return self._token_logprobs(self.model, t["ids"], t["attn"], temperature)
+        return token_logprobs(self.model, t["ids"], t["attn"], temperature)
 
     def _peft_module(self) -> Any:
         """The peft model (the DeepSpeed learner's sits inside its engine)."""
         return self.model
 
-    @torch.no_grad()
     def _reference_logprobs(self, t: dict[str, torch.Tensor], temperature: float) -> torch.Tensor | None:
-        """Token log-probs of the KL reference, or None without one. With LoRA the reference is the base model:
-        the policy's own forward with its adapters switched off."""
-        if self.lora and self.algo.kl_coef > 0 and self.algo.reference == "initial":
-            with self._peft_module().disable_adapter():
-                return self._token_logprobs(self.model, t["ids"], t["attn"], temperature)[0]
-        if self.ref_model is None:
-            return None
-        return self._token_logprobs(self.ref_model, t["ids"], t["attn"], temperature)[0]
-
-    def _aggregate(self, x: torch.Tensor, mask: torch.Tensor, n_tokens: float, n_seqs: float, norm: float):
-        mode = self.algo.loss_agg
-        if mode == "token_mean":
-            return (x * mask).sum() / max(n_tokens, 1.0)
-        per_seq_sum = (x * mask).sum(-1)
-        if mode == "seq_mean_token_mean":
-            return (per_seq_sum / mask.sum(-1).clamp(min=1.0)).sum() / max(n_seqs, 1.0)
-        return (per_seq_sum / norm).sum() / max(n_seqs, 1.0)  # seq_mean_token_sum
+        return reference_logprobs(self.model, self._peft_module(), self.ref_model, self.algo, t, temperature)
 
     def _order(self, seqs: list[TrainSequence]) -> list[TrainSequence]:
         """Order for splitting into micro-batches (the summed gradient does not depend on it): similar lengths
@@ -144,31 +105,21 @@ class TorchLearner(LearnerBackend):
         return [s for g in ordered for s in sorted(g, key=lambda s: len(s.token_ids))]
 
     def _micro_batches(self, seqs: list[TrainSequence]) -> list[list[TrainSequence]]:
-        mb = self.optim_cfg.micro_batch_size
-        return [seqs[i : i + mb] for i in range(0, len(seqs), mb)]
+        return split(seqs, self.optim_cfg.micro_batch_size)
 
     # -- LearnerBackend ------------------------------------------------------------------------------------
-    @torch.no_grad()
     def logprobs(self, batch: TrainBatch) -> list[list[float]]:
-        out: list[list[float]] = []
-        for mb in self._micro_batches(batch.sequences):
-            t = self._pad(mb)
-            lp, _, _ = self._token_logprobs(self.model, t["ids"], t["attn"], batch.temperature)
-            for i, s in enumerate(mb):
-                out.append([0.0, *lp[i, : len(s.token_ids) - 1].tolist()])
-        return out
+        return sequence_logprobs(
+            self.model, split(batch.sequences, self.optim_cfg.micro_batch_size), batch, self.device
+        )
 
     def step(self, batch: TrainBatch) -> dict[str, float]:
         seqs = [s for s in batch.sequences if any(s.action_mask)]
-        if not seqs:
-            return {"loss/pg": 0.0, "loss/kl": 0.0, "entropy": 0.0, "grad_norm": 0.0, "lr": self._lr()}
+        totals = batch_totals(seqs, batch.length_norm_constant or self.default_length_norm)
+        if totals.action_tokens == 0:
+            return empty_step_metrics(self._lr())
         a = self.algo
         self.model.train()
-        n = (
-            float(sum(sum(s.action_mask) for s in seqs)),  # action tokens in the batch
-            float(len(seqs)),
-            float(batch.length_norm_constant or self.default_length_norm),
-        )
         if len(seqs) > self.optim_cfg.micro_batch_size:
             seqs = self._order(seqs)
         mbs = self._micro_batches(seqs)
@@ -176,23 +127,26 @@ class TorchLearner(LearnerBackend):
         if a.ppo_epochs > 1:  # later epochs need the pre-update log-probs; one epoch uses logp.detach()
             with torch.no_grad():
                 old = [self._policy_logprobs(mb, self._pad(mb), batch.temperature)[0] for mb in mbs]
-        sums = {"pg": 0.0, "kl": 0.0, "ent": 0.0, "clip": 0.0}
+        sums = dict.fromkeys(LOSS_PARTS, 0.0)
         grad_norm = 0.0
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
         for _epoch in range(a.ppo_epochs):
             self.optimizer.zero_grad(set_to_none=True)
             for k, mb in enumerate(mbs):
                 loss, parts = self._micro_loss(
-                    mb, self._pad(mb), batch.temperature, old[k] if old is not None else None, n
+                    mb, self._pad(mb), batch.temperature, old[k] if old is not None else None, totals
                 )
                 loss.backward()
                 for key, value in parts.items():
                     sums[key] += value
+            distributed.sum_gradients(trainable)  # several ranks: the full batch's gradient on every rank
             grad_norm = float(
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.optim_cfg.max_grad_norm)
             )
             self.optimizer.step()
             self.scheduler.step()
-        return self._step_metrics(sums, grad_norm)
+        sums = dict(zip(LOSS_PARTS, distributed.sum_floats([sums[k] for k in LOSS_PARTS]), strict=True))
+        return step_metrics(sums, a.ppo_epochs, grad_norm, self._lr())
 
     def _micro_loss(
         self,
@@ -200,51 +154,22 @@ class TorchLearner(LearnerBackend):
         t: dict[str, torch.Tensor],
         temperature: float,
         lp_old: torch.Tensor | None,
-        n: tuple[float, float, float],
+        totals: BatchTotals,
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """One micro-batch's share of the full-batch loss (`n`: action tokens, sequences and the length-norm
-        constant of the whole batch), and its parts for the metrics. Shared with the DeepSpeed learner."""
-        a = self.algo
-        n_tokens, n_seqs, norm = n
+        """One micro-batch's share of the full-batch loss, and its parts for the metrics."""
         lp, logits, logz = self._policy_logprobs(mb, t, temperature)
-        lp_old = lp.detach() if lp_old is None else lp_old
-        mask, adv = t["mask"], t["adv"]
-        ratio = torch.exp(lp - lp_old)
-        clipped = ratio.clamp(1.0 - a.clip_low, 1.0 + a.clip_high)
-        pg_tok = torch.maximum(-adv * ratio, -adv * clipped)
-        if a.tis_c is not None:
-            pg_tok = pg_tok * torch.exp(lp_old - t["blp"]).clamp(max=a.tis_c)
-        pg = self._aggregate(pg_tok, mask, n_tokens, n_seqs, norm)
-        loss = pg
-        # entropy of the (tempered) distribution at action positions: Σp·(logz − logit)
-        probs = torch.softmax(logits, dim=-1)
-        ent = self._aggregate(logz - (probs * logits).sum(-1), mask, n_tokens, n_seqs, norm)
-        if a.entropy_coef > 0:
-            loss = loss - a.entropy_coef * ent
-        kl = torch.zeros((), device=lp.device)
-        ref_lp = self._reference_logprobs(t, temperature)
-        if ref_lp is not None:
-            kl = self._aggregate(_kl(lp, ref_lp, a.kl_estimator), mask, n_tokens, n_seqs, norm)
-            loss = loss + a.kl_coef * kl
-        clip = float((((ratio - clipped).abs() > 0).float() * mask).sum()) / max(n_tokens, 1.0)
-        return loss, {
-            "pg": float(pg.detach()),
-            "kl": float(kl.detach()),
-            "ent": float(ent.detach()),
-            "clip": clip,
-        }
-
-    def _step_metrics(self, sums: dict[str, float], grad_norm: float) -> dict[str, float]:
-        """Per-step learner metrics, averaged over the PPO epochs (shared with the DeepSpeed learner)."""
-        e = float(self.algo.ppo_epochs)
-        return {
-            "loss/pg": sums["pg"] / e,
-            "loss/kl": sums["kl"] / e,
-            "entropy": sums["ent"] / e,
-            "clip_frac": sums["clip"] / e,
-            "grad_norm": grad_norm,
-            "lr": self._lr(),
-        }
+        return policy_loss(
+            lp,
+            logits,
+            logz,
+            logp_old=lp_old,
+            ref_logp=self._reference_logprobs(t, temperature),
+            mask=t["mask"],
+            adv=t["adv"],
+            behaviour_logp=t["blp"],
+            algo=self.algo,
+            totals=totals,
+        )
 
     def _lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
@@ -304,6 +229,82 @@ def _prompt_len(s: TrainSequence) -> int:
     return s.action_mask.index(1) if 1 in s.action_mask else len(s.token_ids)
 
 
+def pad(seqs: list[TrainSequence], device: torch.device) -> dict[str, torch.Tensor]:
+    """Right-padded tensors of a micro-batch: `ids`, `attn`, and the target-aligned `mask`, `adv`, `blp`."""
+    width = max(len(s.token_ids) for s in seqs)
+    b = len(seqs)
+    ids = torch.zeros((b, width), dtype=torch.long)
+    attn = torch.zeros((b, width), dtype=torch.long)
+    act = torch.zeros((b, width), dtype=torch.float32)
+    adv = torch.zeros((b, width), dtype=torch.float32)
+    blp = torch.zeros((b, width), dtype=torch.float32)
+    for i, s in enumerate(seqs):  # right padding: positions start at 0 for every row
+        n = len(s.token_ids)
+        ids[i, :n] = torch.tensor(s.token_ids)
+        attn[i, :n] = 1
+        act[i, :n] = torch.tensor(s.action_mask, dtype=torch.float32)
+        adv[i, :n] = torch.tensor(s.advantages, dtype=torch.float32)
+        blp[i, :n] = torch.tensor(s.behaviour_logprobs, dtype=torch.float32)
+    # token i is predicted from position i − 1: shift everything that describes targets by one
+    return {
+        "ids": ids.to(device),
+        "attn": attn.to(device),
+        "mask": act[:, 1:].to(device),
+        "adv": adv[:, 1:].to(device),
+        "blp": blp[:, 1:].to(device),
+    }
+
+
+def split(seqs: list[TrainSequence], size: int) -> list[list[TrainSequence]]:
+    """Consecutive micro-batches of at most `size` sequences."""
+    return [seqs[i : i + size] for i in range(0, len(seqs), size)]
+
+
+def batch_totals(seqs: list[TrainSequence], length_norm: float) -> BatchTotals:
+    """The loss normalisers of the whole batch: this rank's action tokens and sequences, summed over ranks."""
+    tokens, n_seqs = distributed.sum_floats([float(sum(sum(s.action_mask) for s in seqs)), float(len(seqs))])
+    return BatchTotals(action_tokens=tokens, sequences=n_seqs, length_norm=float(length_norm))
+
+
+def token_logprobs(model: Any, ids: torch.Tensor, attn: torch.Tensor, temperature: float):
+    """`_from_logits` of a full forward of `model` (a transformers causal LM or a DeepSpeed engine around one)."""
+    logits = model(input_ids=ids, attention_mask=attn, use_cache=False).logits
+    return _from_logits(logits, ids, temperature)
+
+
+@torch.no_grad()
+def sequence_logprobs(
+    model: Any, mbs: list[list[TrainSequence]], batch: TrainBatch, device: torch.device
+) -> list[list[float]]:
+    """`LearnerBackend.logprobs`: every token's log-prob under `model`, micro-batch by micro-batch."""
+    out: list[list[float]] = []
+    for mb in mbs:
+        t = pad(mb, device)
+        lp, _, _ = token_logprobs(model, t["ids"], t["attn"], batch.temperature)
+        for i, s in enumerate(mb):
+            out.append([0.0, *lp[i, : len(s.token_ids) - 1].tolist()])
+    return out
+
+
+@torch.no_grad()
+def reference_logprobs(
+    model: Any,
+    peft_module: Any,
+    ref_model: Any | None,
+    algo: AlgorithmConfig,
+    t: dict[str, torch.Tensor],
+    temperature: float,
+) -> torch.Tensor | None:
+    """Token log-probs of the KL reference, or None without one. With LoRA the reference is the base model:
+    the policy's own forward (`model`) with the adapters of `peft_module` switched off."""
+    if lora.is_lora(peft_module) and algo.kl_coef > 0 and algo.reference == "initial":
+        with peft_module.disable_adapter():
+            return token_logprobs(model, t["ids"], t["attn"], temperature)[0]
+    if ref_model is None:
+        return None
+    return token_logprobs(ref_model, t["ids"], t["attn"], temperature)[0]
+
+
 def _from_logits(logits: torch.Tensor, ids: torch.Tensor, temperature: float):
     """(log-prob of each next token, tempered logits, log-partition), all over positions 0..W−2."""
     logits = logits[:, :-1, :].float()
@@ -327,17 +328,6 @@ def lr_factor(optim: OptimConfig, total_steps: int | None) -> Callable[[int], fl
         return f * ((1.0 - done) if kind == "linear" else 0.5 * (1.0 + math.cos(math.pi * done)))
 
     return factor
-
-
-def _kl(lp: torch.Tensor, ref_lp: torch.Tensor, estimator: str) -> torch.Tensor:
-    """Per-token KL(π‖π_ref) estimators of Schulman's note: k1 = log r, k2 = ½(log r)², k3 = (1/r − 1) + log r with
-    r = π/π_ref evaluated on samples from π."""
-    log_r = lp - ref_lp
-    if estimator == "k1":
-        return log_r
-    if estimator == "k2":
-        return 0.5 * log_r * log_r
-    return torch.exp(-log_r) - 1.0 + log_r
 
 
 def rng_state() -> dict[str, Any]:
