@@ -31,12 +31,13 @@ from api.db.lifecycle import transition
 from api.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
 from api.db.session import session_scope
 from api.settings import Settings
+from training import metrics as M
 from worker.child import MARK, finite
 
 log = logging.getLogger("grpolab.worker")
 FLUSH_S = 0.5
 SPARKLINE = 50
-REWARD = "rollout/reward_mean"
+REWARD = M.REWARD_MEAN
 MAX_LINE = 4000
 
 #: set when the worker is asked to shut down (Ctrl-C, SIGTERM): running runs stop and go back to the queue

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from training import metrics as M
+
 HELP = "ablations: `double-norm` trains fixed vs double-normalized advantages and writes a report to docs/"
 DESCRIPTION = """\
 double-norm: trains, for --seeds seeds each, on a level where episode lengths vary and whole groups often fail:
@@ -30,7 +32,6 @@ Examples:
 
 ARMS = ("fixed", "double", "whiten")
 COLORS = {"fixed": "tab:blue", "double": "tab:red", "whiten": "tab:green"}
-GRAD_NORM_KEY = "grad_norm"
 
 
 def _arms(text: str) -> tuple[str, ...]:
@@ -196,7 +197,7 @@ def _ma(xs: list[float], k: int = 10) -> list[float]:
 
 
 def _steps_to(rows: list[dict[str, Any]], level: float = 0.8) -> int | None:
-    ma = _ma([r["rollout/success_rate"] for r in rows])
+    ma = _ma([r[M.SUCCESS_RATE] for r in rows])
     return next((rows[i]["step"] for i, v in enumerate(ma) if i >= 9 and v >= level), None)
 
 
@@ -210,9 +211,9 @@ def _mean_std(xs: list[float], fmt: str = ".3f") -> str:
 
 def _adv_rms(r: dict[str, Any]) -> float | None:
     """Root-mean-square advantage per transition the learner sees: √(mean² + population std²)."""
-    if "adv/mean" not in r or "adv/std" not in r:
+    if M.ADV_MEAN not in r or M.ADV_STD not in r:
         return None
-    return math.sqrt(r["adv/mean"] ** 2 + r["adv/std"] ** 2)
+    return math.sqrt(r[M.ADV_MEAN] ** 2 + r[M.ADV_STD] ** 2)
 
 
 def diagnostics(rows: list[dict[str, Any]], max_grad_norm: float = 1.0) -> dict[str, float | None]:
@@ -225,18 +226,16 @@ def diagnostics(rows: list[dict[str, Any]], max_grad_norm: float = 1.0) -> dict[
     def mean(vals: list[float]) -> float | None:
         return float(np.mean(vals)) if vals else None
 
-    flat_rows = [r for r in rows if r.get("diag/flat_frac", 0.0) > 0]
+    flat_rows = [r for r in rows if r.get(M.FLAT_FRAC, 0.0) > 0]
     return {
-        "transitions": mean([r["batch/transitions"] for r in rows if "batch/transitions" in r]),
-        "flat_frac": mean([r["diag/flat_frac"] for r in rows if "diag/flat_frac" in r]),
-        "flat_nonzero": mean(
-            [r["diag/flat_nonzero_frac"] for r in flat_rows if "diag/flat_nonzero_frac" in r]
-        ),
-        "flat_adv": mean([r["diag/flat_adv_mean"] for r in flat_rows if "diag/flat_adv_mean" in r]),
-        "len_corr": mean([r["diag/len_adv_corr"] for r in rows if "diag/len_adv_corr" in r]),
+        "transitions": mean([r[M.BATCH_TRANSITIONS] for r in rows if M.BATCH_TRANSITIONS in r]),
+        "flat_frac": mean([r[M.FLAT_FRAC] for r in rows if M.FLAT_FRAC in r]),
+        "flat_nonzero": mean([r[M.FLAT_NONZERO_FRAC] for r in flat_rows if M.FLAT_NONZERO_FRAC in r]),
+        "flat_adv": mean([r[M.FLAT_ADV_MEAN] for r in flat_rows if M.FLAT_ADV_MEAN in r]),
+        "len_corr": mean([r[M.LEN_ADV_CORR] for r in rows if M.LEN_ADV_CORR in r]),
         "adv_rms": mean([v for r in rows if (v := _adv_rms(r)) is not None]),
-        "grad_norm": mean([r[GRAD_NORM_KEY] for r in rows if GRAD_NORM_KEY in r]),
-        "clipped": mean([float(r[GRAD_NORM_KEY] > max_grad_norm) for r in rows if GRAD_NORM_KEY in r]),
+        "grad_norm": mean([r[M.GRAD_NORM] for r in rows if M.GRAD_NORM in r]),
+        "clipped": mean([float(r[M.GRAD_NORM] > max_grad_norm) for r in rows if M.GRAD_NORM in r]),
     }
 
 
@@ -253,10 +252,10 @@ def write_report(runs: Path, docs: Path, args: argparse.Namespace) -> Path:
     png = docs / "ablation-double-norm.png"
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     series = [
-        ("rollout/success_rate", "training success (moving avg 10)", True),
-        ("diag/flat_adv_mean", "mean advantage on all-fail-group transitions", False),
+        (M.SUCCESS_RATE, "training success (moving avg 10)", True),
+        (M.FLAT_ADV_MEAN, "mean advantage on all-fail-group transitions", False),
         ("adv_rms", "RMS advantage per transition (moving avg 10)", True),
-        ("grad_norm", "gradient norm before clipping at 1.0 (moving avg 10)", True),
+        (M.GRAD_NORM, "gradient norm before clipping at 1.0 (moving avg 10)", True),
     ]
     for ax, (key, title, smooth) in zip(axes.flat, series, strict=True):
         for arm, items in data.items():
@@ -298,8 +297,8 @@ def write_report(runs: Path, docs: Path, args: argparse.Namespace) -> Path:
         return "–" if x is None else format(x, fmt)
 
     for arm, items in data.items():
-        ev = [it["summary"].get("eval/success_rate", 0.0) for it in items]
-        late = [float(np.mean([r["rollout/success_rate"] for r in it["rows"][-20:]])) for it in items]
+        ev = [it["summary"].get(M.EVAL_SUCCESS_RATE, 0.0) for it in items]
+        late = [float(np.mean([r[M.SUCCESS_RATE] for r in it["rows"][-20:]])) for it in items]
         cells = [f"{arm}", f"{len(items)}", _mean_std(ev), _mean_std(late)]
         for level in (0.6, 0.8):
             reached = [float(s) for it in items if (s := _steps_to(it["rows"], level)) is not None]
