@@ -120,7 +120,16 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
             event.start_mark.line + 1,
             event.start_mark.column + 1,
         )
-    return build(_RESOLVER, node)
+    try:
+        return build(_RESOLVER, node)
+    except ValueError as exc:  # e.g. an integer of over 4,300 digits (Python's int conversion limit)
+        p = _pos(event)
+        raise ConfigSyntaxError(
+            f"the value '{event.value[:40]}' cannot be read ({exc})", p.line, p.column
+        ) from None
+
+
+_COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 def _pos(event: yaml.Event) -> Position:
@@ -213,6 +222,11 @@ def _build(events: Iterator[yaml.Event], smap: SourceMap) -> Any:
             if awaiting_key:
                 assert top is not None
                 key = event.value
+                if event.tag not in (None, "!", "tag:yaml.org,2002:str"):
+                    p = _pos(event)
+                    raise ConfigSyntaxError(
+                        f"the YAML tag {event.tag} is not accepted on a key", p.line, p.column
+                    )
                 if event.tag is None and event.implicit[0]:
                     tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
                     if tag == "tag:yaml.org,2002:merge":
@@ -228,6 +242,11 @@ def _build(events: Iterator[yaml.Event], smap: SourceMap) -> Any:
             else:
                 attach(_scalar(event), event)
         elif isinstance(event, yaml.CollectionStartEvent):
+            if event.tag not in _COLLECTION_TAGS:  # a custom tag (`!foo {…}`) would otherwise be dropped
+                p = _pos(event)
+                raise ConfigSyntaxError(
+                    f"the YAML tag {event.tag} is not accepted in configs", p.line, p.column
+                )
             if awaiting_key:
                 p = _pos(event)
                 raise ConfigSyntaxError("keys must be plain names", p.line, p.column)
