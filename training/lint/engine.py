@@ -192,6 +192,7 @@ def lint_text(text: str | bytes, input_format: str = "auto", path: str | None = 
 # ------------------------------------------------------------------------------- commands and unknown values
 
 _NOTHING = "no trainer command and no config keys"
+_NO_COMMAND = re.compile(r"^no `[^`]+` command found in this script$")
 _PROBE_BUDGET = 160  # adapter re-runs per trainer command to learn which findings depend on unknown keys
 _PROBES: dict[str, tuple[Any, ...]] = {
     "bool": (True, False),
@@ -210,7 +211,7 @@ def _lint_script_or_config(
         try:
             mapped = adapter.map_text(text, path)
         except ConfigError as exc:
-            if exc.errors and exc.errors[0].message.startswith(_NOTHING):
+            if exc.errors and _says_nothing_found(exc.errors[0].message, fmt):
                 raise _nothing_found(adapter, fmt, text, path) from None
             raise
     if fmt != "grpolab" and first.hits == 0 and not first.unknown and not first.commands:
@@ -250,10 +251,21 @@ def _lint_script_or_config(
     return LintResult(path=shown, format=fmt, findings=out, loaded=mapped.loaded, notes=notes)
 
 
+def _says_nothing_found(message: str, fmt: str) -> bool:
+    """An adapter's own words for "nothing to lint here" (a README given to any adapter)."""
+    return (
+        message.startswith(_NOTHING)
+        or bool(_NO_COMMAND.match(message))
+        or (fmt == "grpolab" and message.startswith("a config must be a mapping of sections, got a str"))
+    )
+
+
 def _nothing_found(adapter: ModuleType, fmt: str, text: str, path: str | None) -> ConfigError:
     """GL000 for a file with no trainer command and no config keys, naming the script it hands over to, if any."""
     entry = getattr(adapter, "ENTRY_POINTS", ())
-    err = nothing_to_lint(f"{entry[0]} ..." if entry else f"{fmt} trainer")
+    if fmt == "grpolab":
+        return nothing_to_lint("a GRPO Lab config: a YAML/JSON mapping of sections")
+    err = nothing_to_lint(f"a `{entry[0]} ...` command" if entry else f"a {fmt} config of YAML/JSON keys")
     if _looks_like_yaml(text, path):
         return err
     from training.lint.adapters._shell import tokenize
@@ -284,14 +296,14 @@ def _rerun(
     command: int,
     probe: dict[str, Any],
     memo: dict[Any, Any] | None,
-) -> set[tuple[Any, ...]] | None:
-    """The findings' identities when the unknown keys in `probe` take those values (None: the value is invalid)."""
+) -> list[Finding] | None:
+    """The findings when the unknown keys in `probe` take those values (None: the value is invalid there)."""
     with reading(path=path, command=command, probe=probe, memo=memo):
         try:
             m = adapter.map_text(text, path)
         except ConfigError:
             return None
-    return {_identity(f) for f in run_rules(m.concepts, m.allow)}
+    return run_rules(m.concepts, m.allow)
 
 
 def _identity(f: Finding) -> tuple[Any, ...]:
@@ -299,47 +311,73 @@ def _identity(f: Finding) -> tuple[Any, ...]:
 
 
 def _settle_unknowns(findings: list[Finding], r: Reading, c: Concepts, rerun: Any) -> list[Finding]:
-    """Errors and warnings whose verdict depends on an unknown value become infos that say so."""
+    """Errors and warnings whose verdict depends on an unknown value become infos that say so.
+
+    Each unknown key is tried with other values, one key at a time: the other values the file can give it when
+    it says (the branches of an `if`: then a finding that fires for every one of them keeps its severity, and
+    one that fires only for another branch is added as an info), otherwise typical values of its type."""
     if not r.unknown:
         return findings
     depends: dict[int, list[UnknownRead]] = {i: [] for i in range(len(findings))}
+    extra: dict[tuple[Any, ...], Finding] = {}
     budget = _PROBE_BUDGET
     reads = sorted(r.unknown.values(), key=lambda u: not u.written)  # keys the file writes first
     for u in reads:
-        table = _PROBES if u.written else _FEW_PROBES
-        values = [v for v in dict.fromkeys((*u.candidates, *table.get(u.kind, ()))) if v != u.default]
-        if len(values) > budget:
-            values = values[: max(budget, 0)]
+        if u.candidates:
+            values = list(u.candidates[1:])  # the file's own list is complete
+        else:
+            table = _PROBES if u.written else _FEW_PROBES
+            values = [v for v in table.get(u.kind, ()) if v != u.default]
+        values = values[: max(budget, 0)]
         budget -= len(values)
         for value in values:
-            seen = rerun({u.name: value})
-            if seen is None:
+            got = rerun({u.name: value})
+            if got is None:
                 continue
+            seen = {_identity(g) for g in got}
             for i, f in enumerate(findings):
                 if _identity(f) not in seen and u not in depends[i]:
                     depends[i].append(u)
+            if u.candidates:
+                base = {_identity(f) for f in findings}
+                for g in got:
+                    if _identity(g) not in base and g.severity != "info":
+                        extra.setdefault(_identity(g), _as_unknown(g, [u], c, value))
     out: list[Finding] = []
     for i, f in enumerate(findings):
         if f.severity == "info" or (not depends[i] and not f.unknown):
             out.append(f)
             continue
+        if not depends[i] and _every_value_tried(f, reads):
+            out.append(f)  # e.g. both branches of an `if`: the verdict holds for each value the key can take
+            continue
         out.append(_as_unknown(f, depends[i], c))
-    return out
+    return out + list(extra.values())
 
 
-def _as_unknown(f: Finding, reads: list[UnknownRead], c: Concepts) -> Finding:
+def _every_value_tried(f: Finding, reads: list[UnknownRead]) -> bool:
+    """Each unknown the finding comes from has a complete list of values (all were tried above)."""
+    involved = [u for u in reads if any(x.startswith(f"`{u.shown}`: ") for x in f.unknown)]
+    return len(involved) == len(f.unknown) and all(u.candidates for u in involved)
+
+
+def _as_unknown(f: Finding, reads: list[UnknownRead], c: Concepts, value: Any = None) -> Finding:
+    """The finding as an info: what could not be seen, and the verdict for the value that stood in."""
     if reads:
         seen = "; ".join(f"`{u.shown}`: {u.reason}" for u in reads[:2])
-        defaults = ", ".join(
-            f"`{u.shown}` = {_shown_value(u.default)}" for u in reads[:2] if u.default is not None
-        )
+        if value is not None or any(u.candidates for u in reads[:2]):
+            used = [(u, value if value is not None else u.candidates[0]) for u in reads[:2] if u.candidates]
+            stand_in = ", ".join(f"`{u.shown}` = {_shown_value(v)}" for u, v in used) + " (one of its values)"
+        else:
+            defaults = ", ".join(
+                f"`{u.shown}` = {_shown_value(u.default)}" for u in reads[:2] if u.default is not None
+            )
+            version = f" {c.framework_version}" if c.framework_version else ""
+            stand_in = f"{c.framework}{version}'s default" + (f" ({defaults})" if defaults else "s")
     else:
         seen = "; ".join(f.unknown[:2])
-        defaults = ""
-    version = f" {c.framework_version}" if c.framework_version else ""
-    stand_in = (
-        f"{c.framework}{version}'s default ({defaults})" if defaults else f"{c.framework}{version}'s defaults"
-    )
+        version = f" {c.framework_version}" if c.framework_version else ""
+        stand_in = f"{c.framework}{version}'s defaults"
     message = (
         f"not checked, a value it depends on is unknown here ({seen}). With {stand_in} this would be "
         f"{f.rule} {f.severity}: {f.message}"

@@ -35,7 +35,7 @@ def text_report(results: list[LintResult], color: bool = False, verbose: bool = 
 
 
 def _text_line(path: str, f: Finding, color: bool) -> str:
-    where = f"{path}:{f.line or 1}:{f.column or 1}"
+    where = f"{f.file or path}:{f.line or 1}:{f.column or 1}"  # f.file: a base config the script names
     sev = f.severity
     allowed = f" (allowed: {f.allow_reason})" if f.allowed else ""
     if color:
@@ -100,7 +100,9 @@ def sarif_report(results: list[LintResult]) -> str:
                     {
                         "physicalLocation": {
                             "artifactLocation": {
-                                "uri": res.path.lstrip("./") if res.path.startswith("./") else res.path
+                                "uri": (f.file or res.path).lstrip("./")
+                                if (f.file or res.path).startswith("./")
+                                else (f.file or res.path)
                             },
                             "region": region,
                         }

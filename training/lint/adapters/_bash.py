@@ -467,7 +467,16 @@ class _Reader:
 
     def test(self, cond: list[Any]) -> bool | None:
         """`[ a = b ]`, `[ a != b ]`, `[ -z a ]`, `[ -n a ]` on known values; anything else: None (unknown)."""
-        cmds = [c for c in cond if c.kind == "command"]
+        cmds: list[Any] = []
+        parts = list(cond)
+        while parts:
+            p = parts.pop(0)
+            if p.kind == "list":
+                parts[:0] = p.parts
+            elif p.kind == "command":
+                cmds.append(p)
+            elif p.kind != "operator" or p.op != ";":
+                return None  # `a && b`, pipelines: not evaluated
         if len(cmds) != 1:
             return None
         words = [w for w in cmds[0].parts if w.kind == "word"]
@@ -921,11 +930,18 @@ def _unknown_seg(written: str, start: int, r: _Reader, quoted: bool, why: str, u
 
 
 def _unset_in_file(val: Val) -> bool:
-    return val.unknown.endswith("which is not read)") or "is not set in this file" in val.unknown
+    """Unset unless the environment (or the script's caller) sets it: bash would use a `${X:-default}`."""
+    return (
+        val.unknown.endswith("which is not read)")
+        or "is not set in this file" in val.unknown
+        or "an argument the script is called with" in val.unknown
+    )
 
 
 def _special(name: str) -> Val | None:
-    if name.isdigit() or name in ("#", "?", "$", "!", "-"):
+    if name.isdigit():
+        return Val(unknown=f"`${name}` is an argument the script is called with")
+    if name in ("#", "?", "$", "!", "-"):
         return Val(unknown=f"`${name}` is set by bash when the script runs")
     return None
 
@@ -982,9 +998,9 @@ def _merge(outcomes: list[dict[str, Val]], where: str) -> dict[str, Val]:
             continue
         known = [v.text for v in vals if v is not None and not v.unknown and v.items is None]
         shown = _alts([("(unset)" if v is None else ("(unknown)" if v.unknown else v.text)) for v in vals])
-        merged[name] = Val(
-            unknown=f"`{name}` is {shown} depending on {where}", options=tuple(dict.fromkeys(known))
-        )
+        # the values are listed only when every branch gives a known one: then they are all it can be
+        options = tuple(dict.fromkeys(known)) if len(known) == len(vals) else ()
+        merged[name] = Val(unknown=f"`{name}` is {shown} depending on {where}", options=options)
     return merged
 
 

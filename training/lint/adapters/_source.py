@@ -198,14 +198,17 @@ class Source:
         candidates: tuple[Any, ...],
         written: bool = True,
     ) -> Any:
+        # the file says which values it can take (the branches of an `if`): the first one stands in, the engine
+        # tries the others; otherwise the framework default stands in, and the engine tries typical values
+        stand_in = candidates[0] if candidates else default
         r = current_reading()
         if r is None:
-            return default
+            return stand_in
         if name not in r.unknown or r.unknown[name].kind in ("raw", "has"):
             e = self.entries.get(name)
             shown = e.key if e is not None else self.display(name)
             r.unknown[name] = UnknownRead(name, shown, reason, kind, default, candidates, written)
-        return r.probe.get(name, default)
+        return r.probe.get(name, stand_in)
 
     def written(self, name: str) -> bool:
         """The user set the key and it resolves to a value (not an unknown or an interpolation of a missing key)."""
@@ -319,9 +322,9 @@ def unreadable(message: str, line: int | None = None, column: int | None = None)
     return ConfigError([FieldError(pointer="", field="", message=message, line=line, column=column)])
 
 
-def nothing_to_lint(what: str) -> ConfigError:
+def nothing_to_lint(expected: str) -> ConfigError:
     """GL000 for text with no trainer command and no config keys (a README, an unrelated script)."""
     return unreadable(
-        f"no trainer command and no config keys were found in this file (expected a config or a `{what}` "
-        "command); is it the right file, and the right --input-format?"
+        f"no trainer command and no config keys were found in this file (expected {expected}); "
+        "is it the right file, and the right --input-format?"
     )

@@ -51,9 +51,7 @@ def parse_mapping(text: str) -> tuple[dict[str, Any], SourceMap]:
         )
     raw, smap = got
     if not isinstance(raw, dict):
-        raise ConfigError(
-            [FieldError(pointer="", field="", message="expected a mapping of keys at the top level")]
-        )
+        raise nothing_to_lint("a YAML/JSON mapping of config keys")
     return raw, smap
 
 
@@ -137,7 +135,7 @@ def _script_source(text: str, entry_points: tuple[str, ...], what: str) -> Sourc
     words = cmd.args if cmd else [w for s in statements for w in s]
     found = overrides(words)
     if cmd is None and not found:
-        raise nothing_to_lint(what)
+        raise nothing_to_lint(f"a config or a `{what}` command")
     first = cmd.program if cmd else words[0]
     src, unseen = base_config(words)
     src.anchor = (first.line, first.column)
@@ -192,13 +190,16 @@ def base_config(words: list[Any]) -> tuple[Source, str]:
     found = _find_in_tree(Path(r.path), rel)
     if found is None:
         return Source(), f"it may be set in the base config {shown}, which was not found next to the script"
+    shown_path = os.path.relpath(found)
+    if shown_path.startswith(".."):
+        shown_path = str(found)
     try:
         data = found.read_text(encoding="utf-8")
-        src = yaml_source(data, file=str(found))
+        src = yaml_source(data, file=shown_path)
     except (OSError, UnicodeDecodeError, ConfigError) as exc:
         why = exc.errors[0].message if isinstance(exc, ConfigError) else str(exc)
         return Source(), f"it may be set in the base config {shown}, which could not be read ({why})"
-    r.notes.append(f"read the base config {found} named on line {word.line}")
+    r.notes.append(f"read the base config {shown_path} named on line {word.line}")
     return src, ""
 
 

@@ -1,0 +1,277 @@
+"""The launch-script reader: bash's grammar (bashlex) and our word expansion, on the team's minimal repros of
+real-config failures (shared/reference/real-config-repros, copied here as strings) and on the constructs around
+them. Each test asserts the values and positions a framework would receive, as bash would pass them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from training.lint import lint_text
+from training.lint.adapters import get_adapter
+from training.lint.adapters._bash import read_script
+from training.lint.adapters._shell import find_commands, flag_source, overrides, tokenize
+from training.lint.adapters._source import Unknown
+
+VERL = "python3 -m verl.trainer.main_ppo"
+GRPO = "algorithm.adv_estimator=grpo"
+N = "actor_rollout_ref.rollout.n"
+
+# name -> (format, script). The texts of shared/reference/real-config-repros/*.sh.
+REPROS: dict[str, tuple[str, str]] = {
+    "altdefault.sh": ("verl", f"N=${{N:=8}}\n{VERL} {GRPO} {N}=$N\n"),
+    "arith.sh": ("verl", f"N=4\n{VERL} {GRPO} {N}=$((N*2))\n"),
+    "array.sh": ("verl", f'ARGS=({GRPO} {N}=8)\n{VERL} "${{ARGS[@]}}"\n'),
+    "bracedNoDefault.sh": ("verl", f"n=8\n{VERL} {GRPO} {N}=${{n}}\n"),
+    "commentline.sh": ("verl", f"{VERL} \\\n    {GRPO} \\\n    # {N}=8 \\\n    {N}=2\n"),
+    "default.sh": ("verl", f"N=${{N:-8}}\n{VERL} {GRPO} {N}=$N\n"),
+    "dquote_est.sh": ("verl", f'{VERL} algorithm.adv_estimator="grpo" {N}="8"\n'),
+    "envprefix.sh": ("verl", f"N=8 {VERL} {GRPO} {N}=$N\n"),
+    "ifelse.sh": ("verl", f'if [ "$X" = 1 ]; then N=8; else N=16; fi\n{VERL} {GRPO} {N}=$N\n'),
+    "nested.sh": ("verl", f'A=${{A:-"${{HOME}}/x"}}\n{VERL} {GRPO} {N}=8 trainer.x="${{A}}"\n'),
+    "oat_arith.sh": (
+        "oat",
+        "A=128\nB=8\npython -m oat.experiment.main --critic_type grpo --num_samples 8 "
+        "--rollout_batch_size_per_device $((A / B)) --rollout_batch_size 128\n",
+    ),
+    "oat_arith2.sh": (
+        "oat",
+        "python -m oat.experiment.main --critic_type grpo --num_samples 8 "
+        "--rollout_batch_size_per_device $((GB / NG)) --rollout_batch_size 128\n",
+    ),
+    "oat_arith3.sh": (
+        "oat",
+        "A=96\nB=8\npython -m oat.experiment.main --critic_type grpo --num_samples 8 "
+        "--rollout_batch_size_per_device $((A / B)) --rollout_batch_size 96\n",
+    ),
+    "oat_unk.sh": (
+        "oat",
+        "python -m oat.experiment.main --critic_type grpo --num_samples $N --rollout_batch_size 128\n",
+    ),
+    "pythonpath.sh": ("verl", f"python3 verl/trainer/main_ppo.py {GRPO} {N}=8\n"),
+    "quoteddefault.sh": ("verl", f'N=${{N:-"8"}}\n{VERL} {GRPO} {N}=$N\n'),
+    "split.sh": ("verl", f'ARGS="{GRPO} {N}=8"\n{VERL} $ARGS\n'),
+    "squote_list.sh": ("verl", f"{VERL} {GRPO} {N}=8 trainer.logger=['console','wandb']\n"),
+    "torchrun.sh": ("verl", f"torchrun --nproc_per_node=8 -m verl.trainer.main_ppo {GRPO} {N}=8\n"),
+    "trailingspace.sh": ("verl", f"{VERL} \\\n    {GRPO} \\ \n    {N}=8\n"),
+    "twocmds.sh": ("verl", f"{VERL} {GRPO} {N}=1 trainer.total_epochs=0 \n{VERL} {GRPO} {N}=8\n"),
+    "unknownvar.sh": ("verl", f"{VERL} {GRPO} {N}=$N_SAMPLES\n"),
+    "uvrun.sh": ("verl", f"uv run --isolated -m verl.trainer.main_ppo {GRPO} {N}=8\n"),
+}
+
+# what the trainer receives, as bash passes it: key -> value (Unknown: the reader must say it cannot know)
+EXPECTED_VERL: dict[str, dict[str, Any]] = {
+    "altdefault.sh": {"algorithm.adv_estimator": "grpo", N: 8},
+    "arith.sh": {N: 8},
+    "array.sh": {"algorithm.adv_estimator": "grpo", N: 8},
+    "bracedNoDefault.sh": {N: 8},
+    "commentline.sh": {"algorithm.adv_estimator": "grpo"},  # the comment line ends the command, as in bash
+    "default.sh": {N: 8},
+    "dquote_est.sh": {"algorithm.adv_estimator": "grpo", N: 8},
+    "envprefix.sh": {N: Unknown},  # `N=8 cmd $N`: bash expands $N before the prefix applies
+    "ifelse.sh": {N: Unknown},
+    "nested.sh": {N: 8, "trainer.x": Unknown},  # ${HOME} comes from the environment
+    "pythonpath.sh": {N: 8},
+    "quoteddefault.sh": {N: 8},
+    "split.sh": {"algorithm.adv_estimator": "grpo", N: 8},
+    "squote_list.sh": {N: 8, "trainer.logger": "[console,wandb]"},  # bash removes the quotes
+    "torchrun.sh": {N: 8},
+    "trailingspace.sh": {
+        "algorithm.adv_estimator": "grpo"
+    },  # `\ ` is not a continuation: n is on its own line
+    "twocmds.sh": {N: 1, "trainer.total_epochs": 0},
+    "unknownvar.sh": {N: Unknown},
+    "uvrun.sh": {N: 8},
+}
+EXPECTED_OAT: dict[str, dict[str, Any]] = {
+    "oat_arith.sh": {"rollout_batch_size_per_device": 16, "rollout_batch_size": 128},
+    "oat_arith2.sh": {"rollout_batch_size_per_device": Unknown, "num_samples": 8},
+    "oat_arith3.sh": {"rollout_batch_size_per_device": 12, "rollout_batch_size": 96},
+    "oat_unk.sh": {"num_samples": Unknown, "rollout_batch_size": 128},
+}
+
+
+def _values(name: str) -> dict[str, Any]:
+    fmt, text = REPROS[name]
+    if fmt == "verl":
+        src = get_adapter("verl").source(text)
+    else:
+        cmd = find_commands(tokenize(text), ["oat.experiment.main"])[0]
+        src = flag_source(cmd, negatable=True)
+    return {k: e.value for k, e in src.entries.items()}
+
+
+def test_every_repro_has_an_expectation() -> None:
+    assert set(REPROS) == set(EXPECTED_VERL) | set(EXPECTED_OAT)
+
+
+@pytest.mark.parametrize("name", sorted(REPROS))
+def test_repro_is_read_as_bash_would(name: str) -> None:
+    got = _values(name)
+    for key, want in {**EXPECTED_VERL, **EXPECTED_OAT}[name].items():
+        if want is Unknown:
+            assert isinstance(got[key], Unknown) and got[key].reason, (key, got.get(key))
+        else:
+            assert got[key] == want, (key, got.get(key))
+
+
+@pytest.mark.parametrize("name", sorted(REPROS))
+def test_no_repro_is_unreadable(name: str) -> None:
+    fmt, text = REPROS[name]
+    res = lint_text(text, fmt, name)
+    assert not res.invalid, [f.message for f in res.findings]
+
+
+def test_commentline_and_trailing_space_end_the_command_where_bash_does() -> None:
+    assert _values("commentline.sh").keys() == {"algorithm.adv_estimator"}
+    res = lint_text(REPROS["trailingspace.sh"][1], "verl", "t.sh")
+    assert any("line 2: a space follows the `\\`" in n for n in res.notes)
+
+
+# ------------------------------------------------------------------------------------------ positions
+
+
+def test_words_from_a_variable_point_into_its_assignment() -> None:
+    src = get_adapter("verl").source(REPROS["split.sh"][1])
+    e = src.entries[N]
+    assert (e.line, e.column) == (1, 36)  # inside ARGS="... actor_rollout_ref.rollout.n=8"
+    src = get_adapter("verl").source(REPROS["array.sh"][1])
+    assert (src.entries["algorithm.adv_estimator"].line, src.entries["algorithm.adv_estimator"].column) == (
+        1,
+        7,
+    )
+
+
+def test_positions_survive_continuations_quotes_and_nested_defaults() -> None:
+    text = (
+        'ROOT=${ROOT:-"${HOME}/runs"}\n'
+        "python3 -m verl.trainer.main_ppo \\\n"
+        '    data.train_batch_size="$((16 * 4))" \\\n'
+        '    trainer.default_local_dir="$ROOT" \\\n'
+        f"    {N}=${{GROUP:-8}}\n"
+    )
+    src = get_adapter("verl").source(text)
+    assert src.entries["data.train_batch_size"].value == 64
+    assert (src.entries["data.train_batch_size"].line, src.entries["data.train_batch_size"].column) == (3, 5)
+    assert src.entries[N].value == 8 and (src.entries[N].line, src.entries[N].column) == (5, 5)
+
+
+def test_two_trainer_commands_are_each_linted_at_their_lines() -> None:
+    res = lint_text(REPROS["twocmds.sh"][1], "verl")
+    assert {(f.rule, f.severity, f.line) for f in res.findings if f.rule == "GL002"} == {
+        ("GL002", "error", 1)
+    }
+    assert any("2 trainer commands" in n for n in res.notes)
+    # swap the lines: the same finding follows the command to line 2
+    swapped = "\n".join(reversed(REPROS["twocmds.sh"][1].strip().splitlines())) + "\n"
+    res = lint_text(swapped, "verl")
+    assert {(f.rule, f.line) for f in res.findings if f.rule == "GL002"} == {("GL002", 2)}
+
+
+# ------------------------------------------------------------------------------------------ constructs
+
+
+def _words(text: str, index: int = -1) -> list[str]:
+    return [w.text for w in tokenize(text)[index]]
+
+
+def test_assign_default_forms() -> None:
+    text = ': "${A:=3}"\nB=${B-4}\nC=""\nD=${C:-5}\nE=${C-6}\nF=${A:+set}\necho $A $B $D "$E" $F ${#F}\n'
+    assert _words(text) == ["echo", "3", "4", "5", "", "set", "3"]
+
+
+def test_arrays_elements_index_and_count() -> None:
+    text = 'A=(one "two words" three)\nA+=(four)\necho "${A[@]}" ${A[1]} ${#A[@]} "${A[*]}"\n'
+    assert _words(text) == [
+        "echo",
+        "one",
+        "two words",
+        "three",
+        "four",
+        "two",
+        "words",
+        "4",
+        "one two words three four",
+    ]
+
+
+def test_word_splitting_only_of_unquoted_values() -> None:
+    text = 'X="a b  c"\necho $X "$X" pre$X\n'
+    assert _words(text) == ["echo", "a", "b", "c", "a b  c", "prea", "b", "c"]
+
+
+def test_arithmetic() -> None:
+    text = "A=7\nB=2\necho $((A / B)) $((A % B)) $(( (A + 1) * B ** 2 )) $((-7 / 2)) $((A > B && B > 0)) $((1 << 4))\n"
+    assert _words(text) == ["echo", "3", "1", "32", "-3", "1", "16"]
+    w = tokenize("echo $((4 / 0)) $((X + 1))\n")[0]
+    assert "divides by zero" in w[1].unknown and "`X`" in w[2].unknown
+
+
+def test_export_declare_local_and_unset() -> None:
+    text = (
+        "export A=1 B\ndeclare -a C=(x y)\nf() { local D=4; echo $D; }\nunset A\nf\necho ${A:-gone} ${C[1]}\n"
+    )
+    statements = tokenize(text)
+    assert [w.text for w in statements[-1]] == ["echo", "gone", "y"]
+    assert ["echo", "4"] in [[w.text for w in s] for s in statements]
+
+
+def test_if_branches_known_test_picks_one_unknown_test_is_ambiguous() -> None:
+    picked = 'MODE=fast\nif [ "$MODE" = fast ]; then N=4; elif [ "$MODE" = slow ]; then N=16; else N=8; fi\necho $N\n'
+    assert _words(picked) == ["echo", "4"]
+    w = tokenize('if [[ -n "$Y" ]]; then N=4; else N=16; fi\necho $N\n')[-1][1]
+    assert w.unknown and w.candidates == ("4", "16") and "branches of the `if` on line 1" in w.unknown
+    # no `else`: the value before the `if` is the other possibility
+    w = tokenize('N=2\nif [ "$Y" = 1 ]; then N=4; fi\necho $N\n')[-1][1]
+    assert w.candidates == ("4", "2")
+    # a branch that leaves it unknown: no list of values to try
+    w = tokenize('if [ "$Y" = 1 ]; then N=4; else N=$Z; fi\necho $N\n')[-1][1]
+    assert w.unknown and w.candidates == ()
+
+
+def test_for_loop_variable_takes_each_value() -> None:
+    w = tokenize("for n in 4 8; do python3 -m verl.trainer.main_ppo actor_rollout_ref.rollout.n=$n; done\n")[
+        0
+    ][-1]
+    assert w.candidates == ("actor_rollout_ref.rollout.n=4", "actor_rollout_ref.rollout.n=8")
+
+
+def test_command_substitution_and_script_arguments_are_unknown() -> None:
+    w = tokenize('echo "$(nproc)" `date` $1 "${2:-x}"\n')[0]
+    assert "command's output" in w[1].unknown and "command's output" in w[2].unknown
+    assert "the script is called with" in w[3].unknown and w[4].text == "x"  # `${2:-x}`: its default
+
+
+def test_launchers_and_bash_c() -> None:
+    for text in (
+        f"PYTHONPATH=. CUDA_VISIBLE_DEVICES=0,1 python3 -m verl.trainer.main_ppo {N}=4\n",
+        f"nohup deepspeed --num_gpus 8 verl/trainer/main_ppo.py {N}=4 > log 2>&1 &\n",
+        f"ray job submit --address=$ADDR -- uv run -m verl.trainer.main_ppo {N}=4 | tee out\n",
+        f'bash -c "python3 -m verl.trainer.main_ppo {N}=4"\n',
+    ):
+        src = get_adapter("verl").source(text)
+        assert src.entries[N].value == 4, text
+    # inside `bash -c "..."` positions point into the string
+    src = get_adapter("verl").source(f'X=1\nbash -c "python3 -m verl.trainer.main_ppo {N}=4"\n')
+    assert (src.entries[N].line, src.entries[N].column) == (2, 43)
+
+
+def test_heredoc_body_and_functions() -> None:
+    text = "cat <<EOF > cfg.txt\nit's not $closed\nEOF\nrun() {\n  python3 -m verl.trainer.main_ppo $N_ARG\n}\nN_ARG=x.y=1\nrun\n"
+    cmds = find_commands(tokenize(text), ["verl.trainer.main_ppo"])
+    assert len(cmds) == 1 and [(k, v) for k, v, _, _ in overrides(cmds[0].args)] == [("x.y", 1)]
+
+
+def test_syntax_bashlex_lacks_is_skipped_with_a_note_and_its_assignments_unknown() -> None:
+    text = 'case "$1" in\n  big) N=16 ;;\n  *) N=4 ;;\nesac\npython3 -m verl.trainer.main_ppo ' + N + "=$N\n"
+    script = read_script(text)
+    assert any(n.startswith("lines 1-4: bash syntax the reader does not support") for n in script.notes)
+    w = script.commands[-1].words[-1]
+    assert "could not parse" in w.unknown
+
+
+def test_unterminated_quote_is_gl000_with_its_position() -> None:
+    res = lint_text(f"{VERL} {N}='8\n", "verl")
+    f = res.findings[0]
+    assert res.invalid and "unterminated single quote" in f.message and (f.line, f.column) == (1, 62)
