@@ -206,6 +206,43 @@ def _mount_frontend(app: FastAPI, dist: Path) -> None:
         )
 
 
+_ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+
+
+def _add_error(
+    responses: dict[str, Any], status: str, description: str, *, replace: bool = False, **extra: Any
+) -> None:
+    if replace or status not in responses:
+        old = responses.get(status, {}).get("description")
+        responses[status] = {"description": old or description, "content": _ERROR_BODY, **extra}
+
+
+def _document_errors(schema: dict[str, Any]) -> None:
+    """Make the OpenAPI document say what the API really answers: every error in the one error shape (not
+    FastAPI's `HTTPValidationError`), 400/413 where a body is read, 401/503 where a token is checked."""
+    for item in schema.get("paths", {}).values():
+        for op in item.values():
+            responses = op.setdefault("responses", {})
+            if op.get("parameters") or "requestBody" in op or "422" in responses:
+                _add_error(
+                    responses, "422", "A malformed request: the field is named in `errors`.", replace=True
+                )
+            if "requestBody" in op:
+                _add_error(responses, "400", "`bad_request`: the body is not JSON.")
+                _add_error(responses, "413", "`too_large`: the body is over 1 MB.")
+            if op.get("security"):
+                _add_error(responses, "401", "`unauthorized`: missing, malformed, unknown or revoked token.")
+                _add_error(
+                    responses,
+                    "503",
+                    "`unavailable`: the database is unreachable or busy; retry after `Retry-After` seconds.",
+                    headers={"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}},
+                )
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+
+
 def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> FastAPI:
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -229,6 +266,14 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     )
     app.state.settings = settings
     app.state.metrics = metrics.ApiMetrics()
+    build_openapi = app.openapi
+
+    def openapi_with_error_shape() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _document_errors(build_openapi())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi_with_error_shape  # type: ignore[method-assign]
     errors.install(app)
     app.include_router(health.router)  # /healthz at the root too, for probes
     for r in (health, auth, runs, events, lint, schema, metrics):

@@ -13,14 +13,16 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api import strict_json
 from api.auth import cached_name, verify_token
 from api.db.session import get_sessionmaker
 from api.errors import ApiError
@@ -79,15 +81,61 @@ def _in_one_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class OneThreadRoute(APIRoute):
-    """An APIRoute whose sync endpoints run (and release their database connection) in one thread hop."""
+    """An APIRoute whose sync endpoints run (and release their database connection) in one thread hop, and
+    whose JSON bodies are read strictly (api.strict_json: duplicate keys, NUL, surrogates, huge integers)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint) and not inspect.isgeneratorfunction(endpoint):
             endpoint = _in_one_thread(endpoint)
         super().__init__(path, endpoint, **kwargs)
 
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def strict(request: Request) -> Response:
+            media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if media == "application/json" or media.endswith("+json"):
+                body = await request.body()
+                if body:
+                    request._json = _strict_json(body)  # Starlette's cache of the parsed body: parsed once
+            return await handler(request)
+
+        return strict
+
+
+def _strict_json(body: bytes) -> Any:
+    try:
+        value, problems = strict_json.parse(body)
+    except strict_json.BadJson as exc:
+        raise ApiError(400, "bad_request", str(exc)) from None
+    if problems:
+        errors = [
+            {
+                "pointer": p,
+                "field": p.strip("/").replace("/", "."),
+                "message": m,
+                "line": None,
+                "column": None,
+            }
+            for p, m in problems
+        ]
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"the request is not valid: {first['field']}: {first['message']}{more}",
+            errors=errors,
+        )
+    return value
+
 
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+# declares the scheme in the OpenAPI document (Swagger's "Authorize", schemathesis' auth checks); the header is
+# still read below, for messages that say what is wrong with it
+_bearer = HTTPBearer(auto_error=False, description="A token from `grpolab token create NAME`.")
 
 
 def _verify(settings: Settings, token: str) -> str | None:
@@ -96,7 +144,11 @@ def _verify(settings: Settings, token: str) -> str | None:
         return verify_token(session, token)
 
 
-async def current_user(request: Request, settings: SettingsDep) -> str:
+async def current_user(
+    request: Request,
+    settings: SettingsDep,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
     """Async so that the common case (a token verified seconds ago) costs no thread hop; the database is
     asked in a worker thread otherwise, on a connection held only for that one query."""
     header = request.headers.get("authorization", "")

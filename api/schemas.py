@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 StatusName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TAG_PATTERN = r"^[A-Za-z0-9_.:/-]{1,64}$"
+# control characters (terminal escapes, CR) and bidirectional overrides: a name is shown in terminals and tables,
+# where these rewrite what the reader sees (BUG-10)
+NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
+_NAME_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable_name(name: str | None) -> str | None:
+    bad = _NAME_BAD.search(name or "")
+    if bad:
+        raise ValueError(
+            f"the name contains the control character U+{ord(bad.group()):04X} at position {bad.start() + 1}; "
+            "names are shown in terminals and tables: use printable text"
+        )
+    return name
+
 
 EXAMPLE_CONFIG_TEXT = "algorithm:\n  estimator: grpo\n  group_size: 8\nrun:\n  steps: 20\n"
 
@@ -63,15 +80,23 @@ class RunCreate(BaseModel):
             "examples": [
                 {"name": "grpo-demo", "config_text": EXAMPLE_CONFIG_TEXT, "tags": ["demo"]},
                 {"name": "drgrpo", "config": {"algorithm": {"estimator": "drgrpo"}}, "tags": []},
-            ]
+            ],
+            # "exactly one of", in the schema too (a body with neither is not schema-valid)
+            "oneOf": [{"required": ["config"]}, {"required": ["config_text"]}],
         },
     )
 
-    name: str | None = Field(
-        None, min_length=1, max_length=200, description="Display name; default: derived from the config."
+    name: Annotated[str | SkipJsonSchema[None], AfterValidator(_printable_name)] = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Display name; default: derived from the config. Printable text (no control characters).",
+        json_schema_extra={"pattern": NAME_PATTERN},
     )
-    config: dict[str, Any] | None = Field(None, description="The run config as a JSON object (RunConfig).")
-    config_text: str | None = Field(
+    config: dict[str, Any] | SkipJsonSchema[None] = Field(
+        None, description="The run config as a JSON object (RunConfig)."
+    )
+    config_text: str | SkipJsonSchema[None] = Field(
         None,
         max_length=1_000_000,
         description="The run config as YAML or JSON text (errors get line/column).",
@@ -80,6 +105,7 @@ class RunCreate(BaseModel):
         default_factory=list,
         max_length=20,
         description="Labels to filter runs by (letters, digits, `_.:/-`, at most 64 characters each).",
+        json_schema_extra={"items": {"type": "string", "pattern": TAG_PATTERN}},
     )
 
 

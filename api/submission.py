@@ -6,19 +6,26 @@ Nothing here writes anything: a refused submission leaves no trace in the databa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
 from api.broker import queue_for
+from api.env_registry import env_id_problem
 from api.errors import ApiError
 from api.schemas import RunCreate
 from api.settings import Settings
 from training.config_io import ConfigError, FieldError, LoadedConfig, load_text, validate_raw
 from training.lint import lint_loaded
+from training.sourcemap import MAX_NODES
 
 MAX_DEPTH = 64  # same limit as config text (training.sourcemap): no honest config nests deeper
+# training.models.BUILTIN_TINY_CHAR (that module imports torch, so it is not imported here; a test keeps them equal)
+BUILTIN_MODELS = frozenset({"builtin:tiny-char"})
+MAX_KWARGS = 256  # env.kwargs entries: a task takes a handful; 40,000 only cost CPU and a 0.5 MB row
+MAX_SEGMENT = 255  # bytes in one path segment (NAME_MAX of Linux file systems)
+MAX_STORED_PATH = 1000  # runs.output_dir is a varchar(1000)
 
 
 @dataclass
@@ -46,6 +53,21 @@ def _depth(value: Any, limit: int) -> int:
         elif isinstance(item, list):
             stack.extend((v, d + 1) for v in item)
     return deepest
+
+
+def _count_nodes(value: Any, limit: int) -> int:
+    """Values in a parsed object (keys count too, as in config text), counted up to just past `limit`."""
+    stack: list[Any] = [value]
+    count = 0
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            count += len(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
 
 
 def _field_error(pointer: str, message: str, loaded: LoadedConfig | None = None) -> dict[str, Any]:
@@ -114,6 +136,73 @@ def _inside(settings: Settings, rel: str) -> bool:
     return target == root or root in target.parents
 
 
+def _long_segment(path: str) -> str | None:
+    for part in path.replace("\\", "/").split("/"):
+        if len(part.encode("utf-8")) > MAX_SEGMENT:
+            return f"the path segment '{part[:40]}…' is {len(part.encode('utf-8'))} bytes; the limit is {MAX_SEGMENT}"
+    return None
+
+
+def _is_file(path: Path) -> bool:
+    """An existing non-folder (a path the OS refuses to look up is left to the other checks)."""
+    try:
+        return path.exists() and not path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def check_values(loaded: LoadedConfig, settings: Settings) -> list[dict[str, Any]]:
+    """Values that could only fail on a worker, refused at submission instead: unknown environments and
+    built-in models, files where a folder is needed, paths no file system or column can hold."""
+    cfg = loaded.config
+    errors: list[dict[str, Any]] = []
+    why = env_id_problem(cfg.env.id)
+    if why:
+        errors.append(_field_error("/env/id", why, loaded))
+    if len(cfg.env.kwargs) > MAX_KWARGS:
+        errors.append(
+            _field_error(
+                "/env/kwargs",
+                f"env.kwargs has {len(cfg.env.kwargs):,} entries; the limit is {MAX_KWARGS}",
+                loaded,
+            )
+        )
+    model = cfg.model.path
+    if model.startswith("builtin:"):
+        if model not in BUILTIN_MODELS:
+            known = ", ".join(sorted(BUILTIN_MODELS))
+            errors.append(
+                _field_error("/model/path", f"unknown built-in model '{model[:60]}'; use {known}", loaded)
+            )
+    elif why := _long_segment(model):
+        errors.append(_field_error("/model/path", f"model.path: {why}", loaded))
+    elif _is_file(settings.data_dir / model):
+        errors.append(
+            _field_error(
+                "/model/path", "model.path names a file; give a model folder (with config.json)", loaded
+            )
+        )
+    out = cfg.run.output_dir
+    if out is not None:
+        stored = settings.data_dir.resolve() / out / ("x" * 32)  # + the run id folder, at most 32 characters
+        if why := _long_segment(out):
+            errors.append(_field_error("/run/output_dir", f"run.output_dir: {why}", loaded))
+        elif len(str(stored)) > MAX_STORED_PATH:
+            errors.append(
+                _field_error(
+                    "/run/output_dir",
+                    f"run.output_dir is {len(out):,} characters; with the data dir it must stay under "
+                    f"{MAX_STORED_PATH - len(str(stored)) + len(out):,}",
+                    loaded,
+                )
+            )
+        elif _is_file(settings.data_dir / out):
+            errors.append(
+                _field_error("/run/output_dir", "run.output_dir names a file; give a folder", loaded)
+            )
+    return errors
+
+
 def default_name(cfg: Any) -> str:
     return f"{cfg.algorithm.estimator} on {cfg.env.id}"[:200]
 
@@ -138,11 +227,19 @@ def prepare(body: RunCreate, settings: Settings) -> Prepared:
                     f"the config nests deeper than {MAX_DEPTH} levels; a run config needs only a few",
                     errors=[_field_error("/config", f"nesting deeper than {MAX_DEPTH} levels")],
                 )
+            if _count_nodes(body.config, MAX_NODES) > MAX_NODES:
+                raise ApiError(
+                    422,
+                    "invalid_config",
+                    f"the config has more than {MAX_NODES:,} values; a run config is small",
+                    errors=[_field_error("/config", f"more than {MAX_NODES:,} values")],
+                )
             loaded = validate_raw(body.config, None, "<config>")
             text = yaml.safe_dump(body.config, sort_keys=False, allow_unicode=True)
     except ConfigError as exc:
         raise _invalid([e.model_dump() for e in exc.errors]) from None
     errors = check_hostile(loaded, settings)
+    errors += check_values(loaded, settings) if not errors else []
     if errors:
         raise _invalid(errors)
     result = lint_loaded(loaded)
