@@ -7,10 +7,11 @@ older defaults: `max_completion_length: 256` and the `mask_truncated_completions
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from training.lint.adapters import Mapped, _python
-from training.lint.adapters._source import Source
+from training.lint.adapters._source import Entry, Source
 from training.lint.adapters._yaml import try_parse, yaml_source
 from training.lint.concepts import BatchWhitening, Change, Concepts, requested_version
 
@@ -119,9 +120,22 @@ def _filters(src: Source) -> list[tuple[str, str]]:
     return found
 
 
+def _flatten_kwargs(src: Source) -> None:
+    """A Python script's `generation_kwargs={...}` is one entry; give its items dotted keys, as YAML does."""
+    e = src.entries.get("generation_kwargs")
+    if e is None or not isinstance(e.value, dict):
+        return
+    for k, v in e.value.items():
+        src.entries.setdefault(
+            f"generation_kwargs.{k}",
+            Entry(v, f"generation_kwargs[{k!r}]", e.line, e.column, e.pointer, e.file),
+        )
+
+
 def map_source(src: Source, version: str | None = None) -> Mapped:
     version = version or VERSION
     new = _era(version)
+    _flatten_kwargs(src)
     scale = _scale(src)
     loss_type = src.str_("loss_type", "dapo") or "dapo"
     if loss_type not in _LOSS:
@@ -206,16 +220,10 @@ def _map_2026(src: Source, c: Concepts, loss_type: str, new: bool) -> None:
     if loss_type == "cispo":
         # `epsilon_high` (falling back to `epsilon`) is an absolute cap on the detached IS weight
         c.is_weight_bounds = (0.0, eps_high if eps_high is not None else (eps or 0.0))
-        o["is_weight_bounds"] = src.origin("epsilon_high" if src.written("epsilon_high") else "loss_type")
-        if not src.written("epsilon_high"):
+        if src.written("epsilon_high"):
             o["is_weight_bounds"] = src.origin("epsilon_high")
-            o["is_weight_bounds"] = type(o["is_weight_bounds"])(
-                key="epsilon_high (unset: falls back to `epsilon`)",
-                pointer=src.origin("loss_type").pointer,
-                line=src.origin("loss_type").line,
-                column=src.origin("loss_type").column,
-                default=False,
-            )
+        else:  # the error is the choice of cispo without a cap: point at `loss_type`
+            o["is_weight_bounds"] = replace(src.origin("loss_type"), key="epsilon_high unset, so epsilon")
         c.clip_low = c.clip_high = None  # no PPO clip in this loss
     # the generation kwargs override the sampling params, while log-probs are taken at `temperature`
     if src.written("generation_kwargs.temperature"):

@@ -86,7 +86,7 @@ def resolve_version(src: Source, asked: str | None) -> tuple[str, bool, str]:
         return VERSION, True, ""
     has = CHANGE_2026_08.applies(asked)
     if has is False:
-        return f"{asked} (defaults of {OLD_VERSION})", False, ""
+        return OLD_VERSION, False, ""
     return asked, True, ""
 
 

@@ -78,14 +78,15 @@ def check_double_normalization(c: Concepts) -> list[Hit]:
     else:
         first = f"{c.key('estimator')}: {c.estimator} already centres advantages within each group"
     scope = {"transitions": "all transitions", "tokens": "all tokens", "batch": "the batch"}[w.scope]
-    msg = (
-        f"double normalization: {first}, and {c.key('batch_whitening')} whitens them again over {scope}. "
-        f"Worked example at G={c.group_size}, a batch of {ex['groups']} groups with {ex['all_fail_groups']} "
-        f"failing entirely: an all-fail group's advantage is {ex['before']:+.3f} after the group step and "
-        f"{ex['after']:+.3f} after the second pass (failing behaviour is pushed "
-        f"{'up' if ex['after'] > 0 else 'down'}); a short success moves from {ex['success_before']:+.3f} to "
-        f"{ex['success_after']:+.3f}."
-    )
+    msg = f"double normalization: {first}, and {c.key('batch_whitening')} whitens them again over {scope}."
+    if c.group_size >= 2:  # the worked example needs a real group (G = 1 is GL002's case)
+        msg += (
+            f" Worked example at G={c.group_size}, a batch of {ex['groups']} groups with {ex['all_fail_groups']} "
+            f"failing entirely: an all-fail group's advantage is {ex['before']:+.3f} after the group step and "
+            f"{ex['after']:+.3f} after the second pass (failing behaviour is pushed "
+            f"{'up' if ex['after'] > 0 else 'down'}); a short success moves from {ex['success_before']:+.3f} to "
+            f"{ex['success_after']:+.3f}."
+        )
     if c.estimator == "drgrpo":
         msg += (
             " If group mean + batch whitening was the intent, that published design is "

@@ -159,8 +159,9 @@ RULES: list[Rule] = [
         "warning",
         "An advantage clip below the z-score of a single success",
         "The rarest and most informative event, one success in G, has the largest group z-score: "
-        "(G−1)/√G with the unbiased std (2.47 for G = 8), √(G−1) with the population std. A clip below that cuts "
-        "exactly that signal.",
+        "(G−1)/√G with the unbiased std (2.47 for G = 8), √(G−1) with the population std. A clip just below that "
+        "cuts that signal first; a clip near 1 flattens almost every pass/fail mix (a 50/50 group has |z| ≈ 1), "
+        "so the finding says how many mixes are cut.",
         "Raise the clip above the bound for your G, or remove it.",
         check_advantage_clip,
         refs=("alibaba/ROLL examples/docs_examples/example_grpo.yaml",),

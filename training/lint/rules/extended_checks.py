@@ -126,14 +126,30 @@ def check_advantage_clip(c: Concepts) -> list[Hit]:
     bound = (g - 1) / math.sqrt(g) if c.std_unbiased else math.sqrt(g - 1)
     if clip >= bound:
         return []
+    # which pass/fail mixes (k successes in G) have some |z| above the clip
+    cut = [k for k in range(1, g) if _largest_z(k, g, c.std_unbiased) > clip]
+    if cut == [1, g - 1] or len(cut) <= 2:
+        scope = f"only groups with a single success (or a single failure) are cut, by up to {1 - clip / bound:.0%}"
+    else:
+        scope = (
+            f"and it is not only that sample: {len(cut)} of the {g - 1} possible pass/fail mixes of a group have a "
+            f"z-score beyond ±{clip:g} and are flattened too"
+        )
     return [
         Hit(
             f"{c.key('advantage_clip')} = {clip:g} is below {bound:.2f}, the z-score of a single success in a "
-            f"group of {g}: the rarest, most informative sample is cut by {1 - clip / bound:.0%}, and only it.",
+            f"group of {g}: the rarest, most informative sample is cut by {1 - clip / bound:.0%}; {scope}.",
             ("advantage_clip", "group_size"),
             fix=f"raise the clip above {bound:.2f} or remove it",
         )
     ]
+
+
+def _largest_z(k: int, g: int, unbiased: bool) -> float:
+    """The largest |z-score| in a group of g pass/fail rewards with k successes."""
+    p = k / g
+    var = p * (1 - p) * (g / (g - 1) if unbiased else 1.0)
+    return max(1 - p, p) / math.sqrt(var)
 
 
 def check_clip_range(c: Concepts) -> list[Hit]:

@@ -14,7 +14,8 @@ def check(c: Concepts) -> list[Hit]:
         Hit(
             f"one optimizer step per rollout batch ({c.updates_formula or c.key('updates_per_rollout')}): the "
             "policy that is trained is the policy that sampled, so the importance ratio is exactly 1 and "
-            f"{keys} never bind. Only a sampler/trainer mismatch correction can move the weight.",
+            f"{keys} {'never bind' if len(c.off_policy_only_settings) > 1 else 'never binds'}. Only a "
+            "sampler/trainer mismatch correction can move the weight.",
             ("updates_per_rollout",),
         )
     ]
