@@ -183,9 +183,9 @@ def test_lora_run_checkpoints_the_adapter_and_resumes_exactly(tmp_path):
         train(other, tmp_path / "full")
 
 
-def test_deepspeed_learner_with_lora_steps_like_the_torch_learner(monkeypatch):
+def test_deepspeed_learner_with_lora_steps_like_the_torch_learner(monkeypatch, tmp_path):
     """The real DeepSpeed engine (CPU accelerator, gloo, a world of one) over the peft model: one step equals the
-    plain torch learner's step, and the base stays frozen."""
+    plain torch learner's step, the base stays frozen, and its adapter checkpoint resumes to the same step."""
     pytest.importorskip("deepspeed", reason="deepspeed is installed by `make gpu-path` (docs/gpu.md)")
     monkeypatch.setenv("DS_ACCELERATOR", "cpu")
     from training.config import LearnerConfig
@@ -209,5 +209,15 @@ def test_deepspeed_learner_with_lora_steps_like_the_torch_learner(monkeypatch):
             torch.testing.assert_close(exported[name], tensor, rtol=1e-4, atol=1e-5, msg=name)
         after = model.get_base_model().state_dict()
         assert all(torch.equal(after[k], v) for k, v in frozen.items())
+
+        ds.save_checkpoint(tmp_path / "ckpt")
+        assert (tmp_path / "ckpt" / "adapter_model.safetensors").is_file()
+        assert not (tmp_path / "ckpt" / "model.safetensors").exists()
+        resumed = DeepSpeedLearner(
+            lora_policy().model, algo, optim, LearnerConfig(backend="deepspeed", zero_stage=2)
+        )
+        resumed.load_checkpoint(tmp_path / "ckpt")
+        assert resumed.step(batch(seed=7)) == ds.step(batch(seed=7))  # adapter, AdamW moments and lr restored
+        resumed.close()
     finally:
         ds.close()
