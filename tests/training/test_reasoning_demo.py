@@ -196,3 +196,32 @@ def test_evaluation_plays_held_out_problems_greedily(tmp_path: Path) -> None:
     assert all(probe.is_held_out(p) for p in held_out)
     assert not any(probe.is_held_out(p) for p in training)
     assert {env.unwrapped.split for env in run.eval_env_pool} == {"eval"}
+
+
+def bench_module() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "reasoning_demo_bench", ROOT / "bench" / "reasoning_demo.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_arms_differ_from_the_example_only_where_they_should() -> None:
+    bench = bench_module()
+    base = bench.example_raw()
+    fixed, double, sft = (bench.arm_raw(arm, 2, 150, sft_steps=700) for arm in ("fixed", "double", "sft"))
+    assert fixed["run"]["seed"] == double["run"]["seed"] == sft["run"]["seed"] == 2
+    assert {k: v for k, v in fixed.items() if k != "run"} == {k: v for k, v in base.items() if k != "run"}
+    # double: the ablation's arm (transition subsample + whitening, acknowledged), on the same warm start
+    assert double["rollout"]["subsample"] == {"unit": "transitions", "size": 150}
+    assert double["algorithm"]["norm_return"] is True
+    assert {a["rule"] for a in double["lint"]["allow"]} == {"GL001", "GL006"}
+    assert double["warm_start"] == fixed["warm_start"] and double["model"] == fixed["model"]
+    # sft: no RL, the same warm start continued for the extra steps
+    assert sft["run"]["steps"] == 0
+    assert sft["warm_start"]["steps"] == fixed["warm_start"]["steps"] + 700
+    assert {**sft["warm_start"], "steps": 0} == {**fixed["warm_start"], "steps": 0}
