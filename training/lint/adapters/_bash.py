@@ -24,9 +24,16 @@ from __future__ import annotations
 
 import ast
 import bisect
+import importlib
+import importlib.util
+import marshal
+import os
 import re
+import sys
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from training.lint.adapters._source import unreadable
@@ -299,9 +306,95 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
 # ------------------------------------------------------------------------------------------------- parsing
 
 
+_TABLE_CACHE = "bashlex-tables-{python}-{digest}.marshal"
+
+
+def _import_bashlex() -> None:
+    """Import bashlex with its LALR tables from a cache. bashlex builds the tables of its yacc grammar on every
+    import (~60 ms, most of `grpolab lint`'s time on a script); the tables depend only on the grammar, so the first
+    import saves them (marshal, plain dicts of ints and strings) under the user's cache folder, keyed by the
+    grammar's productions and the Python version, and later imports load them. Without a writable cache folder
+    bashlex simply builds them as usual."""
+    if "bashlex.parser" in sys.modules:
+        return
+    spec = importlib.util.find_spec("bashlex")
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError("bashlex")
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["bashlex"] = package  # the package's __init__ imports the parser: patch yacc first
+    try:
+        yacc = importlib.import_module("bashlex.yacc")
+        build = yacc.LRTable.__init__
+
+        def cached_tables(self: Any, grammar: Any, log: Any = None) -> None:
+            path = _table_path(grammar)
+            data = _read_tables(path) if path else None
+            if data is None:
+                build(self, grammar, log)
+                if path:
+                    _write_tables(path, self.lr_action, self.lr_goto)
+                return
+            self.grammar, self.log = grammar, log or yacc.NullLogger()
+            self.lr_action, self.lr_goto = data
+            self.lr_productions = grammar.Productions
+            self.sr_conflict = self.rr_conflict = 0
+            self.conflicts, self.sr_conflicts, self.rr_conflicts = [], [], []
+
+        yacc.LRTable.__init__ = cached_tables
+        try:
+            spec.loader.exec_module(package)
+        finally:
+            yacc.LRTable.__init__ = build
+    except BaseException:
+        for name in [m for m in sys.modules if m == "bashlex" or m.startswith("bashlex.")]:
+            del sys.modules[name]
+        raise
+
+
+def _table_path(grammar: Any) -> Path | None:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not base:
+        return None
+    rules = "\n".join(str(p) for p in grammar.Productions).encode()
+    digest = f"{zlib.crc32(rules):08x}{len(rules):x}"  # a key, not a secret: the grammar's own text
+    python = f"py{sys.version_info[0]}{sys.version_info[1]}"  # marshal's format follows the Python version
+    return Path(base) / "grpolab" / _TABLE_CACHE.format(python=python, digest=digest)
+
+
+def _read_tables(path: Path) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]] | None:
+    try:
+        data = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    ok = (
+        isinstance(data, tuple)
+        and len(data) == 2
+        and all(
+            isinstance(table, dict)
+            and all(isinstance(k, int) and isinstance(row, dict) for k, row in table.items())
+            and all(
+                isinstance(t, str) and isinstance(v, int) for row in table.values() for t, v in row.items()
+            )
+            for table in data
+        )
+    )
+    return data if ok else None
+
+
+def _write_tables(path: Path, action: dict[Any, Any], goto: dict[Any, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps((dict(action), dict(goto))))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home: build the tables on each run, as bashlex does
+
+
 def _parse(masked: str) -> list[Any]:
     """bashlex's top-level parts, one at a time; a part it rejects is skipped to the end of its logical line
     and recorded as `("skip", start, end, message)`."""
+    _import_bashlex()
     from bashlex import ast as bast
     from bashlex import errors, parser
 
