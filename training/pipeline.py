@@ -133,7 +133,7 @@ def setup(
     import torch
     from transformers.utils import logging as hf_logging
 
-    from training.envs import make_env
+    from training.envs import make_run_env
     from training.envs.chat import ConversationFormat
     from training.lora import apply_lora
     from training.models import load_policy
@@ -153,13 +153,14 @@ def setup(
         (out_dir / "config.json").write_text(cfg.model_dump_json(indent=2))
 
     policy = apply_lora(load_policy(cfg.model, seed=cfg.run.seed), cfg.model.lora, seed=cfg.run.seed)
-    fmt = ConversationFormat(policy.tokenizer, policy.fmt)
+    system = cfg.env.dataset.system_prompt if cfg.env.dataset else None
+    fmt = ConversationFormat(policy.tokenizer, policy.fmt, system=system)
 
     def new_env() -> Any:
-        return make_env(cfg.env.id, **cfg.env.kwargs)
+        return make_run_env(cfg.env)
 
     def new_eval_env() -> Any:
-        return make_env(cfg.env.id, **{**cfg.env.kwargs, "split": "eval"})
+        return make_run_env(cfg.env, split="eval")
 
     probe = new_env()
     # An env with a held-out split (grpolab:ReasoningGym-v0) is evaluated on it, never on training problems.

@@ -14,38 +14,24 @@ import pytest
 import torch
 import yaml
 
+from tests.training.conftest import TINY_CHAT_REPO as REPO
 from training.config import ModelConfig, RunConfig, hub_id_problem
 from training.config_io import load_text
 from training.lint import lint_loaded
 from training.models import ModelLoadError, cached_snapshot, count_parameters, load_policy
-from training.tiny_models import (
-    IM_END,
-    build_bpe_tokenizer,
-    build_tiny_chat_model,
-    corpus,
-    save_to_hub_cache,
-)
+from training.tiny_models import IM_END
 
-REPO = "grpolab-test/tiny-chat"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def hf_home(tmp_path_factory):
-    """An HF_HOME whose hub cache holds REPO at `main` and a second snapshot at `v1` (other init seed)."""
-    home = tmp_path_factory.mktemp("hf_home")
-    tokenizer = build_bpe_tokenizer(corpus(600, seed=1), vocab_size=320)
-    save_to_hub_cache(build_tiny_chat_model(tokenizer, seed=0), tokenizer, REPO, home / "hub")
-    save_to_hub_cache(build_tiny_chat_model(tokenizer, seed=1), tokenizer, REPO, home / "hub", revision="v1")
-    return home
+@pytest.fixture
+def hf_home(tiny_chat_hf_home):
+    return tiny_chat_hf_home
 
 
 @pytest.fixture
-def offline(hf_home, monkeypatch):
-    monkeypatch.setenv("HF_HOME", str(hf_home))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return hf_home
+def offline(hub_offline):
+    return hub_offline
 
 
 def test_cache_layout_is_the_hubs(hf_home):

@@ -32,6 +32,9 @@ def register_builtin() -> None:
     from training.envs import rg_tasks
 
     rg_tasks.register()  # rg:<name>
+    from training.envs import gem_datasets
+
+    gem_datasets.register()  # qa:*, logic:*: QaEnv that scores an untagged answer 0
     from training.envs import plain_reasoning
 
     plain_reasoning.register()  # grpolab:ReasoningGym-v0
@@ -50,10 +53,14 @@ def make_env(env_id: str, **kwargs: Any) -> Any:
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"env.id: {env_id!r} is not a registered gem environment.{hint}")
     spec = ENV_REGISTRY[env_id]
-    if "dataset_name" in spec.kwargs and "dataset" not in kwargs:
+    if "dataset_name" in spec.kwargs:
         # gem's hub-dataset envs: load the dataset once per process (not once per env instance), and no
         # grading subprocess per instance (gem's default `use_mp` would start one for every episode slot)
-        kwargs = {"use_mp": False, **kwargs, "dataset": hub_dataset(env_id, spec.kwargs)}
+        from training.envs.gem_datasets import hub_dataset
+
+        kwargs = {"use_mp": False, **kwargs}
+        if "dataset" not in kwargs:
+            kwargs["dataset"] = hub_dataset(env_id, spec.kwargs)
     return gem.make(env_id, **kwargs)
 
 
@@ -73,33 +80,6 @@ def make_run_env(env: EnvConfig, split: str = "train") -> Any:
         kwargs["task"] = load_task(env.dataset, split)
         kwargs["has_eval_split"] = env.dataset.eval_path is not None
     return make_env(env.id, **kwargs)
-
-
-_HUB_DATASETS: dict[tuple[str, str | None], Any] = {}
-
-
-def hub_dataset(env_id: str, spec_kwargs: dict[str, Any]) -> Any:
-    """The `datasets.Dataset` a gem env names (`dataset_name`, `split`), from the HF cache, loaded once."""
-    name, split = str(spec_kwargs["dataset_name"]), spec_kwargs.get("split")
-    key = (name, split)
-    if key not in _HUB_DATASETS:
-        try:
-            from datasets import load_dataset
-
-            data = load_dataset(name, split=split) if split else load_dataset(name)
-        except Exception as exc:  # offline, not cached, no such dataset: one message with the fix
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ValueError(
-                f"env.id: {env_id} reads the hub dataset {name!r}, which could not be loaded ({first}). To fix: "
-                f'on a machine with network and the same HF_HOME run `python -c "import datasets; '
-                f"datasets.load_dataset('{name}')\"` and copy or mount that HF_HOME here (the datasets cache, "
-                "not only the hub files, is what works offline), or use an env that needs no download (`rg:*`, "
-                "`grpolab:dataset` with your own file)"
-            ) from None
-        if hasattr(data, "keys") and len(list(data.keys())) == 1:  # one split: gem's envs take it too
-            data = data[next(iter(data.keys()))]
-        _HUB_DATASETS[key] = data
-    return _HUB_DATASETS[key]
 
 
 register_builtin()
