@@ -209,3 +209,27 @@ def test_trl_dead_keys_of_2026() -> None:
     assert got["GL019"][0] == "info"
     res = lint_text("loss_type: sapo\nepsilon: 0.3\n", "trl")
     assert any(f.rule == "GL019" and "sigmoid gate" in f.message for f in res.findings)
+
+
+def test_roll_and_areal_sequence_ratios() -> None:
+    roll = (
+        "adv_estimator: grpo\nnum_return_sequences_in_group: 8\ninit_kl_coef: 0\nimportance_sampling: seq\n"
+    )
+    got = findings(roll + "loss_agg_mode: token-mean\n", "roll")
+    assert got["GL027"][:2] == ("warning", 4) and got["GL028"][:2] == ("warning", 5)
+    assert "GL028" not in findings(roll + "loss_agg_mode: seq-mean-token-mean\n", "roll")
+    areal = "gconfig:\n  n_samples: 8\nref: {}\nactor:\n  importance_sampling_level: sequence\n  eps_clip: 4.0e-4\n"
+    got = findings(areal, "areal")
+    assert "GL027" not in got and got["GL028"][0] == "warning"  # AReaL's loss is always a token mean
+
+
+def test_gem_norm_return_default_is_version_sensitive_after_the_snapshot() -> None:
+    from training.lint.adapters import gem
+
+    text = "python train_oat_grpo.py --critic_type2 grpo --num_samples 8\n"
+    assert not gem.map_text(text, None).concepts.version_notes
+    later = gem.map_text(text, None, version="2026-09-01").concepts
+    assert later.version_notes and "PR #113" in later.version_notes[0][1]
+    assert not gem.map_text(
+        text.replace("\n", " --no-norm_return\n"), None, "2026-09-01"
+    ).concepts.version_notes

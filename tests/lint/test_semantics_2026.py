@@ -194,3 +194,66 @@ def test_cli_framework_version_reaches_the_adapter(tmp_path: Path) -> None:
     new = subprocess.run([*cmd, str(f)], cwd=ROOT, capture_output=True, text=True)
     assert '"GL023"' in old.stdout and '"GL023"' not in new.stdout
     assert "Linted as 2026-03-01" in old.stdout
+
+
+def test_trl_cispo_cap_is_epsilon_when_epsilon_high_is_unset_numerically(tmp_path: Path) -> None:
+    """GL026's error rests on TRL's own loss code: run `GRPOTrainer._compute_loss` (TRL 1.16, a tiny real model)
+    on tokens whose importance ratio is exactly 3 and read back the weight each token got."""
+    pytest.importorskip("trl", reason="TRL is in the bench extra; the numeric check needs its trainer")
+    import math
+
+    import torch
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from training.tiny_models import build_bpe_tokenizer, build_tiny_chat_model
+
+    tok = build_bpe_tokenizer(["the cat sat on the mat 12"] * 8, vocab_size=280)
+    model = build_tiny_chat_model(tok)
+    prompts = tok(["the cat", "a mat"], return_tensors="pt", padding=True)
+    completion = torch.tensor([[5, 6, 7], [8, 9, 10]])
+    mask = torch.ones_like(completion)
+    advantages = torch.tensor([1.0, -1.0])
+
+    def weight(**kw: float) -> float:
+        args = GRPOConfig(
+            output_dir=str(tmp_path),
+            loss_type="cispo",
+            use_cpu=True,
+            bf16=False,
+            report_to=[],
+            per_device_train_batch_size=2,
+            num_generations=2,
+            max_completion_length=3,
+            **kw,
+        )
+        trainer = GRPOTrainer(
+            model=model,
+            reward_funcs=[lambda completions, **_: [0.0] * len(completions)],
+            args=args,
+            train_dataset=Dataset.from_dict({"prompt": ["the cat", "a mat"]}),
+            processing_class=tok,
+        )
+        trainer.model.eval()  # eval mode: the loss is normalized by the token count alone
+        ids = torch.cat([prompts.input_ids, completion], 1)
+        attn = torch.cat([prompts.attention_mask, mask], 1)
+        with torch.no_grad():
+            logps, _, _ = trainer._get_per_token_logps_and_entropies(model, ids, attn, completion.size(1))
+        inputs = {
+            "prompt_ids": prompts.input_ids,
+            "prompt_mask": prompts.attention_mask,
+            "completion_ids": completion,
+            "completion_mask": mask,
+            "advantages": advantages,
+            "old_per_token_logps": logps - math.log(3.0),  # ratio π/π_old = 3 on every token
+            "num_items_in_batch": mask.sum(),
+        }
+        loss = trainer._compute_loss(model, inputs).item()
+        unweighted = (-(advantages[:, None] * logps).sum() / mask.sum()).item()  # the loss at weight 1
+        return loss / unweighted
+
+    # epsilon_high unset: every weight is clamped to epsilon (0.2), the case GL026 reports as an error
+    assert weight() == pytest.approx(0.2, rel=1e-4)
+    # the paper index's epsilon_high 5.0 leaves the weight of 3 alone
+    assert weight(epsilon_high=5.0) == pytest.approx(3.0, rel=1e-4)
+    assert trl.map_text("loss_type: cispo\n", None).concepts.is_weight_bounds == (0.0, 0.2)

@@ -230,9 +230,16 @@ def _map_2026(src: Source, c: Concepts, agentic: bool, dead: Callable[[str, str]
         )
     if c.policy_loss == "vanilla_pg":
         c.clip_low = c.clip_high = None
-    # the RLVR reward clip acts on the normalized response-level reward (reward_postprocess)
+    elif not pg_worker and src.str_("importance_sampling", "token") == "seq":
+        # the RLVR ActorWorker's `seq` ratio: exp of the mean token log-ratio of the sequence (GSPO's ratio)
+        c.ratio_level = "sequence"
+        o["ratio_level"] = src.origin("importance_sampling")
+    # both pipelines clip the normalized response-level reward (RLVR reward_postprocess, agentic
+    # compute_response_level_rewards)
     c.reward_clip = src.float_("reward_clip", None)
-    c.reward_clip_stage = "raw" if agentic else "after_norm"
+    c.reward_clip_stage = (
+        "after_norm" if c.reward_norm.mean != "none" or c.reward_norm.std != "none" else "raw"
+    )
     o["reward_clip"] = src.origin("reward_clip")
     tic = "train_infer_correction.is_weight.enabled"
     c.sampler_is_correction = src.bool_(tic, False)

@@ -26,6 +26,17 @@ def check(c: Concepts) -> list[Hit]:
                 ("reward_clip", "group_size"),
             )
         ]
+    if c.reward_clip_stage == "after_norm" and c.reward_norm.std == "batch":
+        # a batch z-score of pass/fail rewards: a success at batch success rate p has z = √((1 − p)/p)
+        p = 1 / (1 + clip * clip)
+        return [
+            Hit(
+                f"{where} = ±{clip:g} is applied after a batch z-score: a success scores above the clip whenever "
+                f"fewer than {p:.0%} of the batch succeed, so the rare successes that matter most are flattened.",
+                ("reward_clip",),
+                severity="info",
+            )
+        ]
     if c.reward_kind == "binary" and clip >= 1:
         return []  # pass/fail rewards (and their mean-centred advantages) stay within ±1
     stage = {
