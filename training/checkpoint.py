@@ -1,6 +1,7 @@
 """Run checkpoints under `out_dir/checkpoints/step-NNNNNN/`: policy (safetensors, HF folder with tokenizer),
 optimizer + scheduler, RNG states and the pipeline's own state (step, counters). Written to a temporary folder
-and renamed, so a killed run never leaves a half-written checkpoint that resume would pick up."""
+and renamed, so a killed run never leaves a half-written checkpoint that resume would pick up. With several ranks
+rank 0 writes the folder (DeepSpeed adds each rank's optimizer partition to it)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import torch
 
+from training import distributed
 from training.backends import LearnerBackend
 
 PREFIX = "step-"
@@ -24,20 +26,28 @@ def save(
     out_dir: Path, step: int, learner: LearnerBackend, tokenizer: Any, state: dict[str, Any], keep: int = 2
 ) -> Path:
     root = checkpoint_dir(out_dir)
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"{PREFIX}{step:06d}"
     tmp = root / f".tmp-{PREFIX}{step:06d}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    # Several ranks: every rank calls save (DeepSpeed writes its per-rank files, a collective); rank 0 alone
+    # prepares the folder, writes the rest and renames it, between barriers.
+    writer = distributed.rank() == 0
+    if writer:
+        root.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    distributed.barrier()
     learner.save_checkpoint(tmp)
-    tokenizer.save_pretrained(tmp)
-    torch.save(state.pop("rng"), tmp / "rng.pt")
-    (tmp / "state.json").write_text(json.dumps({**state, "step": step}, indent=2, sort_keys=True))
-    if final.exists():
-        shutil.rmtree(final)
-    tmp.rename(final)
-    for old in list_checkpoints(out_dir)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    distributed.barrier()
+    if writer:
+        tokenizer.save_pretrained(tmp)
+        torch.save(state.pop("rng"), tmp / "rng.pt")
+        (tmp / "state.json").write_text(json.dumps({**state, "step": step}, indent=2, sort_keys=True))
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+        for old in list_checkpoints(out_dir)[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    distributed.barrier()
     return final
 
 
