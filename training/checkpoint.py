@@ -1,7 +1,10 @@
 """Run checkpoints under `out_dir/checkpoints/step-NNNNNN/`: policy (safetensors, HF folder with tokenizer),
 optimizer + scheduler, RNG states and the pipeline's own state (step, counters). Written to a temporary folder
 and renamed, so a killed run never leaves a half-written checkpoint that resume would pick up. With several ranks
-rank 0 writes the folder (DeepSpeed adds each rank's optimizer partition to it)."""
+rank 0 writes the folder (DeepSpeed adds each rank's optimizer partition to it).
+
+With `model.lora` the policy part is the adapter only (`adapter_config.json` + `adapter_model.safetensors`,
+peft's layout, written by the learner): resume and `grpolab export` rebuild the base from the run's config."""
 
 from __future__ import annotations
 
