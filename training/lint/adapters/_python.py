@@ -6,10 +6,10 @@ The script is parsed with the standard library's `ast` and never imported or run
 - assignments to the config object afterwards (`training_args.beta = 0.04`), for a `GRPOConfig(...)` variable and
   for the `GRPOConfig` slot of `TrlParser((...)).parse_args_and_config()`.
 
-Anything else a script can compute (a call, an f-string, a name assigned twice, `**kwargs`, an assignment inside
-an `if`) is *unknown*: the key is left unset and `PythonSource.unknown` records it, so a rule never reads a value the
-script did not state. In a `TrlParser` script the fields come from the launch command line or its `--config` YAML;
-`PythonSource.notes` says so.
+Anything else a script can compute (a call, an f-string, a name assigned twice, an assignment inside an `if`) is
+*unknown* (`_source.Unknown`, with the expression as written), so a rule never reads a value the script did not
+state. Keys the script may set where the reader cannot see are unknown too (`Source.unseen`): in a `TrlParser`
+script every field comes from the launch command line or its `--config` YAML, and `**kwargs` may set any field.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.lint.adapters._source import Entry, Source, unreadable
+from training.lint.adapters._source import Entry, Source, Unknown, current_reading, unreadable
 
 CONFIG_CLASS = "GRPOConfig"
 PARSER_CLASS = "TrlParser"
@@ -27,10 +27,19 @@ PARSER_CLASS = "TrlParser"
 
 @dataclass
 class PythonSource(Source):
-    """A `Source` plus what the script sets but a reader cannot evaluate."""
+    """A `Source` read from a script's syntax tree, with what the reader noticed on the way."""
 
-    unknown: dict[str, Entry] = field(default_factory=dict)  # key -> where it is set (value: the expression)
     notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        """Kept here and shown with the findings (the engine's current reading)."""
+        self.notes.append(text)
+        r = current_reading()
+        if r is not None and text not in r.notes:
+            r.notes.append(text)
+
+    def may_set_anything(self, why: str) -> None:
+        self.unseen = f"{self.unseen}; {why}" if self.unseen else why
 
 
 def is_python(text: str, path: str | None) -> bool:
@@ -79,7 +88,7 @@ def python_source(text: str) -> PythonSource:
         src.anchor = _pos(lines, call)
         if len(found.calls) > 1:
             others = ", ".join(str(c.lineno) for c, _ in found.calls[1:])
-            src.notes.append(
+            src.note(
                 f"{len(found.calls)} GRPOConfig calls; linted the one at line {call.lineno} (others: {others})"
             )
         _read_call(src, call, lines, constants)
@@ -88,9 +97,13 @@ def python_source(text: str) -> PythonSource:
         first = found.parser_slots[0]
         src.anchor = _pos(lines, first[0])
         names = {name for _, name in found.parser_slots}
-        src.notes.append(
-            f"{CONFIG_CLASS} fields come from the launch command line or its --config YAML ({PARSER_CLASS}); "
-            "only the script's own assignments are read here: lint that YAML or command too"
+        src.may_set_anything(
+            f"{PARSER_CLASS} (line {first[0].lineno}) fills the {CONFIG_CLASS} from the launch command line or its "
+            "--config YAML, not from this file"
+        )
+        src.note(
+            f"{CONFIG_CLASS} fields come from the launch command line or its --config YAML ({PARSER_CLASS}): only "
+            "the script's own assignments are read; lint the launch with `python -m grpolab.preflight -- <command>`"
         )
     if names:
         _read_assignments(src, tree, names, lines, constants)
@@ -103,7 +116,7 @@ def python_source(text: str) -> PythonSource:
 @dataclass
 class _Found:
     calls: list[tuple[ast.Call, str | None]] = field(default_factory=list)  # GRPOConfig(...) and its variable
-    parser_slots: list[tuple[ast.AST, str]] = field(default_factory=list)  # (the assignment, config variable)
+    parser_slots: list[tuple[ast.Assign, str]] = field(default_factory=list)  # (the assignment, config variable)
 
     @property
     def found(self) -> bool:
@@ -252,10 +265,10 @@ def _set(
     line, col = _pos(lines, at)
     value = _literal(value_node, constants)
     if value is _UNKNOWN:
-        src.entries.pop(name, None)
-        src.unknown[name] = Entry(value=ast.unparse(value_node), key=shown, line=line, column=col)
+        written = ast.unparse(value_node)
+        reason = f"`{written}` is computed when the script runs"
+        src.entries[name] = Entry(value=Unknown(reason, written), key=shown, line=line, column=col)
         return
-    src.unknown.pop(name, None)
     src.entries[name] = Entry(value=value, key=shown, line=line, column=col)
 
 
@@ -268,14 +281,13 @@ def _read_call(src: PythonSource, call: ast.Call, lines: list[str], constants: d
                 for k, v in spread.items():
                     src.entries[str(k)] = Entry(value=v, key=str(k), line=line, column=col)
             else:
-                src.notes.append(
-                    f"line {kw.value.lineno}: `**{ast.unparse(kw.value)}` may set any GRPOConfig field; "
-                    "fields it sets are unknown here"
+                src.may_set_anything(
+                    f"`**{ast.unparse(kw.value)}` (line {kw.value.lineno}) may set any GRPOConfig field"
                 )
             continue
         _set(src, kw.arg, kw.arg, kw.value, kw, lines, constants)
     if call.args:
-        src.notes.append(f"line {call.lineno}: positional arguments to GRPOConfig are not read")
+        src.may_set_anything(f"positional arguments to GRPOConfig (line {call.lineno}) are not read")
 
 
 def _read_assignments(
@@ -308,8 +320,19 @@ def _read_assignments(
             _set(src, t.attr, shown, value, t, lines, constants)
             return
         line, col = _pos(lines, t)
-        src.entries.pop(t.attr, None)
-        src.unknown[t.attr] = Entry(value="(set under a condition)", key=shown, line=line, column=col)
+        before = src.entries.get(t.attr)
+        new = _literal(value, constants)
+        # the values it may take: the one set before (when the script states it) or this branch's
+        candidates = tuple(
+            v
+            for v in (before.value if before is not None else _UNKNOWN, new)
+            if v is not _UNKNOWN and not isinstance(v, Unknown)
+        )
+        reason = f"`{shown} = {ast.unparse(value)}` runs only under a condition (line {line})"
+        written = ast.unparse(value)
+        src.entries[t.attr] = Entry(
+            value=Unknown(reason, written, candidates), key=shown, line=line, column=col
+        )
 
     visit(tree.body, False)
 
