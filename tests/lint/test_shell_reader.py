@@ -263,10 +263,24 @@ def test_heredoc_body_and_functions() -> None:
     assert len(cmds) == 1 and [(k, v) for k, v, _, _ in overrides(cmds[0].args)] == [("x.y", 1)]
 
 
+def test_case_arms_known_word_picks_one_unknown_word_is_ambiguous() -> None:
+    text = (
+        'STAGE="${1:-full}"\ncase "$STAGE" in\n  big|huge) N=16 ;;\n  full)\n    N=8\n'
+        f"    python3 -m verl.trainer.main_ppo {N}=$N\n    ;;\n  *) N=4 ;;\nesac\necho $N\n"
+    )
+    statements = tokenize(text)
+    assert [w.text for w in statements[-1]] == ["echo", "8"]
+    assert (statements[0][-1].text, statements[0][-1].line, statements[0][-1].column) == (f"{N}=8", 6, 38)
+    w = tokenize("case $X in\n  a) M=1;;\n  b) M=2;;\n  *) M=3;;\nesac\necho $M\n")[-1][1]
+    assert w.candidates == ("1", "2", "3") and "the arms of the `case` on line 1" in w.unknown
+
+
 def test_syntax_bashlex_lacks_is_skipped_with_a_note_and_its_assignments_unknown() -> None:
-    text = 'case "$1" in\n  big) N=16 ;;\n  *) N=4 ;;\nesac\npython3 -m verl.trainer.main_ppo ' + N + "=$N\n"
+    text = "for (( i=0; i<2; i++ )); do\n  N=$i\ndone\npython3 -m verl.trainer.main_ppo " + N + "=$N\n"
     script = read_script(text)
-    assert any(n.startswith("lines 1-4: bash syntax the reader does not support") for n in script.notes)
+    assert any(n.startswith("lines 1-3: bash syntax the reader does not support") for n in script.notes), (
+        script.notes
+    )
     w = script.commands[-1].words[-1]
     assert "could not parse" in w.unknown
 
@@ -275,3 +289,16 @@ def test_unterminated_quote_is_gl000_with_its_position() -> None:
     res = lint_text(f"{VERL} {N}='8\n", "verl")
     f = res.findings[0]
     assert res.invalid and "unterminated single quote" in f.message and (f.line, f.column) == (1, 62)
+
+
+def test_a_launcher_yaml_run_block_is_read_with_positions_in_the_yaml() -> None:
+    sky = (
+        "resources:\n  accelerators: H100:8\nsetup: |\n  pip install verl\nrun: |\n"
+        "  N=${N:-1}\n"
+        "  python3 -m verl.trainer.main_ppo \\\n"
+        "    algorithm.adv_estimator=grpo \\\n"
+        f"    {N}=$N\n"
+    )
+    res = lint_text(sky, "verl", "task.sky.yaml")
+    f = next(f for f in res.findings if f.rule == "GL002")
+    assert f.severity == "error" and (f.line, f.column) == (9, 5)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import fnmatch
 import importlib
 import importlib.util
 import marshal
@@ -391,28 +392,168 @@ def _write_tables(path: Path, action: dict[Any, Any], goto: dict[Any, Any]) -> N
         pass  # a read-only home: build the tables on each run, as bashlex does
 
 
-def _parse(masked: str) -> list[Any]:
-    """bashlex's top-level parts, one at a time; a part it rejects is skipped to the end of its logical line
-    and recorded as `("skip", start, end, message)`."""
+@dataclass
+class _Case:
+    """`case WORD in PATTERN) BODY ;; ... esac`, which bashlex does not parse: read here, bodies by bashlex."""
+
+    pos: tuple[int, int]
+    word: tuple[int, int]
+    arms: list[tuple[list[tuple[int, int]], list[Any]]]
+    kind: str = "case"
+
+
+_CASE = re.compile(r"[ \t\n]*case[ \t]+")
+_ESAC = re.compile(r"esac(?=[ \t\n;&|)]|$)")
+
+
+def _parse_case(masked: str, start: int, end: int) -> tuple[_Case, int] | None:
+    """A `case` statement starting at `start`: the node and the offset just after `esac` (None: not readable)."""
+    m = _CASE.match(masked, start, end)
+    if not m:
+        return None
+    word = (m.end(), _word_end(masked, m.end(), end))
+    k = _skip_blank(masked, word[1], end)
+    if not masked.startswith("in", k) or masked[k + 2 : k + 3] not in (" ", "\t", "\n"):
+        return None
+    i = k + 2
+    arms: list[tuple[list[tuple[int, int]], list[Any]]] = []
+    while True:
+        i = _skip_blank(masked, i, end)
+        if i >= end:
+            return None
+        if _ESAC.match(masked, i):
+            return _Case((start + len(m.group(0)) - len(m.group(0).lstrip()), i + 4), word, arms), i + 4
+        if masked[i] == "(":
+            i += 1
+        patterns: list[tuple[int, int]] = []
+        while True:
+            i = _skip_blank(masked, i, end, newlines=False)
+            j = _word_end(masked, i, end, stops=" \t\n|)")
+            if j == i:
+                return None
+            patterns.append((i, j))
+            i = _skip_blank(masked, j, end, newlines=False)
+            if i < end and masked[i] == "|":
+                i += 1
+                continue
+            if i < end and masked[i] == ")":
+                i += 1
+                break
+            return None
+        body_end = _case_body_end(masked, i, end)
+        if body_end is None:
+            return None
+        arms.append((patterns, _parse(masked, i, body_end)))
+        i = body_end
+        for sep in (";;&", ";;", ";&"):
+            if masked.startswith(sep, i):
+                i += len(sep)
+                break
+
+
+def _skip_blank(text: str, i: int, end: int, newlines: bool = True) -> int:
+    blanks = " \t\n" if newlines else " \t"
+    while i < end:
+        if text[i] in blanks:
+            i += 1
+        elif text.startswith("\\\n", i):
+            i += 2
+        elif text[i] == "#" and newlines:
+            k = text.find("\n", i, end)
+            i = end if k < 0 else k
+        else:
+            break
+    return i
+
+
+def _word_end(text: str, i: int, end: int, stops: str = " \t\n;&|()<>") -> int:
+    """Just after the shell word starting at `i` (quotes and escapes kept inside)."""
+    while i < end and text[i] not in stops:
+        if text[i] == "\\":
+            i += 2
+        elif text[i] == "'":
+            k = text.find("'", i + 1, end)
+            i = end if k < 0 else k + 1
+        elif text[i] == '"':
+            i = min(_skip_dquote(text, i), end)
+        else:
+            i += 1
+    return i
+
+
+def _case_body_end(text: str, i: int, end: int) -> int | None:
+    """Where an arm's body ends: its `;;`/`;&`, or the `esac` of its `case` (nested cases counted)."""
+    depth = 0
+    at_word = True
+    while i < end:
+        ch = text[i]
+        if ch in "'\"\\":
+            i = _word_end(text, i, end, stops=" \t\n;&|()<>")
+            at_word = False
+            continue
+        if ch == "#" and at_word:
+            k = text.find("\n", i, end)
+            i = end if k < 0 else k
+            continue
+        if at_word and _CASE.match(text, i) and text[i:].lstrip().startswith("case"):
+            depth += 1
+        elif at_word and _ESAC.match(text, i):
+            if depth == 0:
+                return i
+            depth -= 1
+        elif depth == 0 and (text.startswith(";;", i) or text.startswith(";&", i)):
+            return i
+        at_word = ch in " \t\n;&|()"
+        i += 1
+    return None
+
+
+_LOOP = re.compile(r"(for|while|until|select)(?=[ \t(])")
+_LOOP_WORD = re.compile(r"(?<![\w.$/-])(for|while|until|select|done)(?![\w.=/-])")
+
+
+def _loop_end(text: str, start: int, end: int) -> int:
+    """The offset of the `done` closing the loop that starts at `start` (or `end`)."""
+    depth = 0
+    for m in _LOOP_WORD.finditer(text, start, end):
+        depth += -1 if m.group(1) == "done" else 1
+        if depth == 0:
+            return m.start()
+    return end
+
+
+def _parse(masked: str, start: int = 0, stop: int | None = None) -> list[Any]:
+    """bashlex's top-level parts of masked[start:stop], one at a time, positions in the whole text; `case` is
+    read by `_parse_case`; a part bashlex rejects is skipped to the end of its logical line and recorded as
+    `("skip", start, end, message)`."""
     _import_bashlex()
     from bashlex import ast as bast
     from bashlex import errors, parser
 
     parts: list[Any] = []
-    index, n, skips = 0, len(masked), 0
+    n = len(masked) if stop is None else stop
+    index, skips = start, 0
     while index < n:
-        rest = masked[index:]
+        rest = masked[index:n]
         if not rest.strip():
             break
+        if _CASE.match(rest):
+            got = _parse_case(masked, index, n)
+            if got is not None:
+                parts.append(got[0])
+                index = got[1]
+                continue
         try:
             part = parser._parser(rest, strictmode=False).parse()
         except (errors.ParsingError, NotImplementedError, AttributeError, IndexError, TypeError) as exc:
             pos = getattr(exc, "position", 0) if isinstance(exc, errors.ParsingError) else 0
-            stop = _end_of_logical_line(masked, index + min(max(pos, 0), len(rest) - 1))
-            start = index + len(rest) - len(rest.lstrip())
+            line_end = min(_end_of_logical_line(masked, index + min(max(pos, 0), len(rest) - 1)), n)
+            first = index + len(rest) - len(rest.lstrip())
+            if _LOOP.match(masked, first):  # a loop header bashlex rejects: skip the loop to its `done`
+                line_end = min(_end_of_logical_line(masked, _loop_end(masked, first, n)), n)
             message = str(exc).split(" (position", 1)[0] or type(exc).__name__
-            parts.append(("skip", start, stop, message))
-            index = stop + 1
+            parts.append(("skip", first, line_end, message))
+            index = line_end + 1
             skips += 1
             if skips > _MAX_SKIPS:
                 parts.append(("skip", index, n, "too many lines bash syntax could not be read"))
@@ -475,10 +616,7 @@ class _Reader:
 
     def run(self) -> Script:
         for part in _parse(self.masked):
-            if isinstance(part, tuple):
-                self.skipped(part[1], part[2], part[3])
-            else:
-                self.node(part)
+            self.part(part)
         self.script.notes = _coalesce(self.script.notes)
         for name, body in list(self.functions.items()):
             if name not in self.called:  # a function never called here still shows its commands
@@ -519,6 +657,8 @@ class _Reader:
                 self.node(p)
         elif kind == "function":
             self.functions[n.name.word] = n.body
+        elif kind == "case":
+            self.case(n)
         # reserved words, operators and pipes carry nothing to evaluate
 
     def if_(self, n: Any) -> None:
@@ -592,6 +732,38 @@ class _Reader:
         if len(texts) == 2 and texts[0] in ("-z", "-n"):
             return (texts[1] == "") == (texts[0] == "-z")
         return None
+
+    def case(self, n: _Case) -> None:
+        """The arm whose pattern matches a known word; otherwise every arm (and none) may run: merged like `if`."""
+        fields = self.split(self.expand(n.word[0], n.word[1], quoted=False), n.word[0])
+        value = fields[0].text if len(fields) == 1 and not fields[0].unknown else None
+        line = self.line_of(n.pos[0])
+        base = dict(self.env)
+        outcomes: list[dict[str, Val]] = []
+        decided = False
+        for patterns, body in n.arms:
+            globs = [self.join(self.expand(a, b, quoted=False)) for a, b in patterns]
+            if value is not None and all(not g.unknown for g in globs):
+                if not any(fnmatch.fnmatchcase(value, g.text) for g in globs):
+                    continue
+                decided = True
+            elif any(not g.unknown and g.text == "*" for g in globs):
+                decided = True  # a catch-all arm: some arm surely runs
+            self.env = dict(base)
+            for p in body:
+                self.part(p)
+            outcomes.append(self.env)
+            if decided and value is not None:
+                break
+        if not decided:
+            outcomes.append(base)
+        self.env = _merge(outcomes, f"the arms of the `case` on line {line}")
+
+    def part(self, p: Any) -> None:
+        if isinstance(p, tuple):
+            self.skipped(p[1], p[2], p[3])
+        else:
+            self.node(p)
 
     def for_(self, n: Any) -> None:
         parts = n.parts
@@ -1290,3 +1462,14 @@ def read_script(text: str) -> Script:
                 f"command onto line {line + 1}: the command ends on line {line}"
             )
     return script
+
+
+@lru_cache(maxsize=8)
+def _read_embedded(file_text: str, script: str, offsets: tuple[int, ...]) -> Script:
+    return _Reader(script, _Lines(file_text), list(offsets)).run()
+
+
+def read_embedded(file_text: str, script: str, offsets: list[int]) -> Script:
+    """A script held inside another file (a YAML `run: |` block): `offsets[i]` is the file offset of the
+    script's character i, so positions point into the file."""
+    return _read_embedded(file_text, script, tuple(offsets))

@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from training.config_io import ConfigError, FieldError
 from training.lint.adapters._source import Entry, Source, current_reading, nothing_to_lint
+
+if TYPE_CHECKING:
+    from training.lint.adapters._bash import Script
 from training.sourcemap import (
     MAX_CONFIG_BYTES,
     ConfigSyntaxError,
@@ -113,7 +116,7 @@ def yaml_or_script(text: str, entry_points: tuple[str, ...], what: str) -> Sourc
     config it names, when that file can be read)."""
 
     raw = try_parse(text)
-    if raw:
+    if raw and _embedded_script(text, raw, entry_points) is None:
         return yaml_source(text)
     r = current_reading()
     key = ("yaml_or_script", entry_points, hash(text))
@@ -130,7 +133,9 @@ def yaml_or_script(text: str, entry_points: tuple[str, ...], what: str) -> Sourc
 def _script_source(text: str, entry_points: tuple[str, ...], what: str) -> Source:
     from training.lint.adapters._shell import find_command, opaque_reason, overrides, tokenize
 
-    statements = tokenize(text)
+    raw = try_parse(text)
+    embedded = _embedded_script(text, raw, entry_points) if raw else None
+    statements = [list(c.words) for c in embedded.commands] if embedded else tokenize(text)
     cmd = find_command(statements, entry_points)
     words = cmd.args if cmd else [w for s in statements for w in s]
     found = overrides(words)
@@ -142,6 +147,54 @@ def _script_source(text: str, entry_points: tuple[str, ...], what: str) -> Sourc
     apply_overrides(src, found)
     src.unseen = unseen or opaque_reason([w for w in words if w.opaque])
     return src
+
+
+def _embedded_script(text: str, raw: dict[str, Any], entry_points: tuple[str, ...]) -> Script | None:
+    """A launcher YAML (SkyPilot's `run: |`) whose script starts the trainer: that script, read with positions
+    in the YAML file. None for an ordinary config."""
+    from training.lint.adapters._bash import read_embedded
+
+    key = next(
+        (k for k, v in raw.items() if isinstance(v, str) and "\n" in v and any(e in v for e in entry_points)),
+        None,
+    )
+    if key is None and isinstance(raw.get("run"), str) and "\n" in raw["run"].strip():
+        key = "run"
+    if key is None:
+        return None
+    value: str = raw[key]
+    _, smap = parse_mapping(text)
+    pos = smap.positions.get(_pointer(str(key)))
+    return read_embedded(text, value, _block_offsets(text, value, pos.line if pos else None))
+
+
+def _block_offsets(text: str, value: str, key_line: int | None) -> list[int]:
+    """File offset of each character of a literal block scalar's value (`run: |` on `key_line`); every character
+    at the key when the block cannot be lined up with the file (a folded or quoted scalar)."""
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    if key_line is None or key_line >= len(starts):
+        return [0] * (len(value) + 1)
+    fallback = [starts[key_line - 1]] * (len(value) + 1)
+    lines = value.split("\n")
+    first = next((k for k, ln in enumerate(lines) if ln.strip()), 0)
+    file_first = key_line + first  # 0-based index of the file line holding the first non-blank value line
+    if file_first >= len(starts):
+        return fallback
+    body = text[starts[file_first] :]
+    indent = len(body) - len(body.lstrip(" "))
+    offsets: list[int] = []
+    for k, ln in enumerate(lines):
+        idx = key_line + k
+        if idx >= len(starts):
+            if ln:
+                return fallback
+            offsets.extend([len(text)] * (len(ln) + 1))
+            continue
+        at = starts[idx] + indent
+        if ln and text[at : at + len(ln)] != ln:
+            return fallback
+        offsets.extend(range(at, at + len(ln) + 1))  # the characters and the newline after them
+    return offsets
 
 
 def base_config(words: list[Any]) -> tuple[Source, str]:
