@@ -31,6 +31,11 @@ class Settings(BaseModel):
     allow_trust_remote_code: bool = Field(
         False, description="Accept configs with model.trust_remote_code: true (runs a model's own Python)."
     )
+    allow_custom_rewards: bool = Field(
+        False,
+        description="Accept configs with env.dataset.reward: custom (runs the user's own Python as the reward); "
+        "the workers need GRPOLAB_ALLOW_CUSTOM_REWARDS=1 too.",
+    )
     max_attempts: int = Field(3, ge=1, description="Worker losses a run survives before it is failed.")
     heartbeat_interval_s: float = Field(
         2.0, gt=0, description="How often a busy worker writes its heartbeat."

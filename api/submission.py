@@ -16,6 +16,7 @@ from api.env_registry import env_id_problem
 from api.errors import ApiError
 from api.schemas import RunCreate
 from api.settings import Settings
+from training.config import hub_id_problem
 from training.config_io import ConfigError, FieldError, LoadedConfig, load_text, validate_raw
 from training.lint import lint_loaded
 from training.sourcemap import MAX_NODES
@@ -119,6 +120,7 @@ def check_hostile(loaded: LoadedConfig, settings: Settings) -> list[dict[str, An
             errors.append(_field_error("/model/path", f"model.path {why}", loaded))
         elif not _inside(settings, cfg.model.path):
             errors.append(_field_error("/model/path", "model.path resolves outside the data dir", loaded))
+    errors += _dataset_hostile(loaded, settings)
     if cfg.run.output_dir is not None:
         why = _unsafe_path(cfg.run.output_dir)
         if why:
@@ -127,6 +129,36 @@ def check_hostile(loaded: LoadedConfig, settings: Settings) -> list[dict[str, An
             errors.append(
                 _field_error("/run/output_dir", "run.output_dir resolves outside the data dir", loaded)
             )
+    return errors
+
+
+def _dataset_hostile(loaded: LoadedConfig, settings: Settings) -> list[dict[str, Any]]:
+    """env.dataset: files inside the data dir; a custom reward (the user's own code) only when allowed."""
+    ds = loaded.config.env.dataset
+    if ds is None:
+        return []
+    errors: list[dict[str, Any]] = []
+    for key, value in (("path", ds.path), ("eval_path", ds.eval_path)):
+        if value is None:
+            continue
+        why = _unsafe_path(value)
+        if why or not _inside(settings, value):
+            errors.append(
+                _field_error(
+                    f"/env/dataset/{key}",
+                    f"env.dataset.{key} {why or 'resolves outside the data dir'}",
+                    loaded,
+                )
+            )
+    if ds.reward == "custom" and not settings.allow_custom_rewards:
+        errors.append(
+            _field_error(
+                "/env/dataset/reward",
+                "this server does not run custom reward code: use a built-in reward (math_verify, exact, numeric, "
+                "contains, regex); the operator can allow it with GRPOLAB_ALLOW_CUSTOM_REWARDS=1",
+                loaded,
+            )
+        )
     return errors
 
 
@@ -149,6 +181,34 @@ def _is_file(path: Path) -> bool:
         return path.exists() and not path.is_dir()
     except (OSError, ValueError):
         return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _dataset_values(loaded: LoadedConfig, settings: Settings) -> list[dict[str, Any]]:
+    """env.dataset files the worker could not open (their content is checked by the trainer, before any step)."""
+    ds = loaded.config.env.dataset
+    errors: list[dict[str, Any]] = []
+    for key, value in (("path", ds.path if ds else None), ("eval_path", ds.eval_path if ds else None)):
+        if value is None:
+            continue
+        if why := _long_segment(value):
+            errors.append(_field_error(f"/env/dataset/{key}", f"env.dataset.{key}: {why}", loaded))
+        elif not _is_file(settings.data_dir / value):
+            errors.append(
+                _field_error(
+                    f"/env/dataset/{key}",
+                    f"env.dataset.{key} '{value[:200]}' is not a file in the data dir; put it at "
+                    f"<data dir>/{value[:200]} (relative paths start at the data dir)",
+                    loaded,
+                )
+            )
+    return errors
 
 
 def check_values(loaded: LoadedConfig, settings: Settings) -> list[dict[str, Any]]:
@@ -182,6 +242,16 @@ def check_values(loaded: LoadedConfig, settings: Settings) -> list[dict[str, Any
                 "/model/path", "model.path names a file; give a model folder (with config.json)", loaded
             )
         )
+    elif (hub := hub_id_problem(model)) and not _exists(settings.data_dir / model):
+        # not a folder the worker can open, and not a hub id it could load (syntax only: no network call here)
+        errors.append(
+            _field_error(
+                "/model/path",
+                f"model.path is neither a model folder in the data dir nor a hub id: {hub}",
+                loaded,
+            )
+        )
+    errors += _dataset_values(loaded, settings)
     out = cfg.run.output_dir
     if out is not None:
         stored = settings.data_dir.resolve() / out / ("x" * 32)  # + the run id folder, at most 32 characters
