@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
@@ -123,9 +124,11 @@ def _strict_json(body: bytes) -> Any:
         ]
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        # a value inside the run config is the config's problem (as its YAML or schema errors are)
+        in_config = all(re.match(r"^/config(_text)?(/|$)", e["pointer"]) for e in errors)
         raise ApiError(
             422,
-            "invalid_request",
+            "invalid_config" if in_config else "invalid_request",
             f"the request is not valid: {first['field']}: {first['message']}{more}",
             errors=errors,
         )

@@ -36,12 +36,50 @@ CASES = [
     ("text_not_mapping", {"config_text": "- 1\n- 2\n"}, 422, "mapping"),
     ("bad_tag", {"config": {}, "tags": ["no spaces allowed"]}, 422, "tag"),
     ("extra_body_key", {"config": {}, "evil": 1}, 422, "evil"),
+    # reliability-2026-11.md §5c: these used to answer 500 (one after storing a poison row)
+    ("yaml_5000_digit_int", {"config_text": "run:\n  steps: " + "9" * 5000 + "\n"}, 422, "cannot be read"),
+    ("nul_in_name", {"name": "a\u0000b", "config": {}}, 422, "name: the value contains a NUL"),
+    ("long_output_dir", {"config": {"run": {"output_dir": "d" * 2000}}}, 422, "the limit is 255"),
+    (
+        "long_output_dir_segments",
+        {"config": {"run": {"output_dir": "/".join(["d" * 200] * 10)}}},
+        422,
+        "characters",
+    ),
+    ("surrogate_in_kwargs", {"config": {"env": {"kwargs": {"s": "\udfff"}}}}, 422, "env.kwargs.s"),
+    ("surrogate_in_name", {"name": "x\ud800", "config": {}}, 422, "surrogate"),
+    # §5d: accepted before, then failed on a worker
+    ("env_id_shell", {"config": {"env": {"id": "game:GuessTheNumber-v0-easy; rm -rf / #"}}}, 422, "env.id"),
+    ("env_id_subst", {"config": {"env": {"id": "$(touch x)`id`"}}}, 422, "not a registered gem environment"),
+    ("env_id_module", {"config": {"env": {"id": "os:system"}}}, 422, "not a registered gem environment"),
+    (
+        "builtin_traversal",
+        {"config": {"model": {"path": "builtin:../../etc/passwd"}}},
+        422,
+        "unknown built-in",
+    ),
+    ("builtin_unknown", {"config": {"model": {"path": "builtin:huge"}}}, 422, "builtin:tiny-char"),
+    ("model_path_segment_300", {"config": {"model": {"path": "m/" + "x" * 300}}}, 422, "the limit is 255"),
+    ("kwargs_int_10e100", {"config": {"env": {"kwargs": {"n": 10**100}}}}, 422, "beyond 64 bits"),
+    ("nul_in_kwargs", {"config": {"env": {"kwargs": {"s": "a\u0000"}}}}, 422, "env.kwargs.s"),
+    (
+        "kwargs_40k",
+        {"config": {"env": {"kwargs": {f"k{i}": i for i in range(40_000)}}}},
+        422,
+        "env.kwargs has 40,000",
+    ),
+    ("yaml_custom_tag_on_mapping", {"config_text": "env: !foo\n  id: x\n"}, 422, "tag !foo"),
+    ("yaml_custom_tag_on_scalar", {"config_text": "run:\n  steps: !foo 3\n"}, 422, "tag !foo"),
+    ("escape_in_name", {"name": "ok\r\u001b[2K\u001b[32mabc  succeeded", "config": {}}, 422, "U+000D"),
+    ("rtl_override_in_name", {"name": "abc\u202egnp.exe", "config": {}}, 422, "U+202E"),
+    ("neither_config", {"name": "x"}, 422, "exactly one"),
 ]
 
 
 @pytest.mark.parametrize(("case", "body", "status", "needle"), CASES, ids=[c[0] for c in CASES])
 def test_hostile_body_refused(client, settings, case, body, status, needle) -> None:
-    r = client.post("/api/v1/runs", json=body)
+    # json.dumps escapes as \uXXXX, so lone surrogates travel as a browser or curl would send them
+    r = client.post("/api/v1/runs", content=json.dumps(body), headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
     detail = r.json()["detail"]
     text = detail["message"] + " " + " ".join(e["message"] for e in detail["errors"])
@@ -49,6 +87,100 @@ def test_hostile_body_refused(client, settings, case, body, status, needle) -> N
     assert count_runs(settings) == 0
     assert queued_messages(settings) == 0
     assert not (settings.data_dir / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("case", "raw", "status", "needle"),
+    [
+        # the last value wins in Python's parser: this queued a 9,999,999-step run
+        ("duplicate_key", '{"config": {"run": {"steps": 5, "steps": 9999999}}}', 422, "config.run.steps"),
+        ("duplicate_top_key", '{"config": {}, "config": {"x": 1}}', 422, "appears more than once"),
+        ("not_json", '{"config": ', 400, "not valid JSON"),
+        ("json_5000_digit_int", '{"config": {"run": {"steps": ' + "9" * 5000 + "}}}", 400, "not valid JSON"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 30 else "",
+)
+def test_hostile_raw_body_refused(client, settings, case, raw, status, needle) -> None:
+    r = client.post("/api/v1/runs", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == status, r.text
+    detail = r.json()["detail"]
+    text = detail["message"] + " " + " ".join(e["field"] + ": " + e["message"] for e in detail["errors"])
+    assert needle in text, text
+    assert count_runs(settings) == 0
+    assert queued_messages(settings) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/runs", {"q": "a\x00b"}),
+        ("/api/v1/runs", {"tag": "a\x00"}),
+        ("/api/v1/runs/%00", None),
+        ("/api/v1/runs/%00/metrics", None),
+        ("/api/v1/runs/%00/logs", None),
+        ("/api/v1/runs/%00/events", None),
+    ],
+)
+def test_nul_in_query_and_run_id_is_422(client, path, params) -> None:
+    r = client.get(path, params=params)
+    assert r.status_code == 422, r.text
+    field = r.json()["detail"]["errors"][0]["field"]
+    assert field in {"q", "tag", "run_id"}
+    for action in ("cancel", "retry"):
+        assert client.post(f"/api/v1/runs/%00/{action}").status_code == 422
+
+
+def test_files_given_as_folders_are_refused(client, settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / "first-token").write_text("secret")
+    for body, field in [
+        ({"config": {"model": {"path": "first-token"}}}, "model.path"),
+        ({"config": {"run": {"output_dir": "first-token"}}}, "run.output_dir"),
+    ]:
+        r = client.post("/api/v1/runs", json=body)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"]["errors"][0]["field"] == field
+        assert "names a file" in r.json()["detail"]["message"]
+    assert count_runs(settings) == 0
+
+
+def test_known_env_ids_and_builtin_model_are_accepted(client, settings) -> None:
+    for env_id in ("grpolab:GuessNumber-v0-n8", "game:GuessTheNumber-v0-easy", "rg:chain_sum"):
+        r = client.post("/api/v1/runs", json={"config": {"env": {"id": env_id}, "run": {"steps": 1}}})
+        assert r.status_code == 201, (env_id, r.text)
+    assert count_runs(settings) == 3
+
+
+def test_env_id_snapshot_matches_gem_registry() -> None:
+    """api/gem_env_ids.py is gem's live registry (plus GRPO Lab's games); regenerate with
+    `python -m api.env_registry` when this fails."""
+    from api.env_registry import live_env_ids
+    from api.gem_env_ids import ENV_IDS
+
+    assert sorted(ENV_IDS) == live_env_ids()
+
+
+def test_builtin_models_match_the_trainer() -> None:
+    from api.submission import BUILTIN_MODELS
+    from training.models import BUILTIN_TINY_CHAR
+
+    assert {BUILTIN_TINY_CHAR} == BUILTIN_MODELS
+
+
+def test_ui_pages_carry_security_headers(settings, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "index.html").write_text("<html></html>")
+    with TestClient(create_app(settings.model_copy(update={"frontend_dist": dist}))) as c:
+        for path in ("/", "/runs/abc", "/index.html"):
+            h = c.get(path).headers
+            assert "frame-ancestors 'none'" in h["content-security-policy"]
+            assert "script-src 'self'" in h["content-security-policy"]
+            assert h["x-frame-options"] == "DENY" and h["x-content-type-options"] == "nosniff"
 
 
 def test_deep_nesting_in_json_body(client, settings) -> None:
