@@ -257,3 +257,21 @@ def test_trl_cispo_cap_is_epsilon_when_epsilon_high_is_unset_numerically(tmp_pat
     # the paper index's epsilon_high 5.0 leaves the weight of 3 alone
     assert weight(epsilon_high=5.0) == pytest.approx(3.0, rel=1e-4)
     assert trl.map_text("loss_type: cispo\n", None).concepts.is_weight_bounds == (0.0, 0.2)
+
+
+def test_verl_distillation_without_task_rewards_has_no_group_rules() -> None:
+    # verl examples/on_policy_distillation_trainer: rollout.n=1 with adv_estimator=grpo, but the policy loss is
+    # zeroed when use_task_rewards is false, so no group statistic is ever used
+    text = (
+        "python3 -m verl.trainer.main_ppo algorithm.adv_estimator=grpo actor_rollout_ref.rollout.n=1 "
+        "distillation.enabled=True distillation.distillation_loss.use_task_rewards=False\n"
+    )
+    assert not {"GL002", "GL021"} & set(rules(text, "verl"))
+    assert (
+        rules(text.replace("use_task_rewards=False", "use_task_rewards=True"), "verl").get("GL002") == "error"
+    )
+
+
+def test_roll_kl_reward_is_added_after_the_normalization() -> None:
+    text = "adv_estimator: grpo\nnum_return_sequences_in_group: 8\nadd_token_level_kl: true\ninit_kl_coef: 0.05\n"
+    assert "after roll z-scores" in messages(text, "roll")["GL018"][0]

@@ -146,6 +146,8 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
     kl_init = src.float_("init_kl_coef", 0.2) or 0.0
     in_loss = src.bool_("use_kl_loss", False)
     c.kl_in_reward, c.kl_reward_coef = in_reward and kl_init > 0, kl_init if in_reward else 0.0
+    # compute_token_reward subtracts the per-token KL from the already normalized reward (both pipelines)
+    c.kl_after_norm = True
     c.kl_in_loss, c.kl_loss_coef = in_loss, src.float_("kl_loss_coef", 0.0) or 0.0
     c.kl_estimator = "k3" if in_loss else "k1"
     # init_kl_coef > 0 and use_kl_loss both force enable_reference

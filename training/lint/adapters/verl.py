@@ -215,6 +215,15 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
             c.dead_keys.append((key, f"`{switch}` is false, so this coefficient is never used"))
             o[f"dead:{key}"] = src.origin(key)
     _map_2026(src, c, new, label, inferred)
+    if src.bool_("distillation.enabled", False) and not src.bool_(
+        "distillation.distillation_loss.use_task_rewards", True
+    ):
+        # on-policy distillation without task rewards: the policy loss is zeroed (verl/trainer/distillation/
+        # losses.py), only the distillation loss trains, so no group statistic is ever used
+        c.policy_gradient = False
+        c.estimator, c.group_mean, c.group_norm_std = "other", False, False
+        c.batch_whitening = BatchWhitening()
+        c.origins["estimator"] = src.origin("distillation.distillation_loss.use_task_rewards")
     return Mapped(concepts=c)
 
 

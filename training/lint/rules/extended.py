@@ -200,7 +200,7 @@ RULES: list[Rule] = [
         "A KL penalty in the reward of a group-std estimator",
         "Where the KL penalty is added to the reward before the group z-score (verl, SkyRL), it is divided by the "
         "group std with the score, so its strength changes from prompt to prompt. Where it is added after the "
-        "z-score (OpenRLHF, AReaL) it is not divided, but it is a per-token term summed along the answer: an early "
+        "z-score (OpenRLHF, AReaL, ROLL) it is not divided, but it is a per-token term summed along the answer: an early "
         "token's advantage is the answer's z-score minus the KL of all later tokens, so the penalty's weight "
         "against a unit-variance score grows with the answer length. REINFORCE++ and REINFORCE++-baseline put KL "
         "in the reward on purpose and do not divide by a group std, so they are not affected.",

@@ -197,7 +197,7 @@ def check_kl_in_reward_group_std(c: Concepts) -> list[Hit]:
     if not (c.kl_in_reward and c.kl_reward_coef > 0 and c.group_norm_std):
         return []
     if c.kl_after_norm:
-        # OpenRLHF and AReaL add the per-token KL to the z-scored reward: not divided, but summed along the answer
+        # OpenRLHF, AReaL and ROLL add the per-token KL to the z-scored reward: not divided, summed along the answer
         return [
             Hit(
                 f"a KL penalty in the reward ({c.key('kl_reward_coef')} = {c.kl_reward_coef:g}) is added per token "
@@ -206,8 +206,8 @@ def check_kl_in_reward_group_std(c: Concepts) -> list[Hit]:
                 "tokens, and the penalty's weight against a unit-variance z-score is set by the answer length.",
                 ("kl_reward_coef", "estimator"),
                 fix=(
-                    "keep KL in the loss for group estimators (OpenRLHF `--algo.kl.use_loss` with k3; AReaL has "
-                    "no KL loss: lower `actor.kl_ctl`)"
+                    "keep KL in the loss for group estimators (OpenRLHF `--algo.kl.use_loss` with k3; ROLL "
+                    "`use_kl_loss: true` and `add_token_level_kl: false`; AReaL has no KL loss: lower `actor.kl_ctl`)"
                 ),
             )
         ]
