@@ -31,6 +31,10 @@ On first start a token is created; the URL printed carries it (#token=...) and i
 <data-dir>/first-token (mode 0600). Ctrl-C (or SIGTERM) stops both processes; a run in progress is put back
 in the queue and resumes from its last checkpoint next time. A second Ctrl-C while they stop kills them at
 once; if `grpolab up` itself is killed, they get SIGTERM and stop as after a Ctrl-C.
+
+Hub models (`model.path: org/name`) are read from the Hugging Face cache in HF_HOME, which defaults to
+<data-dir>/hf here (an HF_HOME already set is kept). Offline, put models there with
+`HF_HOME=<data-dir>/hf huggingface-cli download org/name` on a machine with network.
 """
 
 #: how long the API and the worker get to stop after SIGTERM before they are killed
@@ -190,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # the API and the worker inherit it: hub models are cached next to the runs unless HF_HOME is set
+    os.environ.setdefault("HF_HOME", str((settings.data_dir / "hf").resolve()))
     migrate(settings.db_url)
     token = first_token(settings.data_dir, settings.db_url)
     sigs = _Signals()
@@ -230,6 +236,7 @@ def _serve(args: argparse.Namespace, settings: Settings, token: str, procs: Proc
     _say(f"\nGRPO Lab is up — {mode}, data in {settings.data_dir.resolve()}")
     _say(f"  open   {base}/#token={token}")
     _say(f"  API    {base}/docs   (token also in {settings.data_dir / 'first-token'})")
+    _say(f"  models hub cache in {os.environ['HF_HOME']} (HF_HOME)")
     _say("  Ctrl-C stops the API and the worker\n")
     restarts: list[float] = []
     while not sigs.stop:
