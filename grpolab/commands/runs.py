@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import re
+from typing import Any
 
 from grpolab.commands._client import ApiFailure, Client, add_connection, report_failure
+
+# control characters (ESC sequences, CR, BEL, …) and bidirectional overrides: printed raw, a run's name could
+# erase or rewrite the rows a reader sees (BUG-10); they are shown as visible escapes instead
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control or bidi character replaced by its escape (`\\x1b`, `\\u202e`)."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def format_row(r: dict[str, Any]) -> str:
+    reward = f"{r['last_reward']:.3f}" if r.get("last_reward") is not None else "-"
+    step = f"{r['step']}/{r['total_steps']}"
+    return f"{printable(r['id']):<13} {printable(r['status']):<10} {step:>11} {reward:>8}  {printable(r['name'])}"
+
 
 HELP = "list runs (GRPOLAB_URL, GRPOLAB_TOKEN)"
 
@@ -24,8 +42,6 @@ def run(args: argparse.Namespace) -> int:
         return report_failure(exc)
     print(f"{'ID':<13} {'STATUS':<10} {'STEP':>11} {'REWARD':>8}  NAME")
     for r in data["items"]:
-        reward = f"{r['last_reward']:.3f}" if r.get("last_reward") is not None else "-"
-        step = f"{r['step']}/{r['total_steps']}"
-        print(f"{r['id']:<13} {r['status']:<10} {step:>11} {reward:>8}  {r['name']}")
+        print(format_row(r))
     print(f"({len(data['items'])} of {data['total']})")
     return 0

@@ -289,3 +289,23 @@ def test_safe_relative_output_dir_stays_inside(client, settings) -> None:
     with session_scope(settings.db_url) as s:
         out = s.get(Run, r.json()["id"]).output_dir
     assert out.startswith(str((settings.data_dir / "sweeps" / "a").resolve()))
+
+
+def test_cli_runs_table_neutralises_terminal_escapes() -> None:
+    """Names stored before the API refused control characters still cannot rewrite `grpolab runs` (BUG-10)."""
+    from grpolab.commands.runs import format_row
+
+    fake = "ok\r\x1b[2K\x1b[32mabc123  succeeded   30/30  0.99  totally-legit\x1b[0m"
+    row = format_row(
+        {
+            "id": "f00",
+            "status": "failed",
+            "step": 1,
+            "total_steps": 30,
+            "last_reward": None,
+            "name": fake + "\u202e",
+        }
+    )
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or c == "\u202e" for c in row)
+    assert row.endswith("ok\\r\\x1b[2K\\x1b[32mabc123  succeeded   30/30  0.99  totally-legit\\x1b[0m\\u202e")
+    assert row.startswith("f00") and "failed" in row
