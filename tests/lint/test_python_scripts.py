@@ -156,3 +156,19 @@ def test_trl_own_example_script_is_read() -> None:
     assert src.entries["gradient_accumulation_steps"].value == 2
     assert src.entries["chat_template_kwargs"].value == {"enable_thinking": False}
     assert lint_text(text, "auto", "examples/scripts/grpo_2048.py").format == "trl"
+
+
+def test_each_grpoconfig_call_is_linted_on_its_own() -> None:
+    text = (
+        "from trl import GRPOConfig\n"
+        "fast = GRPOConfig(num_generations=8, generation_batch_size=12)\n"
+        "slow = GRPOConfig(num_generations=8, generation_batch_size=16, loss_type='dr_grpo')\n"
+    )
+    found = {(r, line) for r, _, line, _ in rules_at(lint_text(text, "trl", "two.py"))}
+    assert ("GL006", 2) in found and ("GL004", 3) in found
+    assert ("GL006", 3) not in found and ("GL004", 2) not in found
+
+
+def test_a_config_call_of_defaults_is_linted_not_refused() -> None:
+    res = lint_text("from trl import GRPOConfig\nargs = GRPOConfig(logging_steps=2)\n", "trl", "echo.py")
+    assert not res.invalid  # TRL's defaults are a config (nothing to flag), not "nothing found"

@@ -83,14 +83,15 @@ def python_source(text: str) -> PythonSource:
     lines = text.splitlines()
     constants = _module_constants(tree)
     src = PythonSource()
+    # each GRPOConfig(...) call (or the TrlParser parse) is a "trainer command": the engine lints each on its own
+    r = current_reading()
+    places: list[ast.AST] = [c for c, _ in found.calls] or [a for a, _ in found.parser_slots]
+    if r is not None:
+        r.commands = [(line or 1, col or 1) for line, col in (_pos(lines, p) for p in places)]
+    index = r.command if r is not None and r.command < len(places) else 0
     if found.calls:
-        call, target = found.calls[0]
+        call, target = found.calls[index]
         src.anchor = _pos(lines, call)
-        if len(found.calls) > 1:
-            others = ", ".join(str(c.lineno) for c, _ in found.calls[1:])
-            src.note(
-                f"{len(found.calls)} GRPOConfig calls; linted the one at line {call.lineno} (others: {others})"
-            )
         _read_call(src, call, lines, constants)
         names = {target} if target else set()
     else:
@@ -116,7 +117,9 @@ def python_source(text: str) -> PythonSource:
 @dataclass
 class _Found:
     calls: list[tuple[ast.Call, str | None]] = field(default_factory=list)  # GRPOConfig(...) and its variable
-    parser_slots: list[tuple[ast.Assign, str]] = field(default_factory=list)  # (the assignment, config variable)
+    parser_slots: list[tuple[ast.Assign, str]] = field(
+        default_factory=list
+    )  # (the assignment, config variable)
 
     @property
     def found(self) -> bool:
