@@ -1,52 +1,44 @@
-"""Reading a launch script as bash would, without running anything.
+"""Reading a launch script as bash would, without running anything: the evaluation half.
 
-The grammar is bashlex's (a pure-Python port of bash's own yacc grammar: no compiled parser to ship, no native
-wheel, the statements, lists, pipelines, `if`/`for`/`while`, functions and redirections bash itself sees).
-bashlex gives the structure and each word's span in the file; the words themselves are expanded here, from the
-file's own text, because bashlex's word expansion loses nested quoted defaults (`${A:-"${B}/x"}`) and stops at
-`$(( ))`. What we evaluate: assignments, `export`/`declare`/`local`, `${X:-d}` `${X-d}` `${X:=d}` `${X:+a}`
-`${#X}`, arrays (`A=(...)`, `"${A[@]}"`, `${A[i]}`), word splitting of unquoted values, `$(( ))` arithmetic,
-`[ a = b ]` tests on known values, `if`/`elif`/`else` and `for` (a variable set differently in two branches is
+`_bash_syntax.py` parses the script with bash's grammar (bashlex) over a masked copy; here the statements are
+walked in the order bash runs them and every word is expanded from the file's own text (bashlex's own word
+expansion loses nested quoted defaults such as `${A:-"${B}/x"}` and stops at `$(( ))`). What we evaluate:
+assignments, `export`/`declare`/`local`, `${X:-d}` `${X-d}` `${X:=d}` `${X:+a}` `${#X}`, arrays (`A=(...)`,
+`"${A[@]}"`, `${A[i]}`), word splitting of unquoted values, `$(( ))` arithmetic (`_bash_arith.py`), `[ a = b ]`
+tests on known values, `if`/`elif`/`else`, `case` and `for` (a variable set differently in two branches is
 *ambiguous*: its possible values are kept), functions (run where they are called), `bash -c "..."`.
 
-What bashlex cannot parse is worked around, never guessed: `$(( ))`, `$( )` and backquotes are masked before
-parsing (arithmetic is evaluated here; a command's output is unknown), array assignments `A=(...)` are masked
-and their elements read here; a statement it still rejects (`case`, `[[ ]]`, `for ((;;))`) is skipped line by
-line with a note, and any variable assigned on a skipped line becomes unknown. Every value that depends on
-something outside the file (an environment variable, a command's output, a script argument, a skipped line, a
-branch) is *unknown*, with the reason, and never replaced by a guess.
-
+Every value that depends on something outside the file (an environment variable, a command's output, a script
+argument, a line the parser skipped, a branch) is *unknown*, with the reason, and never replaced by a guess.
 Each word keeps, character by character, the offset in the file it came from, so `ARGS="a=1 b=2"; cmd $ARGS`
 gives words that point at `a=1` and `b=2` inside the assignment.
 """
 
 from __future__ import annotations
 
-import ast
 import bisect
 import fnmatch
-import importlib
-import importlib.util
-import marshal
-import os
 import re
-import sys
-import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from training.lint.adapters._source import unreadable
+from training.lint.adapters._bash_arith import arith_eval
+from training.lint.adapters._bash_syntax import (
+    Case,
+    array_words,
+    mask,
+    parse,
+    skip_braced,
+    skip_dquote,
+    skip_parens,
+    skip_subst,
+)
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ARRAY_START = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=\(")
 _ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?(\+?)=")
-_HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _PARAM = re.compile(r"(#?)([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])(\[([^\]]*)\])?")
-_WORD_BREAK = " \t\n;&|()<>"
 _DECLARERS = ("export", "declare", "typeset", "local", "readonly")
-_MAX_SKIPS = 200
 
 
 @dataclass(frozen=True)
@@ -96,492 +88,6 @@ class _Seg:
     args: bool = False  # "$@" / "$*": the script's own arguments
 
 
-# ------------------------------------------------------------------------------------------ masking (pre-parse)
-
-
-def _mask(text: str) -> tuple[str, dict[int, int]]:
-    """Text of the same length that bashlex can parse: `$(( ))`, `$( )`, backquotes and array bodies become
-    `x`s (their spans are read from the original text). Returns it with the array spans `(` offset -> `)` offset.
-    Raises GL000 for an unterminated quote, as bash would refuse to run the script."""
-    out = list(text)
-    arrays: dict[int, int] = {}
-    n = len(text)
-    i = 0
-    word_start = True
-
-    def blank(a: int, b: int) -> None:
-        for k in range(a, b):
-            out[k] = "x"
-
-    while i < n:
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            word_start = False
-            continue
-        if ch == "#" and word_start:
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if ch == "'":
-            j = text.find("'", i + 1)
-            if j < 0:
-                raise unreadable("unterminated single quote", *_line_col(text, i))
-            i, word_start = j + 1, False
-            continue
-        if ch == '"':
-            i = _skip_dquote(text, i, out)
-            word_start = False
-            continue
-        if ch == "`" or (ch == "$" and text.startswith("(", i + 1)):
-            j = _skip_subst(text, i)
-            blank(i, j)
-            i, word_start = j, False
-            continue
-        if ch == "$" and text.startswith("{", i + 1):
-            j = _skip_braced(text, i + 2)
-            blank(i + 2, j - 1)  # bashlex misreads nested quotes in `${X:-"..."}`; we expand it ourselves
-            i, word_start = j, False
-            continue
-        if ch == "<" and text.startswith("<<", i) and not text.startswith("<<<", i):
-            m = _HEREDOC.match(text, i)
-            if m:
-                i = _skip_heredoc(text, m)
-                continue
-        if word_start and text.startswith("[[", i) and text[i + 2 : i + 3] in (" ", "\t"):
-            out[i + 1] = " "  # `[[ ... ]]` read as `[ ... ]`: bashlex has no `[[`
-            i += 2
-            continue
-        closes_test = text[i + 2 : i + 3] in ("", " ", "\t", "\n", ";", "&", "|", ")")
-        if ch == "]" and text.startswith("]]", i) and i > 0 and text[i - 1] in " \t" and closes_test:
-            out[i] = " "
-            i += 2
-            word_start = True
-            continue
-        if word_start:
-            m = _ARRAY_START.match(text, i)
-            if m:
-                open_at = m.end() - 1
-                close = _skip_parens(text, open_at)
-                arrays[open_at] = close - 1
-                blank(open_at, close)
-                i, word_start = close, False
-                continue
-        word_start = ch in _WORD_BREAK
-        i += 1
-    return "".join(out), arrays
-
-
-def _skip_dquote(text: str, i: int, out: list[str] | None = None) -> int:
-    """From the opening `"` to just after its closing one; masks substitutions inside when `out` is given."""
-    j = i + 1
-    n = len(text)
-    while j < n:
-        ch = text[j]
-        if ch == "\\":
-            j += 2
-            continue
-        if ch == '"':
-            return j + 1
-        if ch == "`" or (ch == "$" and text.startswith("(", j + 1)):
-            k = _skip_subst(text, j)
-            if out is not None:
-                for p in range(j, k):
-                    out[p] = "x"
-            j = k
-            continue
-        if ch == "$" and text.startswith("{", j + 1):
-            k = _skip_braced(text, j + 2, in_dquote=True)
-            if out is not None:
-                for p in range(j + 2, k - 1):
-                    out[p] = "x"
-            j = k
-            continue
-        j += 1
-    raise unreadable("unterminated double quote", *_line_col(text, i))
-
-
-def _skip_subst(text: str, i: int) -> int:
-    """`$(...)`, `$((...))` or a backquoted command: the offset just after it."""
-    if text[i] == "`":
-        j = i + 1
-        while j < len(text):
-            if text[j] == "\\":
-                j += 2
-                continue
-            if text[j] == "`":
-                return j + 1
-            j += 1
-        raise unreadable("unterminated backquote", *_line_col(text, i))
-    return _skip_parens(text, i + 1)
-
-
-def _skip_parens(text: str, i: int) -> int:
-    """From an opening `(` to just after its matching `)`, over quotes and nested parentheses."""
-    depth = 0
-    j = i
-    n = len(text)
-    while j < n:
-        ch = text[j]
-        if ch == "\\":
-            j += 2
-            continue
-        if ch == "'":
-            k = text.find("'", j + 1)
-            if k < 0:
-                raise unreadable("unterminated single quote", *_line_col(text, j))
-            j = k + 1
-            continue
-        if ch == '"':
-            j = _skip_dquote(text, j)
-            continue
-        if ch == "#" and (j == 0 or text[j - 1] in " \t\n"):
-            k = text.find("\n", j)
-            j = n if k < 0 else k
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return j + 1
-        j += 1
-    raise unreadable("unterminated `(`", *_line_col(text, i))
-
-
-def _skip_braced(text: str, i: int, in_dquote: bool = False) -> int:
-    """From just after `${` to just after the matching `}` (nested `${...}` and quotes inside count; inside a
-    double-quoted string a single quote is an ordinary character, as in bash)."""
-    depth = 1
-    j = i
-    n = len(text)
-    while j < n:
-        ch = text[j]
-        if ch == "\\":
-            j += 2
-            continue
-        if ch == '"':
-            j = _skip_dquote(text, j)
-            continue
-        if ch == "'" and not in_dquote:
-            k = text.find("'", j + 1)
-            j = n if k < 0 else k + 1
-            continue
-        if ch == "$" and text.startswith("(", j + 1):
-            j = _skip_subst(text, j)
-            continue
-        if ch == "$" and text.startswith("{", j + 1):
-            depth += 1
-            j += 2
-            continue
-        if ch == "}":
-            depth -= 1
-            if depth == 0:
-                return j + 1
-        j += 1
-    raise unreadable("unterminated `${`", *_line_col(text, i - 2))
-
-
-def _skip_heredoc(text: str, m: re.Match[str]) -> int:
-    """Past a here-document's body (its text is the command's input, never arguments)."""
-    end_of_line = text.find("\n", m.end())
-    if end_of_line < 0:
-        return len(text)
-    strip_tabs, delim = m.group(1) == "-", m.group(3)
-    j = end_of_line + 1
-    while j < len(text):
-        k = text.find("\n", j)
-        k = len(text) if k < 0 else k
-        body_line = text[j:k]
-        if (body_line.lstrip("\t") if strip_tabs else body_line) == delim:
-            return k
-        j = k + 1
-    return len(text)
-
-
-def _line_col(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-# ------------------------------------------------------------------------------------------------- parsing
-
-
-_TABLE_CACHE = "bashlex-tables-{python}-{digest}.marshal"
-
-
-def _import_bashlex() -> None:
-    """Import bashlex with its LALR tables from a cache. bashlex builds the tables of its yacc grammar on every
-    import (~60 ms, most of `grpolab lint`'s time on a script); the tables depend only on the grammar, so the first
-    import saves them (marshal, plain dicts of ints and strings) under the user's cache folder, keyed by the
-    grammar's productions and the Python version, and later imports load them. Without a writable cache folder
-    bashlex simply builds them as usual."""
-    if "bashlex.parser" in sys.modules:
-        return
-    spec = importlib.util.find_spec("bashlex")
-    if spec is None or spec.loader is None:
-        raise ModuleNotFoundError("bashlex")
-    package = importlib.util.module_from_spec(spec)
-    sys.modules["bashlex"] = package  # the package's __init__ imports the parser: patch yacc first
-    try:
-        yacc = importlib.import_module("bashlex.yacc")
-        build = yacc.LRTable.__init__
-
-        def cached_tables(self: Any, grammar: Any, log: Any = None) -> None:
-            path = _table_path(grammar)
-            data = _read_tables(path) if path else None
-            if data is None:
-                build(self, grammar, log)
-                if path:
-                    _write_tables(path, self.lr_action, self.lr_goto)
-                return
-            self.grammar, self.log = grammar, log or yacc.NullLogger()
-            self.lr_action, self.lr_goto = data
-            self.lr_productions = grammar.Productions
-            self.sr_conflict = self.rr_conflict = 0
-            self.conflicts, self.sr_conflicts, self.rr_conflicts = [], [], []
-
-        yacc.LRTable.__init__ = cached_tables
-        try:
-            spec.loader.exec_module(package)
-        finally:
-            yacc.LRTable.__init__ = build
-    except BaseException:
-        for name in [m for m in sys.modules if m == "bashlex" or m.startswith("bashlex.")]:
-            del sys.modules[name]
-        raise
-
-
-def _table_path(grammar: Any) -> Path | None:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if not base:
-        return None
-    rules = "\n".join(str(p) for p in grammar.Productions).encode()
-    digest = f"{zlib.crc32(rules):08x}{len(rules):x}"  # a key, not a secret: the grammar's own text
-    python = f"py{sys.version_info[0]}{sys.version_info[1]}"  # marshal's format follows the Python version
-    return Path(base) / "grpolab" / _TABLE_CACHE.format(python=python, digest=digest)
-
-
-def _read_tables(path: Path) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]] | None:
-    try:
-        data = marshal.loads(path.read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
-        return None
-    ok = (
-        isinstance(data, tuple)
-        and len(data) == 2
-        and all(
-            isinstance(table, dict)
-            and all(isinstance(k, int) and isinstance(row, dict) for k, row in table.items())
-            and all(
-                isinstance(t, str) and isinstance(v, int) for row in table.values() for t, v in row.items()
-            )
-            for table in data
-        )
-    )
-    return data if ok else None
-
-
-def _write_tables(path: Path, action: dict[Any, Any], goto: dict[Any, Any]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps((dict(action), dict(goto))))
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only home: build the tables on each run, as bashlex does
-
-
-@dataclass
-class _Case:
-    """`case WORD in PATTERN) BODY ;; ... esac`, which bashlex does not parse: read here, bodies by bashlex."""
-
-    pos: tuple[int, int]
-    word: tuple[int, int]
-    arms: list[tuple[list[tuple[int, int]], list[Any]]]
-    kind: str = "case"
-
-
-_CASE = re.compile(r"[ \t\n]*case[ \t]+")
-_ESAC = re.compile(r"esac(?=[ \t\n;&|)]|$)")
-
-
-def _parse_case(masked: str, start: int, end: int) -> tuple[_Case, int] | None:
-    """A `case` statement starting at `start`: the node and the offset just after `esac` (None: not readable)."""
-    m = _CASE.match(masked, start, end)
-    if not m:
-        return None
-    word = (m.end(), _word_end(masked, m.end(), end))
-    k = _skip_blank(masked, word[1], end)
-    if not masked.startswith("in", k) or masked[k + 2 : k + 3] not in (" ", "\t", "\n"):
-        return None
-    i = k + 2
-    arms: list[tuple[list[tuple[int, int]], list[Any]]] = []
-    while True:
-        i = _skip_blank(masked, i, end)
-        if i >= end:
-            return None
-        if _ESAC.match(masked, i):
-            return _Case((start + len(m.group(0)) - len(m.group(0).lstrip()), i + 4), word, arms), i + 4
-        if masked[i] == "(":
-            i += 1
-        patterns: list[tuple[int, int]] = []
-        while True:
-            i = _skip_blank(masked, i, end, newlines=False)
-            j = _word_end(masked, i, end, stops=" \t\n|)")
-            if j == i:
-                return None
-            patterns.append((i, j))
-            i = _skip_blank(masked, j, end, newlines=False)
-            if i < end and masked[i] == "|":
-                i += 1
-                continue
-            if i < end and masked[i] == ")":
-                i += 1
-                break
-            return None
-        body_end = _case_body_end(masked, i, end)
-        if body_end is None:
-            return None
-        arms.append((patterns, _parse(masked, i, body_end)))
-        i = body_end
-        for sep in (";;&", ";;", ";&"):
-            if masked.startswith(sep, i):
-                i += len(sep)
-                break
-
-
-def _skip_blank(text: str, i: int, end: int, newlines: bool = True) -> int:
-    blanks = " \t\n" if newlines else " \t"
-    while i < end:
-        if text[i] in blanks:
-            i += 1
-        elif text.startswith("\\\n", i):
-            i += 2
-        elif text[i] == "#" and newlines:
-            k = text.find("\n", i, end)
-            i = end if k < 0 else k
-        else:
-            break
-    return i
-
-
-def _word_end(text: str, i: int, end: int, stops: str = " \t\n;&|()<>") -> int:
-    """Just after the shell word starting at `i` (quotes and escapes kept inside)."""
-    while i < end and text[i] not in stops:
-        if text[i] == "\\":
-            i += 2
-        elif text[i] == "'":
-            k = text.find("'", i + 1, end)
-            i = end if k < 0 else k + 1
-        elif text[i] == '"':
-            i = min(_skip_dquote(text, i), end)
-        else:
-            i += 1
-    return i
-
-
-def _case_body_end(text: str, i: int, end: int) -> int | None:
-    """Where an arm's body ends: its `;;`/`;&`, or the `esac` of its `case` (nested cases counted)."""
-    depth = 0
-    at_word = True
-    while i < end:
-        ch = text[i]
-        if ch in "'\"\\":
-            i = _word_end(text, i, end, stops=" \t\n;&|()<>")
-            at_word = False
-            continue
-        if ch == "#" and at_word:
-            k = text.find("\n", i, end)
-            i = end if k < 0 else k
-            continue
-        if at_word and _CASE.match(text, i) and text[i:].lstrip().startswith("case"):
-            depth += 1
-        elif at_word and _ESAC.match(text, i):
-            if depth == 0:
-                return i
-            depth -= 1
-        elif depth == 0 and (text.startswith(";;", i) or text.startswith(";&", i)):
-            return i
-        at_word = ch in " \t\n;&|()"
-        i += 1
-    return None
-
-
-_LOOP = re.compile(r"(for|while|until|select)(?=[ \t(])")
-_LOOP_WORD = re.compile(r"(?<![\w.$/-])(for|while|until|select|done)(?![\w.=/-])")
-
-
-def _loop_end(text: str, start: int, end: int) -> int:
-    """The offset of the `done` closing the loop that starts at `start` (or `end`)."""
-    depth = 0
-    for m in _LOOP_WORD.finditer(text, start, end):
-        depth += -1 if m.group(1) == "done" else 1
-        if depth == 0:
-            return m.start()
-    return end
-
-
-def _parse(masked: str, start: int = 0, stop: int | None = None) -> list[Any]:
-    """bashlex's top-level parts of masked[start:stop], one at a time, positions in the whole text; `case` is
-    read by `_parse_case`; a part bashlex rejects is skipped to the end of its logical line and recorded as
-    `("skip", start, end, message)`."""
-    _import_bashlex()
-    from bashlex import ast as bast
-    from bashlex import errors, parser
-
-    parts: list[Any] = []
-    n = len(masked) if stop is None else stop
-    index, skips = start, 0
-    while index < n:
-        rest = masked[index:n]
-        if not rest.strip():
-            break
-        if _CASE.match(rest):
-            got = _parse_case(masked, index, n)
-            if got is not None:
-                parts.append(got[0])
-                index = got[1]
-                continue
-        try:
-            part = parser._parser(rest, strictmode=False).parse()
-        except (errors.ParsingError, NotImplementedError, AttributeError, IndexError, TypeError) as exc:
-            pos = getattr(exc, "position", 0) if isinstance(exc, errors.ParsingError) else 0
-            line_end = min(_end_of_logical_line(masked, index + min(max(pos, 0), len(rest) - 1)), n)
-            first = index + len(rest) - len(rest.lstrip())
-            if _LOOP.match(masked, first):  # a loop header bashlex rejects: skip the loop to its `done`
-                line_end = min(_end_of_logical_line(masked, _loop_end(masked, first, n)), n)
-            message = str(exc).split(" (position", 1)[0] or type(exc).__name__
-            parts.append(("skip", first, line_end, message))
-            index = line_end + 1
-            skips += 1
-            if skips > _MAX_SKIPS:
-                parts.append(("skip", index, n, "too many lines bash syntax could not be read"))
-                break
-            continue
-        if not isinstance(part, bast.node):
-            break
-        bast.posshifter(index).visit(part)
-        parts.append(part)
-        end = part.pos[1]
-        finder = parser._endfinder()
-        finder.visit(part)
-        index = max(end, finder.end) + 1
-    return parts
-
-
-def _end_of_logical_line(text: str, at: int) -> int:
-    j = at
-    while True:
-        k = text.find("\n", j)
-        if k < 0:
-            return len(text)
-        if k > 0 and text[k - 1] == "\\":
-            j = k + 1
-            continue
-        return k
-
-
 # ---------------------------------------------------------------------------------------------- evaluation
 
 
@@ -591,7 +97,7 @@ class _Reader:
     ):
         self.text = text
         self.lines = lines
-        self.masked, self.arrays = _mask(text)
+        self.masked, self.arrays = mask(text)
         self.offmap = offmap  # local offset -> offset in the file (a `bash -c` string)
         self.env: dict[str, Val] = dict(env or {})
         self.script = Script()
@@ -609,13 +115,20 @@ class _Reader:
             return 0
         return self.offmap[min(max(local, 0), len(self.offmap) - 1)]
 
+    def known_text(self, name: str) -> str | None:
+        """A variable's text when it is known and not an array (for arithmetic)."""
+        val = self.env.get(name)
+        if val is None or val.unknown or val.items is not None:
+            return None
+        return val.text
+
     def line_of(self, local: int) -> int:
         return self.lines.line_col(self.file_off(local))[0]
 
     # -- driving
 
     def run(self) -> Script:
-        for part in _parse(self.masked):
+        for part in parse(self.masked):
             self.part(part)
         self.script.notes = _coalesce(self.script.notes)
         for name, body in list(self.functions.items()):
@@ -733,7 +246,7 @@ class _Reader:
             return (texts[1] == "") == (texts[0] == "-z")
         return None
 
-    def case(self, n: _Case) -> None:
+    def case(self, n: Case) -> None:
         """The arm whose pattern matches a known word; otherwise every arm (and none) may run: merged like `if`."""
         fields = self.split(self.expand(n.word[0], n.word[1], quoted=False), n.word[0])
         value = fields[0].text if len(fields) == 1 and not fields[0].unknown else None
@@ -854,7 +367,7 @@ class _Reader:
             close = self.arrays[vstart]
             items = [
                 self.join(self.expand(a, b, quoted=False))
-                for a, b in _array_words(self.text, vstart + 1, close)
+                for a, b in array_words(self.text, vstart + 1, close)
             ]
             old = self.env.get(name)
             prior = old.items if (append and old is not None and old.items is not None) else ()
@@ -917,7 +430,7 @@ class _Reader:
                 i = j + 1
                 continue
             if ch == '"' and not quoted:
-                j = _skip_dquote(text, i) - 1
+                j = skip_dquote(text, i) - 1
                 flush(quoted)
                 inner = self.expand(i + 1, j, quoted=True, prefix=prefix)
                 segs.extend(inner or [_Seg("", (), True)])
@@ -934,7 +447,7 @@ class _Reader:
                     i = j + 1
                     continue
                 if nxt == "(":
-                    j = _skip_parens(text, i + 1)
+                    j = skip_parens(text, i + 1)
                     flush(quoted)
                     if text.startswith("((", i + 1) and text[j - 2 : j] == "))":
                         segs.append(self.arith(i, j, quoted))
@@ -945,7 +458,7 @@ class _Reader:
                     i = j
                     continue
                 if nxt == "{":
-                    j = _skip_braced(text, i + 2, in_dquote=quoted)
+                    j = skip_braced(text, i + 2, in_dquote=quoted)
                     flush(quoted)
                     segs.extend(self.param(i, j, quoted, prefix or set()))
                     i = j
@@ -957,7 +470,7 @@ class _Reader:
                     i = m.end()
                     continue
             if ch == "`":
-                j = _skip_subst(text, i)
+                j = skip_subst(text, i)
                 flush(quoted)
                 segs.append(_unknown_seg(self.written(i, j), i, self, quoted, "is a command's output"))
                 i = j
@@ -1108,7 +621,7 @@ class _Reader:
         exprs = inner.options if inner.unknown else (inner.text,)
         results: list[str] = []
         for expr in exprs:
-            value = _arith_eval(expr, self.env)
+            value = arith_eval(expr, self.known_text)
             if isinstance(value, str):
                 return _unknown_seg(written, start, self, quoted, value)
             results.append(str(value))
@@ -1290,147 +803,6 @@ def _coalesce(notes: list[str]) -> list[str]:
 def _alts(values: list[str]) -> str:
     unique = list(dict.fromkeys(values))
     return " or ".join(unique) if len(unique) <= 4 else ", ".join(unique[:4]) + ", ..."
-
-
-def _array_words(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Spans of the elements of an array body `( ... )`, over quotes, comments and continuations."""
-    spans: list[tuple[int, int]] = []
-    i = start
-    while i < end:
-        ch = text[i]
-        if ch in " \t\n":
-            i += 1
-            continue
-        if ch == "\\" and i + 1 < end and text[i + 1] == "\n":
-            i += 2
-            continue
-        if ch == "#":
-            k = text.find("\n", i)
-            i = end if k < 0 else k
-            continue
-        j = i
-        while j < end and text[j] not in " \t\n":
-            c = text[j]
-            if c == "\\":
-                j += 2
-            elif c == "'":
-                k = text.find("'", j + 1)
-                j = end if k < 0 else k + 1
-            elif c == '"':
-                j = _skip_dquote(text, j)
-            elif c == "$" and text.startswith("{", j + 1):
-                j = _skip_braced(text, j + 2)
-            elif c == "$" and text.startswith("(", j + 1):
-                j = _skip_parens(text, j + 1)
-            else:
-                j += 1
-        spans.append((i, min(j, end)))
-        i = j
-    return spans
-
-
-# ----------------------------------------------------------------------------------------------- arithmetic
-
-_ARITH_OPS: dict[type, Any] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: int(a / b) if abs(a) < 2**52 and abs(b) < 2**52 else a // b,
-    ast.Mod: lambda a, b: a - b * int(a / b),
-    ast.Pow: lambda a, b: a**b,
-    ast.LShift: lambda a, b: a << b,
-    ast.RShift: lambda a, b: a >> b,
-    ast.BitAnd: lambda a, b: a & b,
-    ast.BitOr: lambda a, b: a | b,
-    ast.BitXor: lambda a, b: a ^ b,
-}
-
-
-def _arith_eval(expr: str, env: dict[str, Val]) -> int | str:
-    """bash integer arithmetic on known values; a string says why it could not be evaluated."""
-    if re.search(r"[?:]|\+\+|--|[^=!<>]=[^=]|^=", expr):
-        return "uses arithmetic the reader does not evaluate (assignment or `?:`)"
-    py = expr.replace("&&", " and ").replace("||", " or ")
-    py = re.sub(r"!(?!=)", " not ", py)
-    try:
-        tree = ast.parse(py.strip() or "0", mode="eval")
-    except SyntaxError:
-        return "is not arithmetic the reader can read"
-
-    def ev(node: ast.AST, depth: int = 0) -> int:
-        if depth > 50:
-            raise ValueError("too deep")
-        if isinstance(node, ast.Expression):
-            return ev(node.body, depth + 1)
-        if (
-            isinstance(node, ast.Constant)
-            and isinstance(node.value, int)
-            and not isinstance(node.value, bool)
-        ):
-            return node.value
-        if isinstance(node, ast.Name):
-            val = env.get(node.id)
-            if val is None or val.unknown or val.items is not None:
-                raise LookupError(node.id)
-            return _int_of(val.text, env, depth)
-        if isinstance(node, ast.BinOp) and type(node.op) in _ARITH_OPS:
-            a, b = ev(node.left, depth + 1), ev(node.right, depth + 1)
-            if isinstance(node.op, (ast.Div, ast.Mod)) and b == 0:
-                raise ZeroDivisionError
-            if isinstance(node.op, ast.Pow) and (b < 0 or b > 64):
-                raise ValueError("exponent")
-            if isinstance(node.op, ast.LShift) and b > 64:
-                raise ValueError("shift")
-            return int(_ARITH_OPS[type(node.op)](a, b))
-        if isinstance(node, ast.UnaryOp):
-            v = ev(node.operand, depth + 1)
-            if isinstance(node.op, ast.USub):
-                return -v
-            if isinstance(node.op, ast.UAdd):
-                return v
-            if isinstance(node.op, ast.Invert):
-                return ~v
-            if isinstance(node.op, ast.Not):
-                return int(not v)
-        if isinstance(node, ast.Compare) and len(node.ops) == 1:
-            a, b = ev(node.left, depth + 1), ev(node.comparators[0], depth + 1)
-            cmp = {
-                ast.Lt: a < b,
-                ast.LtE: a <= b,
-                ast.Gt: a > b,
-                ast.GtE: a >= b,
-                ast.Eq: a == b,
-                ast.NotEq: a != b,
-            }
-            if type(node.ops[0]) in cmp:
-                return int(cmp[type(node.ops[0])])
-        if isinstance(node, ast.BoolOp):
-            vals = [ev(v, depth + 1) for v in node.values]
-            return int(all(vals)) if isinstance(node.op, ast.And) else int(any(vals))
-        raise ValueError("unsupported")
-
-    try:
-        return ev(tree)
-    except LookupError as exc:
-        return f"uses `{exc.args[0]}`, which is not set in this file (or not a number)"
-    except ZeroDivisionError:
-        return "divides by zero"
-    except (ValueError, TypeError, OverflowError, RecursionError):
-        return "is not arithmetic the reader can evaluate"
-
-
-def _int_of(text: str, env: dict[str, Val], depth: int) -> int:
-    t = text.strip()
-    if re.fullmatch(r"[-+]?[0-9]+", t):
-        return int(t)
-    if t == "":
-        return 0
-    if _NAME.fullmatch(t) and depth < 10:  # bash follows a variable holding another variable's name
-        val = env.get(t)
-        if val is None or val.unknown or val.items is not None:
-            raise LookupError(t)
-        return _int_of(val.text, env, depth + 1)
-    raise LookupError(t)
 
 
 # --------------------------------------------------------------------------------------------- entry point
