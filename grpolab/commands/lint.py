@@ -8,7 +8,8 @@ import sys
 
 HELP = "lint run configs (ours, TRL, verl, OpenRLHF, OAT/gem, SkyRL, ROLL, AReaL) before launch"
 DESCRIPTION = """\
-Lint GRPO run configs before anything launches.
+Lint GRPO run configs before anything launches: YAML/JSON configs, launch scripts, and TRL training
+scripts (a `GRPOConfig(...)` call or a TrlParser script, read from the Python syntax tree, never run).
 
 Exit status: 0 when no file has an error finding that is not allowed, 1 when one has,
 2 when a file cannot be read or parsed (it is still reported).
@@ -18,7 +19,10 @@ Examples:
   grpolab lint --format sarif configs/*.yaml > lint.sarif
   grpolab lint --input-format gem run.sh
   grpolab lint --input-format verl --framework-version 2026-01-29 run_grpo.sh
+  grpolab lint train_grpo.py
   grpolab lint --explain GL001
+
+To lint the exact command of a launch and then run it: python -m grpolab.preflight -- <command ...>
 """
 
 
