@@ -26,6 +26,12 @@ from training.lint.concepts import BatchWhitening, Concepts, RewardNorm, request
 NAME = "areal"
 VERSION = "main@2026-05-21"
 
+
+def label(version: str | None) -> str:
+    """The version named in messages: only one version is modelled, so an asked one is shown beside it."""
+    return f"{VERSION} (asked: {version}; no version differences modelled)" if version else VERSION
+
+
 ENTRY_POINTS = ("areal.launcher.local", "areal.launcher.ray", "areal.launcher.slurm")
 _NORM_DEFAULTS: dict[str, Any] = {
     "mean_level": "batch",
@@ -79,7 +85,7 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
     r_mean, r_std = rn.level("mean_level"), rn.level("std_level")
     a_mean, a_std = an.level("mean_level"), an.level("std_level")
     critic = src.has("critic") and src.raw("critic") is not None
-    c = Concepts(framework=NAME, framework_version=version or VERSION, estimator_declared=False)
+    c = Concepts(framework=NAME, framework_version=label(version), estimator_declared=False)
     c.group_mean, c.group_norm_std = False, False
     c.reward_norm = RewardNorm(mean=r_mean, std=r_std)  # type: ignore[arg-type]
     whiten = an.present and (a_mean != "none" or a_std != "none")

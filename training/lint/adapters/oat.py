@@ -21,6 +21,12 @@ from training.lint.concepts import BatchWhitening, Concepts, requested_version
 NAME = "oat"
 VERSION = "main@2025-10-31"
 
+
+def label(version: str | None) -> str:
+    """The version named in messages: only one version is modelled, so an asked one is shown beside it."""
+    return f"{VERSION} (asked: {version}; no version differences modelled)" if version else VERSION
+
+
 PPO_ENTRY_POINTS = (
     "oat.experiment.run_ppo",
     "oat/experiment/run_ppo.py",
@@ -127,7 +133,7 @@ def map_preference(src: Source, algo: str, version: str) -> Mapped:
 
 
 def map_source(src: Source, version: str | None = None, ppo_entry: bool = True) -> Mapped:
-    version = version or VERSION
+    version = label(version)
     algo = "PPO" if ppo_entry else (src.str_("algo", "DPO") or "DPO")
     if algo not in _PG_ALGOS:
         return map_preference(src, algo, version)

@@ -18,6 +18,12 @@ from training.lint.concepts import BatchWhitening, Concepts, RewardNorm, request
 NAME = "openrlhf"
 VERSION = "main@2026-08-13"
 
+
+def label(version: str | None) -> str:
+    """The version named in messages: only one version is modelled, so an asked one is shown beside it."""
+    return f"{VERSION} (asked: {version}; no version differences modelled)" if version else VERSION
+
+
 ENTRY_POINTS = ("openrlhf.cli.train_ppo_ray", "train_ppo_ray.py")
 
 # flat (old) spelling -> dotted (new) spelling; the dotted one is canonical here
@@ -76,7 +82,7 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
     est = src.str_("algo.advantage.estimator", "gae") or "gae"
     n = src.int_("rollout.n_samples_per_prompt", 1) or 1
     no_std = src.bool_("algo.advantage.no_std_norm", False)
-    c = Concepts(framework=NAME, framework_version=version or VERSION, std_eps=1e-9, std_unbiased=True)
+    c = Concepts(framework=NAME, framework_version=label(version), std_eps=1e-9, std_unbiased=True)
     c.group_mean, c.group_norm_std = False, False
     whitened = est in ("gae", "reinforce", "reinforce_baseline")
     if est == "group_norm":

@@ -29,6 +29,12 @@ from training.lint.concepts import BatchWhitening, Concepts, RewardNorm, request
 NAME = "roll"
 VERSION = "main@2026-08-19"
 
+
+def label(version: str | None) -> str:
+    """The version named in messages: only one version is modelled, so an asked one is shown beside it."""
+    return f"{VERSION} (asked: {version}; no version differences modelled)" if version else VERSION
+
+
 ENTRY_POINTS = ("start_rlvr_pipeline.py", "start_agentic_pipeline.py")
 _LOSS = {
     "token-mean": "token_mean",
@@ -103,7 +109,7 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
         mean, std = _level(src, "norm_mean_type"), _level(src, "norm_std_type")
         norm_keys = ("norm_mean_type", "norm_std_type")
     whiten = src.bool_("whiten_advantages", False)
-    c = Concepts(framework=NAME, framework_version=version or VERSION, std_eps=1e-6, std_unbiased=True)
+    c = Concepts(framework=NAME, framework_version=label(version), std_eps=1e-6, std_unbiased=True)
     c.group_mean, c.group_norm_std = False, False
     c.estimator_declared = est != "reinforce" and not agentic
     if agentic and est in ("grpo", "reinforce"):
