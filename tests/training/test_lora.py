@@ -183,7 +183,8 @@ def test_lora_run_checkpoints_the_adapter_and_resumes_exactly(tmp_path):
         train(other, tmp_path / "full")
 
 
-def test_deepspeed_learner_with_lora_steps_like_the_torch_learner(monkeypatch, tmp_path):
+@pytest.mark.parametrize("stage", [2, 3])
+def test_deepspeed_learner_with_lora_steps_like_the_torch_learner(monkeypatch, tmp_path, stage):
     """The real DeepSpeed engine (CPU accelerator, gloo, a world of one) over the peft model: one step equals the
     plain torch learner's step, the base stays frozen, and its adapter checkpoint resumes to the same step."""
     pytest.importorskip("deepspeed", reason="deepspeed is installed by `make gpu-path` (docs/gpu.md)")
@@ -196,7 +197,7 @@ def test_deepspeed_learner_with_lora_steps_like_the_torch_learner(monkeypatch, t
     ref = TorchLearner(lora_policy().model, algo, optim)
     model = lora_policy().model
     frozen = {k: v.clone() for k, v in model.get_base_model().state_dict().items() if "lora_" not in k}
-    ds = DeepSpeedLearner(model, algo, optim, LearnerConfig(backend="deepspeed", zero_stage=2))
+    ds = DeepSpeedLearner(model, algo, optim, LearnerConfig(backend="deepspeed", zero_stage=stage))
     try:
         assert ds.ref_model is None
         for s in range(2):
@@ -207,14 +208,16 @@ def test_deepspeed_learner_with_lora_steps_like_the_torch_learner(monkeypatch, t
         exported = dict(ds.export_weights())
         for name, tensor in ref.export_weights():
             torch.testing.assert_close(exported[name], tensor, rtol=1e-4, atol=1e-5, msg=name)
-        after = model.get_base_model().state_dict()
-        assert all(torch.equal(after[k], v) for k, v in frozen.items())
+        # the untargeted frozen weights leave the engine as they went in (ZeRO-3 holds them partitioned, so read
+        # them from the gathered export; the targeted ones are merged there and checked against the torch learner)
+        kept = {k: v for k, v in frozen.items() if ".base_layer." not in k}
+        assert kept and all(torch.equal(exported[k], v) for k, v in kept.items())
 
         ds.save_checkpoint(tmp_path / "ckpt")
         assert (tmp_path / "ckpt" / "adapter_model.safetensors").is_file()
         assert not (tmp_path / "ckpt" / "model.safetensors").exists()
         resumed = DeepSpeedLearner(
-            lora_policy().model, algo, optim, LearnerConfig(backend="deepspeed", zero_stage=2)
+            lora_policy().model, algo, optim, LearnerConfig(backend="deepspeed", zero_stage=stage)
         )
         resumed.load_checkpoint(tmp_path / "ckpt")
         assert resumed.step(batch(seed=7)) == ds.step(batch(seed=7))  # adapter, AdamW moments and lr restored
