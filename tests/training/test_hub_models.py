@@ -143,3 +143,16 @@ def test_cli_prints_the_message_without_a_traceback(hf_home, tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "nobody-here/absent-model" in proc.stderr and "huggingface-cli download" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_worker_fails_the_run_with_the_message(offline, tmp_path, capsys):
+    """The worker's training process reports the id and the fix as the run's error."""
+    from worker.child import MARK, main
+
+    cfg = RunConfig.model_validate({"model": {"path": "nobody-here/absent-model"}})
+    (tmp_path / "run-config.json").write_text(cfg.model_dump_json())
+    assert main([str(tmp_path)]) == 1
+    events = [json.loads(x[1:]) for x in capsys.readouterr().out.split("\n") if x.startswith(MARK)]
+    errors = [e["message"] for e in events if e["type"] == "error"]
+    assert len(errors) == 1
+    assert "'nobody-here/absent-model'" in errors[0] and "huggingface-cli download" in errors[0]
