@@ -233,3 +233,17 @@ def test_gem_norm_return_default_is_version_sensitive_after_the_snapshot() -> No
     assert not gem.map_text(
         text.replace("\n", " --no-norm_return\n"), None, "2026-09-01"
     ).concepts.version_notes
+
+
+def test_completion_budget_in_verl_and_openrlhf_spellings() -> None:
+    verl = "python3 -m verl.trainer.main_ppo algorithm.adv_estimator=grpo actor_rollout_ref.rollout.n=8 {}\n"
+    assert (
+        "data.max_response_length"
+        in findings(verl.format("data.max_response_length=256"), "verl")["GL034"][2]
+    )
+    assert "GL034" not in findings(verl.format(""), "verl")  # 512 by default
+    orl = (
+        "python3 -m openrlhf.cli.train_ppo_ray --advantage_estimator group_norm --n_samples_per_prompt 8 {}\n"
+    )
+    assert "GL034" in findings(orl.format("--rollout.max_new_tokens 128"), "openrlhf")
+    assert "GL034" not in findings(orl.format(""), "openrlhf")  # unset: max_len − prompt length per sample

@@ -207,6 +207,9 @@ def _map_2026(src: Source, c: Concepts, est: str) -> None:
         c.reward_clip = bound
         c.reward_clip_stage = "after_norm" if group_stage else "raw"
         o["reward_clip"] = src.origin("reward.clip_range")
+    # None = max_len − prompt length, per sample: only a written budget is checked
+    c.max_completion_tokens = src.int_("rollout.max_new_tokens", None)
+    o["max_completion_tokens"] = src.origin("rollout.max_new_tokens")
     n = c.group_size
     prompts, train = src.int_("rollout.batch_size", 1024), src.int_("train.batch_size", 128)
     epochs = src.int_("train.max_epochs", 1) or 1

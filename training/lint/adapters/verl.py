@@ -295,6 +295,8 @@ def _map_2026(src: Source, c: Concepts, new: bool, label: str, inferred: str) ->
     if src.written(f"{_A}.clip_ratio_c"):
         inert.append("the dual clip (`clip_ratio_c`)")
     c.off_policy_only_settings = inert
+    c.max_completion_tokens = src.int_("data.max_response_length", 512)
+    o["max_completion_tokens"] = src.origin("data.max_response_length")
     # version notes
     log_probs_key = f"{_R}.calculate_log_probs"
     if c.sampler_is_correction and not src.written(log_probs_key):
