@@ -216,8 +216,10 @@ async def scenario(base: str, api_pid: int, tokens: list[str], args: argparse.Na
 
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
+    cpu0 = cpu_seconds(api_pid)
     latencies, statuses = await burst(base, tokens, run_ids, args.burst)
     wall = time.perf_counter() - t0
+    burst_cpu = cpu_seconds(api_pid) - cpu0
     five = sum(n for s, n in statuses.items() if s.isdigit() and int(s) >= 500)
     print(
         f"burst of {args.burst} mixed requests with {streams['open']} streams open: "
@@ -225,6 +227,11 @@ async def scenario(base: str, api_pid: int, tokens: list[str], args: argparse.Na
         f"max {max(latencies) * 1000:.0f} ms; 5xx {five}, time-outs {statuses['timeout']}; "
         f"statuses {dict(sorted(statuses.items()))}; {wall:.1f} s incl. opening connections; "
         f"load average {load0:.2f} → {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"API CPU during the burst: {burst_cpu:.1f} s for {2 * args.burst} requests (the burst and the 401s that "
+        f"opened its connections), {burst_cpu * 1000 / (2 * args.burst):.1f} ms each: the burst needs "
+        f"≥ {burst_cpu:.1f} s of one core however it is scheduled"
     )
     stop_streams.set()
     await asyncio.gather(*stream_tasks, return_exceptions=True)
