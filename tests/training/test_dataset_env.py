@@ -223,3 +223,33 @@ def test_custom_reward_needs_the_operators_permission(tmp_path, monkeypatch):
     with pytest.raises(RewardConfigError, match="cannot import 'my_rewards:nothing_here'"):
         make_run_env(bad.env)
     sys.modules.pop("my_rewards", None)
+
+
+def test_the_hub_dataset_lora_example_runs_with_a_cached_model(hub_offline, tmp_path, monkeypatch):
+    """examples/hub-dataset-lora.yaml as shipped (dataset, reward, eval file, LoRA), with only the model, sizes
+    and device swapped for the tiny cached chat model on CPU."""
+    from pathlib import Path
+
+    from training.config_io import load_file
+    from training.lint import lint_loaded
+    from training.pipeline import setup, train
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)  # the example's data paths are relative to the repository
+    loaded = load_file(root / "examples" / "hub-dataset-lora.yaml")
+    assert not lint_loaded(loaded).blocking
+    raw = loaded.config.model_dump()
+    assert raw["model"]["path"] == "Qwen/Qwen2.5-0.5B-Instruct" and raw["model"]["lora"]["r"] == 16
+    raw["model"].update(path=TINY_CHAT_REPO, dtype="float32")
+    raw["learner"]["precision"] = "auto"
+    raw["resources"] = {"gpus": 0, "cpu_threads": 1}
+    raw["rollout"].update(batch_size=8, max_new_tokens=4)
+    raw["optim"]["micro_batch_size"] = 8
+    raw["run"].update(steps=1, eval_episodes=0, checkpoint_every=0)
+    cfg = RunConfig.model_validate(raw)
+    summary = train(cfg, tmp_path / "run")
+    assert summary["steps"] == 1
+    assert (Path(summary["checkpoint"]) / "adapter_config.json").is_file()
+    run = setup(cfg, tmp_path / "setup")
+    assert run.new_eval_env is not None
+    assert run.new_eval_env().task.source.endswith("arithmetic-test.jsonl")
