@@ -275,3 +275,24 @@ def test_verl_distillation_without_task_rewards_has_no_group_rules() -> None:
 def test_roll_kl_reward_is_added_after_the_normalization() -> None:
     text = "adv_estimator: grpo\nnum_return_sequences_in_group: 8\nadd_token_level_kl: true\ninit_kl_coef: 0.05\n"
     assert "after roll z-scores" in messages(text, "roll")["GL018"][0]
+
+
+OUR_KEYS = (
+    "algorithm.group_size",
+    "algorithm.std_eps",
+    "algorithm.reference",
+    "algorithm.norm_return",
+    "rollout.subsample",
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in (ROOT / "tests" / "lint" / "foreign").rglob("*") if p.is_file()),
+    ids=lambda p: p.name,
+)
+def test_no_fix_on_a_foreign_file_names_grpolab_keys(path: Path) -> None:
+    from training.lint import lint_file
+
+    for f in lint_file(path, path.parent.name).findings:
+        assert not any(k in f.fix for k in OUR_KEYS), (f.rule, f.fix)

@@ -45,7 +45,7 @@ _PAGES: dict[str, tuple[str, ...]] = {
     "GL020": ("skyrl",),
     "GL021": ("areal", "gem", "verl"),
     "GL022": ("openrlhf", "areal"),
-    "GL023": ("trl",),
+    "GL023": ("trl", "skyrl"),
     "GL024": ("verl", "skyrl"),
     "GL025": ("verl", "roll", "skyrl", "areal"),
 }
@@ -266,8 +266,11 @@ RULES: list[Rule] = [
         "info",
         "Loss normalized by each device's own token count",
         "Dividing by the tokens of each device's micro-batch makes the gradient depend on the per-device batch "
-        "size even at equal global batch: devices with short answers weigh each token more.",
-        "TRL: `loss_type: dapo` (token mean over the global batch).",
+        "size even at equal global batch: devices with short answers weigh each token more. TRL's `bnpo` does "
+        "this, and so does SkyRL's `token_mean_legacy` (a mean of micro-batch means, which was `token_mean` "
+        "until 2026-03-31).",
+        "TRL: `loss_type: dapo` (token mean over the global batch); SkyRL: `loss_reduction: token_mean` instead of "
+        "`token_mean_legacy` (or on SkyRL before 2026-03-31, upgrade).",
         check_local_token_mean,
         refs=("huggingface/trl grpo_config.py (loss_type)", "huggingface/trl#3256"),
     ),

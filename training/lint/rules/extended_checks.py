@@ -18,6 +18,16 @@ _HAS_BASELINE = frozenset(
 )
 
 
+# how each framework really drops the group std (GL009's fix, in the file's own keys)
+_NO_STD_FIX = {
+    "roll": "`adv_estimator: reinforce` with `norm_mean_type: group` and `norm_std_type: null` (grpo forces both to "
+    "group in the RLVR pipeline)",
+    "openrlhf": "`--advantage_estimator dr_grpo` (`--no_advantage_std_norm` never touches group_norm)",
+    "trl": "`multi_objective_aggregation: sum_then_normalize` with `scale_rewards: none` (normalize_then_sum always "
+    "divides each reward by its group std)",
+}
+
+
 def check_no_std_flag_ignored(c: Concepts) -> list[Hit]:
     if not c.no_std_requested:
         return []
@@ -28,6 +38,7 @@ def check_no_std_flag_ignored(c: Concepts) -> list[Hit]:
                 f"{c.key('estimator')}: {c.estimator} still divides every group by its std: you run GRPO, with "
                 "its difficulty bias (a prompt solved 1 time in 16, std ≈ 0.24, weighs ~2× a 50/50 prompt).",
                 ("no_std_requested", "estimator"),
+                fix=_NO_STD_FIX.get(c.framework),
             )
         ]
     if c.no_std_unused:
@@ -52,6 +63,9 @@ def check_k1_kl_as_loss(c: Concepts) -> list[Hit]:
             f"{c.kl_loss_coef:g}): the gradient of k1 = log π − log π_ref has zero expectation on-policy, so "
             "the penalty regularizes almost nothing while the logged KL looks active.",
             ("kl_estimator", "kl_loss_coef"),
+            fix=f"set {c.key('kl_estimator')} to k3 (verl `low_var_kl`) or k2 (verl `mse`)"
+            if c.framework != "grpolab"
+            else None,
         )
     ]
 
@@ -115,6 +129,9 @@ def check_small_group_binary(c: Concepts) -> list[Hit]:
             f"tie (at 90%, {0.9**g + 0.1**g:.0%}) and contribute no gradient.",
             ("group_size",),
             severity="info" if g == 4 else None,
+            fix=f"raise {c.key('group_size')} to 8 or more, or drop tied groups (dynamic sampling)"
+            if c.framework != "grpolab"
+            else None,
         )
     ]
 
@@ -140,7 +157,7 @@ def check_advantage_clip(c: Concepts) -> list[Hit]:
             f"{c.key('advantage_clip')} = {clip:g} is below {bound:.2f}, the z-score of a single success in a "
             f"group of {g}: the rarest, most informative sample is cut by {1 - clip / bound:.0%}; {scope}.",
             ("advantage_clip", "group_size"),
-            fix=f"raise the clip above {bound:.2f} or remove it",
+            fix=f"raise {c.key('advantage_clip')} above {bound:.2f} or remove it",
         )
     ]
 
@@ -176,7 +193,12 @@ def check_clip_range(c: Concepts) -> list[Hit]:
         )
     if dual is not None and dual <= 1:
         problems.append((f"{c.key('clip_dual')} = {dual:g} must be > 1 for dual clipping", "clip_dual"))
-    return [Hit(f"suspicious PPO clip range: {msg}.", (concept,)) for msg, concept in problems]
+    fix = (
+        f"use e.g. 0.2 below and 0.2–0.28 above ({c.key('clip_low')}, {c.key('clip_high')}); a dual clip above 1"
+        if c.framework != "grpolab"
+        else None
+    )
+    return [Hit(f"suspicious PPO clip range: {msg}.", (concept,), fix=fix) for msg, concept in problems]
 
 
 def check_logprob_temperature(c: Concepts) -> list[Hit]:
@@ -189,6 +211,8 @@ def check_logprob_temperature(c: Concepts) -> list[Hit]:
             f"{c.key('temperature')} = {c.temperature:g} sampled the rollout: the importance ratio compares two "
             "different distributions, so even the first update is off-policy.",
             ("logprob_temperature", "temperature"),
+            fix=f"make {c.key('logprob_temperature')} equal to {c.key('temperature')} (or leave it unset where "
+            "the framework copies the sampler's)",
         )
     ]
 
@@ -274,6 +298,10 @@ def check_local_token_mean(c: Concepts) -> list[Hit]:
             f"{c.key('loss_agg')} normalizes by the tokens of each device's micro-batch: the gradient depends "
             "on the per-device batch size even at an equal global batch.",
             ("loss_agg",),
+            fix={
+                "skyrl": "`trainer.algorithm.loss_reduction: token_mean` (a mini-batch token mean since 2026-03-31)",
+                "trl": "`loss_type: dapo` (token mean over the global batch)",
+            }.get(c.framework),
         )
     ]
 
@@ -300,5 +328,6 @@ def check_token_level_discount(c: Concepts) -> list[Hit]:
             f"token of a 1,000-token answer sees {c.gamma**1000:.1e} of it, so the start of every answer stops "
             "learning.",
             ("gamma", "estimator"),
+            fix=f"set {c.key('gamma')} to 1.0 for token-level returns; discount per turn instead",
         )
     ]
