@@ -93,3 +93,74 @@ def test_verdicts_match_the_manifest(repo: str) -> None:
     assert not moved, (
         "verdicts moved (regenerate with bench/lint_corpus.py --update if on purpose):\n" + "\n".join(moved)
     )
+
+
+# ---- `--input-format auto` on the shapes the corpus showed (files written here, the same shapes as the real ones)
+
+OPEN_R1_STYLE = """\
+model_name_or_path: Qwen/Qwen2.5-1.5B-Instruct
+bf16: true
+use_vllm: true
+gradient_checkpointing: true
+gradient_checkpointing_kwargs:
+  use_reentrant: false
+lr_scheduler_type: cosine_with_min_lr
+lr_scheduler_kwargs:
+  min_lr_rate: 0.1
+learning_rate: 1.0e-06
+num_generations: 16
+per_device_train_batch_size: 16
+reward_funcs:
+- accuracy
+- format
+"""
+
+
+def test_open_r1_style_trl_yaml_is_detected_despite_mapping_fields() -> None:
+    from training.lint import lint_text
+
+    res = lint_text(OPEN_R1_STYLE, "auto", "recipes/model/grpo/config_demo.yaml")
+    assert res.format == "trl" and not res.invalid
+
+
+def test_a_wrapper_script_is_detected_from_the_script_it_runs(tmp_path: Path) -> None:
+    from training.lint import lint_file
+
+    base = (ROOT / "tests" / "lint" / "foreign" / "skyrl" / "drgrpo_gsm8k.sh").read_text()
+    (tmp_path / "examples" / "train" / "gsm8k").mkdir(parents=True)
+    (tmp_path / "examples" / "train" / "gsm8k" / "run_gsm8k.sh").write_text(base)
+    algo = tmp_path / "examples" / "train" / "algorithms" / "gspo"
+    algo.mkdir(parents=True)
+    # the repository-root-relative path SkyRL's algorithm examples use, and the `$SCRIPT_DIR/` form
+    (algo / "run_gspo.sh").write_text(
+        'bash examples/train/gsm8k/run_gsm8k.sh \\\n  trainer.algorithm.policy_loss_type="gspo" \\\n  "$@"\n'
+    )
+    (tmp_path / "examples" / "train" / "gsm8k" / "run_nfs.sh").write_text(
+        'SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"\nbash "$SCRIPT_DIR/run_gsm8k.sh" "$@"\n'
+    )
+    for wrapper in (algo / "run_gspo.sh", tmp_path / "examples" / "train" / "gsm8k" / "run_nfs.sh"):
+        res = lint_file(wrapper, "auto")
+        assert res.format == "skyrl", (wrapper, res.notes, [f.message for f in res.findings])
+        assert any("run_gsm8k.sh" in n for n in res.notes)
+
+
+def test_a_custom_entry_point_is_detected_from_its_base_config(tmp_path: Path) -> None:
+    from training.lint import lint_file
+
+    base = (ROOT / "tests" / "lint" / "foreign" / "areal" / "gsm8k_grpo_twice.yaml").read_text()
+    (tmp_path / "examples" / "vlm").mkdir(parents=True)
+    (tmp_path / "examples" / "vlm" / "base.yaml").write_text(base)
+    script = tmp_path / "examples" / "vlm" / "multinode.sh"
+    script.write_text(
+        "python examples/vlm/train.py \\\n  --config examples/vlm/base.yaml \\\n  gconfig.n_samples=8\n"
+    )
+    assert lint_file(script, "auto").format == "areal"
+
+
+def test_a_python_file_without_a_grpo_config_is_refused_with_what_to_lint(tmp_path: Path) -> None:
+    from training.lint import lint_file
+
+    script = tmp_path / "sft.py"
+    script.write_text("from trl import SFTConfig\nargs = SFTConfig(output_dir='o')\n")
+    res = lint_file(script, "auto")
+    assert res.invalid and "TRL training script" in res.findings[0].message
