@@ -5,7 +5,8 @@
     python -m grpolab.preflight -- trl grpo --config recipe.yaml --num_generations 8
     python -m grpolab.preflight --no-exec -- accelerate launch src/open_r1/grpo.py --config recipes/x/grpo/config.yaml
 
-The framework is named by the command itself: its trainer entry point (`verl.trainer.main_ppo`,
+`bash run.sh …` lints the script itself (with positions in it). Otherwise the framework is named by the
+command itself: its trainer entry point (`verl.trainer.main_ppo`,
 `openrlhf.cli.train_ppo_ray`, `skyrl.train.entrypoints.main_base`, ROLL's `start_rlvr_pipeline.py`, AReaL's
 `areal.launcher.*`, OAT's `oat.experiment.main`, gem's `train_oat_grpo.py`), `trl grpo`, or a Python script that
 builds a TRL GRPOConfig. The argv is what the process will receive (your shell has already expanded variables),
@@ -122,6 +123,14 @@ def lint_argv(argv: list[str], input_format: str = "auto") -> tuple[Any, str]:
 
     fmt = input_format
     named = ""
+    if len(argv) >= 2 and Path(argv[0]).name in ("bash", "sh") and argv[1].endswith(".sh"):
+        script = Path(argv[1])  # a launch script: lint the file itself, with positions in it
+        result = lint_file(script, input_format)
+        if len(argv) > 2:
+            result.notes.append(
+                f'the arguments after the script ({shlex.join(argv[2:])}) reach it as "$@"; they are not read here'
+            )
+        return result, f"{script} (the script this command runs)"
     if fmt == "auto":
         found = detect_framework(argv)
         if found is not None:

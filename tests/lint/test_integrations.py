@@ -261,3 +261,12 @@ def test_an_unknown_command_is_not_run(tmp_path: Path) -> None:
     assert not (tmp_path / "ran").exists()
     usage = preflight("--no-exec")
     assert usage.returncode == 2 and "after `--`" in usage.stderr
+
+
+def test_a_launch_script_is_linted_in_place() -> None:
+    foreign = ROOT / "tests" / "lint" / "foreign" / "verl"
+    bad = preflight("--", "bash", str(foreign / "grpo_single_sample.sh"), "trainer.total_epochs=1")
+    assert bad.returncode == 1 and f"{foreign / 'grpo_single_sample.sh'}:5:5: GL002 error" in bad.stdout
+    assert '"$@"' in bad.stdout  # the extra arguments are named as not read
+    clean = preflight("--no-exec", "--", "bash", str(foreign / "grpo_gsm8k.sh"))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
