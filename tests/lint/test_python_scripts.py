@@ -112,7 +112,8 @@ if __name__ == "__main__":
 
 def test_auto_detects_python_scripts_with_and_without_a_file_name() -> None:
     assert lint_text(SCRIPT, "auto", "train.py").format == "trl"
-    assert lint_text(SCRIPT, "auto", None).format == "trl"  # stdin: recognised by its GRPOConfig call
+    assert lint_text(SCRIPT, "auto", None).format == "trl"  # no name: recognised by its GRPOConfig call
+    assert lint_text(SCRIPT, "auto", "<stdin>").format == "trl"  # `grpolab lint - < train.py`
 
 
 def test_bad_python_is_a_positioned_gl000_never_a_traceback() -> None:

@@ -43,9 +43,10 @@ class PythonSource(Source):
 
 
 def is_python(text: str, path: str | None) -> bool:
-    """A `.py` file, or (stdin, no name) text that constructs a GRPOConfig or a TrlParser in valid Python."""
-    if path:
-        return Path(path).suffix.lower() == ".py"
+    """A `.py` file, or text from a file without a suffix (stdin) that builds a GRPOConfig or a TrlParser."""
+    suffix = Path(path).suffix.lower() if path else ""
+    if suffix:
+        return suffix == ".py"
     if CONFIG_CLASS not in text and PARSER_CLASS not in text:
         return False
     tree = _parse(text)
