@@ -35,6 +35,7 @@ with the fixed pipeline and watch it learn.
 
 Start here:
   grpolab lint config.yaml        lint a config (ours, TRL, verl, OpenRLHF, OAT/gem, SkyRL, ROLL, AReaL)
+  python -m grpolab.preflight -- CMD ...   lint a training launch command, then run it
   grpolab train                   train the tiny CPU demo (guess-the-number, ~0.1M-parameter model)
   grpolab up                      run the web UI + API + a worker on this machine
 """
