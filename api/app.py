@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -117,6 +118,42 @@ class Latency:
             self.fastapi_app.state.metrics.latency.labels(scope["method"], path, str(status)).observe(
                 time.perf_counter() - start
             )
+
+
+HEALTH_PATHS = frozenset({"/healthz", API_PREFIX + "/healthz"})
+
+
+class Admission:
+    """At most `GRPOLAB_API_MAX_IN_FLIGHT` requests are being worked on at once; the others wait, parked, in
+    arrival order. A burst of a thousand requests then keeps the event loop's run queue short, so `/healthz`
+    (which skips the queue) and the requests already admitted are not delayed by work that cannot go faster
+    anyway (one process is one core). A slot is given back when the response starts: an event stream holds none.
+    """
+
+    def __init__(self, app: ASGIApp, fastapi_app: FastAPI) -> None:
+        self.app = app
+        self.fastapi_app = fastapi_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        slots: asyncio.Semaphore | None = getattr(self.fastapi_app.state, "admission", None)
+        if scope["type"] != "http" or slots is None or scope.get("path") in HEALTH_PATHS:
+            await self.app(scope, receive, send)
+            return
+        await slots.acquire()
+        held = True
+
+        async def releasing(msg: Message) -> None:
+            nonlocal held
+            if held and msg["type"] == "http.response.start":
+                held = False
+                slots.release()
+            await send(msg)
+
+        try:
+            await self.app(scope, receive, releasing)
+        finally:
+            if held:
+                slots.release()
 
 
 class CatchAll:
@@ -253,6 +290,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # the thread limiter and the database pool are sized together (docs/service.md, "Sizing")
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+        app.state.admission = asyncio.Semaphore(settings.api_max_in_flight)  # bound to this event loop
         yield
 
     app = FastAPI(
@@ -287,6 +325,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.add_middleware(CatchAll)
     app.add_middleware(Latency, fastapi_app=app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(Admission, fastapi_app=app)
     return app
 
 

@@ -18,6 +18,26 @@ def get_run(session: Session, run_id: str) -> Run:
     return run
 
 
+# what summary_dict reads: a list loads only these
+SUMMARY_COLUMNS = (
+    Run.id,
+    Run.name,
+    Run.status,
+    Run.tags,
+    Run.created_at,
+    Run.started_at,
+    Run.finished_at,
+    Run.step,
+    Run.total_steps,
+    Run.last_reward,
+    Run.reward_sparkline,
+    Run.attempts,
+    Run.error,
+    Run.cancel_requested,
+    Run.queue,
+)
+
+
 def summary_dict(run: Run) -> dict[str, Any]:
     return {
         "id": run.id,

@@ -63,6 +63,13 @@ class Settings(BaseModel):
         description="Worker threads of one API process (sync endpoints, token checks, SSE polls). The database "
         "pool gets at least as many connections, so no thread ever waits for a connection.",
     )
+    api_max_in_flight: int = Field(
+        32,
+        ge=1,
+        le=10_000,
+        description="Requests one API process works on at once; more wait in arrival order (not /healthz, and "
+        "an event stream only until it starts).",
+    )
     db_pool_size: int | None = Field(
         None, ge=1, le=256, description="Pooled database connections per API process; default `api_threads`."
     )

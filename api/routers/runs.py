@@ -10,13 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Response
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import load_only
 
 from api.broker import enqueue_run
 from api.db.lifecycle import create_run_history, transition
 from api.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
 from api.deps import CurrentUser, OneThreadRoute, SessionDep, SettingsDep
 from api.errors import ApiError
-from api.queries import detail_dict, get_run, summary_dict
+from api.queries import SUMMARY_COLUMNS, detail_dict, get_run, summary_dict
 from api.schemas import (
     TAG_PATTERN,
     ErrorBody,
@@ -191,7 +192,12 @@ def list_runs(
         where.append(Run.name.icontains(q, autoescape=True) | Run.id.startswith(q, autoescape=True))
     total = session.execute(select(func.count()).select_from(Run).where(*where)).scalar_one()
     rows = session.execute(
-        select(Run).where(*where).order_by(Run.created_at.desc(), Run.id).limit(limit).offset(offset)
+        select(Run)
+        .options(load_only(*SUMMARY_COLUMNS))  # not the configs, texts and findings a list never shows
+        .where(*where)
+        .order_by(Run.created_at.desc(), Run.id)
+        .limit(limit)
+        .offset(offset)
     ).scalars()
     return {"items": [summary_dict(r) for r in rows], "total": total}
 
