@@ -247,3 +247,17 @@ def test_completion_budget_in_verl_and_openrlhf_spellings() -> None:
     )
     assert "GL034" in findings(orl.format("--rollout.max_new_tokens 128"), "openrlhf")
     assert "GL034" not in findings(orl.format(""), "openrlhf")  # unset: max_len − prompt length per sample
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("loss_type: cispo\nepsilon_high: .nan\n", "epsilon_high"),
+        ("use_vllm: true\ngeneration_kwargs:\n  top_p: abc\n", "generation_kwargs.top_p"),
+        ("use_vllm: true\ntop_p: .inf\n", "top_p"),
+        ("importance_sampling_level: 5\n", "importance_sampling_level"),
+    ],
+)
+def test_hostile_trl_values_are_gl000_naming_the_field(text: str, field: str) -> None:
+    res = lint_text(text, "trl")
+    assert res.invalid and res.findings[0].message.startswith(f"{field}: expected")

@@ -213,7 +213,7 @@ def _map_2026(src: Source, c: Concepts, est: str) -> None:
     n = c.group_size
     prompts, train = src.int_("rollout.batch_size", 1024), src.int_("train.batch_size", 128)
     epochs = src.int_("train.max_epochs", 1) or 1
-    if prompts and train:
+    if prompts and train and prompts > 0 and train > 0:
         c.updates_per_rollout = prompts * n / train * epochs
         c.updates_formula = (
             f"{src.origin('rollout.batch_size').key} {prompts} × n_samples_per_prompt {n} / "

@@ -243,7 +243,7 @@ def _map_2026(src: Source, c: Concepts, date: str, reduction: str) -> None:
         prompts = src.int_("trainer.train_batch_size", 1024)
         mini = src.int_("trainer.policy_mini_batch_size", 256)
         epochs = src.int_("trainer.update_epochs_per_batch", 1) or 1
-        if prompts and mini:
+        if prompts and mini and prompts > 0 and mini > 0:
             c.updates_per_rollout = prompts / mini * epochs
             c.updates_formula = f"trainer.train_batch_size {prompts} / policy_mini_batch_size {mini} × update_epochs_per_batch {epochs}"
             o["updates_per_rollout"] = src.origin("trainer.policy_mini_batch_size")

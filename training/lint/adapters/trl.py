@@ -7,6 +7,7 @@ older defaults: `max_completion_length: 256` and the `mask_truncated_completions
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -114,9 +115,12 @@ def _filters(src: Source) -> list[tuple[str, str]]:
     found = []
     for key, neutral in _FILTERS:
         for name in (key, f"generation_kwargs.{key}"):
-            v = src.raw(name, neutral)
-            if v is not None and v != neutral and not (key == "top_k" and v in (-1, 0)):
-                found.append((src.origin(name).key, f"{v}"))
+            v = src.int_(name, neutral) if key == "top_k" else src.float_(name, neutral)
+            if v is None or v == neutral or (key == "top_k" and v <= 0):  # top_k ≤ 0: no top-k filter
+                continue
+            if not math.isfinite(v):
+                raise src._bad(name, "a finite number")
+            found.append((src.origin(name).key, f"{v:g}"))
     return found
 
 
@@ -217,6 +221,9 @@ def _map_2026(src: Source, c: Concepts, loss_type: str, new: bool) -> None:
     o["policy_loss"] = src.origin("loss_type")
     eps = src.float_("epsilon", 0.2)
     eps_high = src.float_("epsilon_high", None)
+    for key, value in (("epsilon", eps), ("epsilon_high", eps_high)):
+        if value is not None and not math.isfinite(value):
+            raise src._bad(key, "a finite number")
     if loss_type == "cispo":
         # `epsilon_high` (falling back to `epsilon`) is an absolute cap on the detached IS weight
         c.is_weight_bounds = (0.0, eps_high if eps_high is not None else (eps or 0.0))

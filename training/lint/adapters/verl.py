@@ -281,7 +281,7 @@ def _map_2026(src: Source, c: Concepts, new: bool, label: str, inferred: str) ->
     prompts = src.int_("data.train_batch_size", 1024)
     mini = src.int_(f"{_A}.ppo_mini_batch_size", 256)
     epochs = src.int_(f"{_A}.ppo_epochs", 1) or 1
-    if prompts and mini:
+    if prompts and mini and prompts > 0 and mini > 0:
         c.updates_per_rollout = prompts / mini * epochs
         c.updates_formula = (
             f"data.train_batch_size {prompts} / ppo_mini_batch_size {mini} × ppo_epochs {epochs}"
