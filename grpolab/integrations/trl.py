@@ -23,7 +23,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import yaml
-from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+try:
+    from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+except ModuleNotFoundError as exc:  # the light install: say what to install, not a bare traceback line
+    raise ModuleNotFoundError(
+        "grpolab.integrations.trl needs TRL and transformers: pip install trl (grpolab[bench] pins trl==1.16.0)",
+        name=exc.name,
+    ) from exc
 
 from training.lint import LintResult, lint_text
 
