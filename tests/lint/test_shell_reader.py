@@ -302,3 +302,42 @@ def test_a_launcher_yaml_run_block_is_read_with_positions_in_the_yaml() -> None:
     res = lint_text(sky, "verl", "task.sky.yaml")
     f = next(f for f in res.findings if f.rule == "GL002")
     assert f.severity == "error" and (f.line, f.column) == (9, 5)
+
+
+def test_tests_joined_by_and_or_and_arrays_extended_in_a_branch() -> None:
+    text = (
+        'if [ "${USE_UV:-1}" != 0 ] && [ "${DEVICE:-gpu}" = gpu ]; then L=uv; else L=python3; fi\necho $L\n'
+    )
+    assert _words(text) == ["echo", "uv"]
+    words = tokenize('A=(a=1 b=2)\nif [ "$X" = 1 ]; then A+=(c=3); fi\npython x "${A[@]}"\n')[-1]
+    assert [w.text for w in words] == ["python", "x", "a=1", "b=2", "c=3"]
+    assert not words[2].unknown and not words[3].unknown  # in every branch
+    assert words[4].candidates == ("c=3", "") and not words[4].opaque  # there or not: not an opaque word
+
+
+def test_arithmetic_commands_and_a_case_after_comments() -> None:
+    text = "A=8\nB=2\nif (( A % B != 0 )); then N=1; else N=2; fi\n(( C = A + 1 ))\necho $N $C\n"
+    words = tokenize(text)[-1]
+    assert words[1].text == "2" and "set by the arithmetic on line 4" in words[2].unknown
+    text = "# pick the device\n\ncase ${DEVICE:-gpu} in\n  gpu) G=8 ;;\n  npu) G=16 ;;\nesac\necho $G\n"
+    assert _words(text) == ["echo", "8"] and not read_script(text).notes
+
+
+def test_the_frameworks_own_hydra_config_is_its_defaults_and_a_recipe_config_is_found_by_module(
+    tmp_path: Any,
+) -> None:
+    script = tmp_path / "examples" / "run.sh"
+    script.parent.mkdir()
+    script.write_text(f"{VERL} --config-path=./config --config-name=ppo_trainer {GRPO}\n")
+    res = lint_text(script.read_text(), "verl", str(script))
+    f = next(f for f in res.findings if f.rule == "GL002")
+    assert f.severity == "error" and f.from_default  # verl's own defaults, not unknown
+    # Hydra's --config-path is relative to the entry module: recipe/dapo/config/dapo_trainer.yaml
+    conf = tmp_path / "recipe" / "dapo" / "config"
+    conf.mkdir(parents=True)
+    (conf / "dapo_trainer.yaml").write_text(
+        "algorithm:\n  adv_estimator: grpo\nactor_rollout_ref:\n  rollout:\n    n: 1\n"
+    )
+    script.write_text("python3 -m recipe.dapo.main_dapo --config-path=config --config-name=dapo_trainer\n")
+    f = next(f for f in lint_text(script.read_text(), "verl", str(script)).findings if f.rule == "GL002")
+    assert f.severity == "error" and f.file.endswith("recipe/dapo/config/dapo_trainer.yaml") and f.line == 5

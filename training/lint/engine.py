@@ -10,7 +10,6 @@ verdict would be with the default. A script with several trainer commands is lin
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -239,11 +238,6 @@ def _lint_script_or_config(
     if len(first.commands) > 1:
         where = ", ".join(f"line {line}" for line, _ in first.commands)
         notes.append(f"{len(first.commands)} trainer commands ({where}): each is linted on its own")
-    if fmt != "grpolab" and not _looks_like_yaml(text, path):
-        from training.lint.adapters._shell import script_notes
-
-        with contextlib.suppress(ConfigError):  # the adapter already reported a script bash would refuse
-            notes.extend(script_notes(text))
     unique: dict[tuple[Any, ...], Finding] = {}
     for f in findings:
         unique.setdefault((f.rule, f.file, f.line, f.column, f.severity, f.message), f)

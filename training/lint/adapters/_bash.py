@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -38,6 +38,10 @@ from training.lint.adapters._bash_syntax import (
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?(\+?)=")
 _PARAM = re.compile(r"(#?)([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])(\[([^\]]*)\])?")
+_ARITH_ASSIGN = re.compile(
+    r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|([A-Za-z_][A-Za-z0-9_]*)\s*(?:\+\+|--)"
+    r"|(?:\+\+|--)\s*([A-Za-z_][A-Za-z0-9_]*)"
+)
 _DECLARERS = ("export", "declare", "typeset", "local", "readonly")
 
 
@@ -63,6 +67,7 @@ class Val:
     unknown: str = ""
     options: tuple[str, ...] = ()  # known values an ambiguous variable may have
     items: tuple[Val, ...] | None = None
+    segs: tuple[_Seg, ...] = ()  # a partly unknown value's known and unknown pieces (so it still word-splits)
 
 
 @dataclass
@@ -97,7 +102,7 @@ class _Reader:
     ):
         self.text = text
         self.lines = lines
-        self.masked, self.arrays = mask(text)
+        self.masked, self.arrays, self.arith_commands = mask(text)
         self.offmap = offmap  # local offset -> offset in the file (a `bash -c` string)
         self.env: dict[str, Val] = dict(env or {})
         self.script = Script()
@@ -212,22 +217,48 @@ class _Reader:
         self.env = _merge(outcomes, f"the branches of the `if` on line {line}")
 
     def test(self, cond: list[Any]) -> bool | None:
-        """`[ a = b ]`, `[ a != b ]`, `[ -z a ]`, `[ -n a ]` on known values; anything else: None (unknown)."""
-        cmds: list[Any] = []
+        """A condition of `[ ... ]`/`test` commands joined by `&&`/`||` on known values: True/False, or None
+        when the reader cannot tell (an unknown value, another command, a pipeline)."""
+        items: list[Any] = []
         parts = list(cond)
         while parts:
             p = parts.pop(0)
             if p.kind == "list":
                 parts[:0] = p.parts
-            elif p.kind == "command":
-                cmds.append(p)
+            elif p.kind == "command" or (p.kind == "operator" and p.op in ("&&", "||")):
+                items.append(p)
             elif p.kind != "operator" or p.op != ";":
-                return None  # `a && b`, pipelines: not evaluated
-        if len(cmds) != 1:
+                return None
+        if not items or items[0].kind != "command":
             return None
-        words = [w for w in cmds[0].parts if w.kind == "word"]
+        result = self.test_command(items[0])
+        for op, cmd in zip(items[1::2], items[2::2], strict=False):
+            if cmd.kind != "command":
+                return None
+            right = self.test_command(cmd)
+            if op.op == "&&":
+                result = (
+                    False
+                    if (result is False or right is False)
+                    else (None if None in (result, right) else True)
+                )
+            else:
+                result = (
+                    True
+                    if (result is True or right is True)
+                    else (None if None in (result, right) else False)
+                )
+        return result
+
+    def test_command(self, cmd: Any) -> bool | None:
+        """`[ a = b ]`, `[ a != b ]`, `[ -z a ]`, `[ -n a ]`, `(( expr ))` on known values; anything else: None."""
+        start = cmd.pos[0]
+        if start in self.arith_commands:
+            inner = self.join(self.expand(start + 2, self.arith_commands[start] - 2, quoted=True))
+            value = None if inner.unknown else arith_eval(inner.text, self.known_text)
+            return None if value is None or isinstance(value, str) else value != 0
         texts: list[str] = []
-        for w in words:
+        for w in (w for w in cmd.parts if w.kind == "word"):
             fields = self.fields(w)
             if any(f.unknown for f in fields) or len(fields) != 1:
                 return None
@@ -307,6 +338,13 @@ class _Reader:
             self.node(p)
 
     def command(self, n: Any) -> None:
+        if n.pos[0] in self.arith_commands:  # `(( C = A + 1 ))`: what it assigns is not evaluated
+            raw = self.text[n.pos[0] + 2 : self.arith_commands[n.pos[0]] - 2]
+            line = self.line_of(n.pos[0])
+            for m in _ARITH_ASSIGN.finditer(raw):
+                name = m.group(1) or m.group(2) or m.group(3)
+                self.env[name] = Val(unknown=f"`{name}` is set by the arithmetic on line {line}")
+            return
         assigns = [p for p in n.parts if p.kind == "assignment"]
         words = [p for p in n.parts if p.kind == "word"]
         if not words:
@@ -586,21 +624,21 @@ class _Reader:
                     for k, item in enumerate(val.items):
                         if k:
                             out.append(_Seg("", (), True, brk=True))
-                        out.append(_val_seg(item, quoted, written, start, self))
+                        out.extend(_val_segs(item, quoted, written, start, self))
                     return out
                 joined = Val(text="")
                 for k, item in enumerate(val.items):
                     joined = _concat(joined, Val(text=" ")) if k else joined
                     joined = _concat(joined, item)
-                return [_val_seg(joined, quoted, written, start, self)]
+                return _val_segs(joined, quoted, written, start, self)
             try:
                 k = int(index or "0")
             except ValueError:
                 return [_unknown_seg(written, start, self, quoted, "indexes an array with an expression")]
             if 0 <= k < len(val.items):
-                return [_val_seg(val.items[k], quoted, written, start, self)]
+                return _val_segs(val.items[k], quoted, written, start, self)
             return []
-        return [_val_seg(val, quoted, written, start, self)]
+        return _val_segs(val, quoted, written, start, self)
 
     def unset_reason(self, name: str, prefix: set[str]) -> str:
         if name in prefix:
@@ -642,7 +680,8 @@ class _Reader:
             if s.brk:
                 val = _concat(val, Val(text=" "))
                 continue
-            val = _concat(val, Val(text=s.text, offs=s.offs, unknown=s.unknown, options=s.options))
+            piece = Val(text=s.text, offs=s.offs, unknown=s.unknown, options=s.options)
+            val = _concat(val, replace(piece, segs=(replace(s, quoted=False),)) if s.unknown else piece)
         return val
 
     def split(self, segs: list[_Seg], start: int) -> list[Word]:
@@ -694,7 +733,8 @@ def _word(parts: list[_Seg], fallback: int, lines: _Lines) -> Word:
         before = "".join(p.text for p in parts[:k])
         after = "".join(p.text for p in parts[k + 1 :])
         candidates = tuple(before + o + after for o in unknown[0].options)
-    return Word(text, line, col, unknown=reasons, candidates=candidates, opaque=len(parts) == 1)
+    opaque = len(unknown) == len(parts) and text.startswith(("$", "`"))  # only a reference: any words at all
+    return Word(text, line, col, unknown=reasons, candidates=candidates, opaque=opaque)
 
 
 def _unknown_seg(written: str, start: int, r: _Reader, quoted: bool, why: str, unset: bool = False) -> _Seg:
@@ -724,9 +764,17 @@ def _special(name: str) -> Val | None:
     return None
 
 
-def _val_seg(val: Val, quoted: bool, written: str, start: int, r: _Reader) -> _Seg:
+def _val_segs(val: Val, quoted: bool, written: str, start: int, r: _Reader) -> list[_Seg]:
+    """A variable's value where `written` (its reference) stands: known pieces keep their offsets and split when
+    unquoted; a value known only in part keeps its unknown pieces (e.g. `$HOME` in `a=1 b=$HOME/x`)."""
     if val.items is not None:
         val = val.items[0] if val.items else Val()
+    if val.unknown and val.segs:
+        return [replace(seg, quoted=quoted) for seg in val.segs]
+    return [_val_seg(val, quoted, written, start, r)]
+
+
+def _val_seg(val: Val, quoted: bool, written: str, start: int, r: _Reader) -> _Seg:
     if val.unknown:
         why = val.unknown
         offs = tuple(r.file_off(start + k) for k in range(len(written)))
@@ -750,6 +798,9 @@ def _concat(a: Val, b: Val) -> Val:
     a, b = _scalar(a), _scalar(b)
     if not a.unknown and not b.unknown:
         return Val(text=a.text + b.text, offs=a.offs + b.offs)
+    segs: tuple[_Seg, ...] = ()
+    if (a.segs or not a.unknown) and (b.segs or not b.unknown):  # every piece known or itself in pieces
+        segs = _pieces(a) + _pieces(b)
     options: tuple[str, ...] = ()
     if a.unknown and b.unknown:
         why = f"{a.unknown}; {b.unknown}"
@@ -759,7 +810,13 @@ def _concat(a: Val, b: Val) -> Val:
     else:
         why = b.unknown
         options = tuple(a.text + o for o in b.options)
-    return Val(text=a.text + b.text, offs=a.offs + b.offs, unknown=why, options=options)
+    return Val(text=a.text + b.text, offs=a.offs + b.offs, unknown=why, options=options, segs=segs)
+
+
+def _pieces(v: Val) -> tuple[_Seg, ...]:
+    if v.segs:
+        return v.segs
+    return (_Seg(v.text, v.offs, False),) if v.text else ()
 
 
 def _merge(outcomes: list[dict[str, Val]], where: str) -> dict[str, Val]:
@@ -774,12 +831,44 @@ def _merge(outcomes: list[dict[str, Val]], where: str) -> dict[str, Val]:
             if first is not None:
                 merged[name] = first
             continue
+        if all(v is not None and v.items is not None for v in vals):
+            merged[name] = _merge_arrays([v.items or () for v in vals if v is not None], name, where)
+            continue
         known = [v.text for v in vals if v is not None and not v.unknown and v.items is None]
-        shown = _alts([("(unset)" if v is None else ("(unknown)" if v.unknown else v.text)) for v in vals])
+        shown = _alts([_shown(v) for v in vals])
         # the values are listed only when every branch gives a known one: then they are all it can be
         options = tuple(dict.fromkeys(known)) if len(known) == len(vals) else ()
         merged[name] = Val(unknown=f"`{name}` is {shown} depending on {where}", options=options)
     return merged
+
+
+def _merge_arrays(arrays: list[tuple[Val, ...]], name: str, where: str) -> Val:
+    """An array built differently in the branches (`A+=(...)` in an `if`): the elements every branch has stay
+    known; the others are kept as elements that may be absent (each an argument that is there or not)."""
+    common = 0
+    while all(len(a) > common and a[common] == arrays[0][common] for a in arrays):
+        common += 1
+    items = list(arrays[0][:common])
+    seen: set[str] = set()
+    for a in arrays:
+        for item in a[common:]:
+            if item.unknown or item.items is not None or item.text in seen:
+                continue
+            seen.add(item.text)
+            why = f"`{name}` has `{item.text}` only in some of {where}"
+            piece = _Seg(item.text, item.offs, False, unknown=why, options=(item.text, ""))
+            items.append(
+                Val(text=item.text, offs=item.offs, unknown=why, options=(item.text, ""), segs=(piece,))
+            )
+    return Val(items=tuple(items))
+
+
+def _shown(v: Val | None) -> str:
+    if v is None:
+        return "(unset)"
+    if v.items is not None:
+        return "(" + " ".join(_shown(x) for x in v.items) + ")"
+    return "(unknown)" if v.unknown else v.text
 
 
 def _coalesce(notes: list[str]) -> list[str]:

@@ -33,12 +33,14 @@ _MAX_SKIPS = 200
 # ------------------------------------------------------------------------------------------ masking (pre-parse)
 
 
-def mask(text: str) -> tuple[str, dict[int, int]]:
+def mask(text: str) -> tuple[str, dict[int, int], dict[int, int]]:
     """Text of the same length that bashlex can parse: `$(( ))`, `$( )`, backquotes and array bodies become
-    `x`s (their spans are read from the original text). Returns it with the array spans `(` offset -> `)` offset.
+    `x`s (their spans are read from the original text), an arithmetic command `(( ... ))` becomes `: xxx`.
+    Returns it with the array spans (`(` offset -> `)` offset) and the arithmetic commands (start -> end).
     Raises GL000 for an unterminated quote, as bash would refuse to run the script."""
     out = list(text)
     arrays: dict[int, int] = {}
+    arith: dict[int, int] = {}
     n = len(text)
     i = 0
     word_start = True
@@ -92,6 +94,14 @@ def mask(text: str) -> tuple[str, dict[int, int]]:
             i += 2
             word_start = True
             continue
+        if word_start and text.startswith("((", i):
+            j = skip_parens(text, i)
+            if text[j - 2 : j] == "))":
+                out[i], out[i + 1] = ":", " "
+                blank(i + 2, j)
+                arith[i] = j
+                i, word_start = j, False
+                continue
         if word_start:
             m = _ARRAY_START.match(text, i)
             if m:
@@ -103,7 +113,7 @@ def mask(text: str) -> tuple[str, dict[int, int]]:
                 continue
         word_start = ch in _WORD_BREAK
         i += 1
-    return "".join(out), arrays
+    return "".join(out), arrays, arith
 
 
 def skip_dquote(text: str, i: int, out: list[str] | None = None) -> int:
@@ -471,8 +481,9 @@ def parse(masked: str, start: int = 0, stop: int | None = None) -> list[Any]:
         rest = masked[index:n]
         if not rest.strip():
             break
-        if _CASE.match(rest):
-            got = _parse_case(masked, index, n)
+        lead = _skip_blank(masked, index, n)  # comments and blank lines before a `case`
+        if _CASE.match(masked, lead, n):
+            got = _parse_case(masked, lead, n)
             if got is not None:
                 parts.append(got[0])
                 index = got[1]

@@ -36,7 +36,11 @@ _NOT_LAUNCHERS = frozenset({"echo", "printf", "cat", "grep", "tee", "sed", "awk"
 def tokenize(text: str) -> list[list[Word]]:
     """The script's simple commands, in the order bash meets them, each as its expanded words (prefix
     assignments and redirections left out). Raises GL000 for a script bash would refuse (unterminated quote)."""
-    return [list(c.words) for c in read_script(text).commands]
+    script = read_script(text)
+    r = current_reading()
+    if r is not None:
+        r.notes.extend(n for n in script.notes if n not in r.notes)
+    return [list(c.words) for c in script.commands]
 
 
 def script_notes(text: str) -> list[str]:

@@ -30,6 +30,16 @@ from training.sourcemap import (
 _CONFIG_FILE_FLAGS = ("--config", "--config-file", "--config_file")
 _CONFIG_DIR_FLAGS = ("--config-path", "--config_path", "--config-dir", "--config_dir", "-cp", "-cd")
 _CONFIG_NAME_FLAGS = ("--config-name", "--config_name", "-cn")
+#: the frameworks' own Hydra configs (verl, SkyRL): the adapters' defaults are these files' values
+_FRAMEWORK_CONFIGS = frozenset(
+    {
+        "ppo_trainer",
+        "ppo_megatron_trainer",
+        "_generated_ppo_trainer",
+        "_generated_ppo_megatron_trainer",
+        "ppo_base_config",
+    }
+)
 _TREE_DEPTH = (
     4  # how far above the script a relative config path is looked for (scripts run from a repo root)
 )
@@ -136,13 +146,16 @@ def _script_source(text: str, entry_points: tuple[str, ...], what: str) -> Sourc
     raw = try_parse(text)
     embedded = _embedded_script(text, raw, entry_points) if raw else None
     statements = [list(c.words) for c in embedded.commands] if embedded else tokenize(text)
+    r = current_reading()
+    if embedded and r is not None:
+        r.notes.extend(n for n in embedded.notes if n not in r.notes)
     cmd = find_command(statements, entry_points)
     words = cmd.args if cmd else [w for s in statements for w in s]
     found = overrides(words)
     if cmd is None and not found:
         raise nothing_to_lint(f"a config or a `{what}` command")
     first = cmd.program if cmd else words[0]
-    src, unseen = base_config(words)
+    src, unseen = base_config(words, cmd.program.text if cmd else "")
     src.anchor = (first.line, first.column)
     apply_overrides(src, found)
     src.unseen = unseen or opaque_reason([w for w in words if w.opaque])
@@ -197,9 +210,11 @@ def _block_offsets(text: str, value: str, key_line: int | None) -> list[int]:
     return offsets
 
 
-def base_config(words: list[Any]) -> tuple[Source, str]:
+def base_config(words: list[Any], program: str = "") -> tuple[Source, str]:
     """The base config the command names, as a Source of its own (positions in that file), and, when it cannot
-    be read, why absent keys are unknown."""
+    be read, why absent keys are unknown. `program`: the trainer's module or script (Hydra looks for
+    `--config-path` next to it). A framework's own config (`--config-name ppo_trainer`) is what the adapter's
+    defaults already describe: nothing to read."""
     named, dir_word, name_word = None, None, None
     for k, w in enumerate(words):
         flag, eq, value = w.text.partition("=")
@@ -230,6 +245,8 @@ def base_config(words: list[Any]) -> tuple[Source, str]:
     else:
         assert name_word is not None
         word, name = name_word
+        if Path(name).stem in _FRAMEWORK_CONFIGS:
+            return Source(), ""
         if not Path(name).suffix:
             name += ".yaml"
         rel = os.path.join(dir_word[1], name) if dir_word else name
@@ -241,6 +258,8 @@ def base_config(words: list[Any]) -> tuple[Source, str]:
             f"it may be set in the base config {shown}, which is not read (no file path to look from)",
         )
     found = _find_in_tree(Path(r.path), rel)
+    if found is None and named is None and program:
+        found = _find_in_tree(Path(r.path), os.path.join(_program_dir(program), rel))
     if found is None:
         return Source(), f"it may be set in the base config {shown}, which was not found next to the script"
     shown_path = os.path.relpath(found)
@@ -254,6 +273,13 @@ def base_config(words: list[Any]) -> tuple[Source, str]:
         return Source(), f"it may be set in the base config {shown}, which could not be read ({why})"
     r.notes.append(f"read the base config {shown_path} named on line {word.line}")
     return src, ""
+
+
+def _program_dir(program: str) -> str:
+    """`verl.trainer.main_ppo` -> `verl/trainer`; `recipe/dapo/main_dapo.py` -> `recipe/dapo`."""
+    if program.endswith(".py") or "/" in program:
+        return os.path.dirname(program)
+    return "/".join(program.split(".")[:-1])
 
 
 def _find_in_tree(script: Path, rel: str) -> Path | None:
