@@ -171,7 +171,10 @@ def load_hub(repo_id: str, cfg: ModelConfig) -> Policy:
                 f"used ({why_offline}). To fix: {hub_fix(repo_id, cfg.revision, cache)}."
             )
         snapshot = _download(repo_id, cfg, cache, where)
-    policy = load_folder(snapshot, cfg)
+    try:
+        policy = load_folder(snapshot, cfg)
+    except ModelLoadError as exc:  # a partial snapshot (an interrupted download): same fix as a missing one
+        raise ModelLoadError(f"{exc}. To fix: {hub_fix(repo_id, cfg.revision, cache)}.") from None
     policy.source = repo_id + (f"@{cfg.revision}" if cfg.revision else "")
     return policy
 
@@ -248,6 +251,11 @@ def load_folder(folder: Path, cfg: ModelConfig | None = None) -> Policy:
             )
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"model.path: cannot load {str(folder)!r}: {exc}") from None
+    if len(tokenizer) < 2:  # transformers 5 builds an empty tokenizer when a folder has no tokenizer files
+        raise ModelLoadError(
+            f"model.path: cannot load {str(folder)!r}: it has no tokenizer files (tokenizer.json, "
+            "tokenizer.model or vocab.json + merges.txt)"
+        )
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     fmt = meta.get("format") or ("chat" if cfg.chat_template and tokenizer.chat_template else "plain")

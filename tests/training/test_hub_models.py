@@ -156,3 +156,17 @@ def test_worker_fails_the_run_with_the_message(offline, tmp_path, capsys):
     errors = [e["message"] for e in events if e["type"] == "error"]
     assert len(errors) == 1
     assert "'nobody-here/absent-model'" in errors[0] and "huggingface-cli download" in errors[0]
+
+
+def test_a_partial_snapshot_names_the_fix(tmp_path, monkeypatch):
+    from training.tiny_models import build_bpe_tokenizer, build_tiny_chat_model, save_to_hub_cache
+
+    tok = build_bpe_tokenizer(["1 + 2 = 3", "hello there"] * 20, vocab_size=264)
+    snapshot = save_to_hub_cache(build_tiny_chat_model(tok), tok, "grpolab-test/partial", tmp_path / "hub")
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+        (snapshot / name).unlink()
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError, match=r"cannot load .*huggingface-cli download grpolab-test/partial"):
+        load_policy(ModelConfig(path="grpolab-test/partial"))
