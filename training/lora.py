@@ -59,7 +59,7 @@ def apply_lora(policy: Policy, cfg: LoraConfig | None, seed: int = 0) -> Policy:
         )
     peft_cfg = PeftLoraConfig(
         r=cfg.r,
-        lora_alpha=cfg.alpha,
+        lora_alpha=cfg.alpha,  # type: ignore[arg-type]  # peft hints int; scaling is alpha / r, a float
         lora_dropout=cfg.dropout,
         target_modules=list(cfg.target_modules),
         bias="none",
@@ -184,7 +184,7 @@ def load_adapter(model: Any, directory: Path) -> None:
     from safetensors.torch import load_file
 
     check_adapter(directory, model)
-    result = set_peft_model_state_dict(
+    result: Any = set_peft_model_state_dict(
         model, load_file(Path(directory) / ADAPTER_WEIGHTS), adapter_name=ADAPTER
     )
     missing = [k for k in result.missing_keys if "lora_" in k]
