@@ -59,12 +59,16 @@ def _python_script(argv: list[str]) -> Path | None:
     return next((Path(w) for w in argv if w.endswith(".py") and Path(w).is_file()), None)
 
 
-def trl_config(argv: list[str]) -> tuple[str, str]:
-    """(YAML text, what it was built from) of the GRPOConfig a TRL command will use: its `--config` YAML with
-    the command's `--flag value` overrides on top (TrlParser: the command line wins over the file)."""
+Place = tuple[str, int | None, int | None]  # (file, or "" for the command line; line; column)
+
+
+def trl_config(argv: list[str]) -> tuple[str, str, dict[str, Place]]:
+    """(YAML text, what it was built from, where each key was set) of the GRPOConfig a TRL command will use: its
+    `--config` YAML with the command's `--flag value` overrides on top (TrlParser: the command line wins)."""
     import yaml
 
     from training.lint.adapters._source import scalar
+    from training.sourcemap import ConfigSyntaxError, parse_text
 
     script = _python_script(argv)
     start = argv.index(str(script)) + 1 if script is not None and str(script) in argv else 0
@@ -73,20 +77,60 @@ def trl_config(argv: list[str]) -> tuple[str, str]:
     flags = _flags(argv[start:])
     config_path = flags.pop("config", None)
     data: dict[str, Any] = {}
+    places: dict[str, Place] = {}
     built = []
     if isinstance(config_path, str):
         built.append(config_path)
-        loaded = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
+        try:
+            loaded, smap = parse_text(Path(config_path).read_text(encoding="utf-8"))
+        except ConfigSyntaxError as exc:
+            raise ValueError(f"{config_path}:{exc.line}: {exc.message}") from None
         if not isinstance(loaded, dict):
             raise ValueError(f"{config_path}: expected a mapping of GRPOConfig fields")
         data.update(loaded)
+        for key in loaded:
+            pos = smap.positions.get(f"/{key}")
+            places[key] = (config_path, pos.line if pos else None, pos.column if pos else None)
     if flags:
         built.append("the command's flags " + ", ".join(f"--{k}" for k in flags))
+    columns = _flag_columns(argv)
     for key, value in flags.items():
         data[key] = [scalar(v) for v in value] if isinstance(value, list) else value
         if isinstance(value, str):
             data[key] = scalar(value)
-    return yaml.safe_dump(data, sort_keys=False), " + ".join(built) or "TRL's defaults"
+        places[key] = ("", 1, columns.get(key))
+    return yaml.safe_dump(data, sort_keys=False), " + ".join(built) or "TRL's defaults", places
+
+
+def _flag_columns(argv: list[str]) -> dict[str, int]:
+    """`--key` -> its 1-based column in `shlex.join(argv)` (the command line the report prints)."""
+    out: dict[str, int] = {}
+    col = 1
+    for word in argv:
+        if word.startswith("--"):
+            out.setdefault(word[2:].partition("=")[0].replace("-", "_"), col)
+        col += len(shlex.quote(word)) + 1
+    return out
+
+
+def _relocate(result: Any, text: str, places: dict[str, Place]) -> None:
+    """Point findings at the config file line or the command-line flag that set the key, not at the merged YAML."""
+    import dataclasses
+
+    key_at = {
+        i: line.split(":", 1)[0].strip("'\"")
+        for i, line in enumerate(text.splitlines(), 1)
+        if line and not line[0].isspace() and not line.startswith("-") and ":" in line
+    }
+    moved = []
+    for f in result.findings:
+        place = places.get(key_at.get(f.line, "")) if f.line else None
+        if place is None:
+            moved.append(dataclasses.replace(f, line=None, column=None))  # a default: no place to point at
+            continue
+        file, line, column = place
+        moved.append(dataclasses.replace(f, file=file, line=line, column=column))
+    result.findings = moved
 
 
 def _flags(words: list[str]) -> dict[str, Any]:
@@ -137,14 +181,16 @@ def lint_argv(argv: list[str], input_format: str = "auto") -> tuple[Any, str]:
             fmt, named = found
     command = shlex.join(argv)
     if fmt == "trl":
-        script = _python_script(argv)
-        if script is not None and _literal_config(script):  # GRPOConfig(...) in code: flags do not reach it
-            return lint_file(script, "trl"), f"{script} (its GRPOConfig(...) call)"
+        py = _python_script(argv)
+        if py is not None and _literal_config(py):  # GRPOConfig(...) in code: flags do not reach it
+            return lint_file(py, "trl"), f"{py} (its GRPOConfig(...) call)"
         try:
-            text, built = trl_config(argv)
+            text, built, places = trl_config(argv)
         except (OSError, ValueError) as exc:
             return lint_text(f"# {exc}\n", "trl", "<command>"), command
-        return lint_text(text, "trl", "<command>"), f"TRL config from {built}"
+        result = lint_text(text, "trl", "<command>")
+        _relocate(result, text, places)
+        return result, f"{command}  [trl: the config from {built}]"
     result = lint_text(command + "\n", fmt, "<command>")
     return result, f"{command}" + (f"  [{fmt}, from `{named}`]" if named else "")
 

@@ -270,3 +270,17 @@ def test_a_launch_script_is_linted_in_place() -> None:
     assert '"$@"' in bad.stdout  # the extra arguments are named as not read
     clean = preflight("--no-exec", "--", "bash", str(foreign / "grpo_gsm8k.sh"))
     assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+def test_trl_findings_point_at_the_file_line_or_the_flag_that_set_the_key(tmp_path: Path) -> None:
+    (tmp_path / "recipe.yaml").write_text("num_generations: 8\nloss_type: dr_grpo\n")
+    from_file = preflight("--no-exec", "--", "trl", "grpo", "--config", "recipe.yaml", cwd=tmp_path)
+    assert "recipe.yaml:2:1: GL004 warning" in from_file.stdout, from_file.stdout
+    argv = ["trl", "grpo", "--config", "recipe.yaml", "--num_generations", "1"]
+    from_flag = preflight("--no-exec", "--", *argv, cwd=tmp_path)
+    column = (
+        len("trl grpo --config recipe.yaml ") + 1
+    )  # where `--num_generations` starts in the printed command
+    assert from_flag.returncode == 1 and f"<command>:1:{column}: GL002 error" in from_flag.stdout, (
+        from_flag.stdout
+    )
