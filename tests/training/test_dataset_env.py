@@ -253,3 +253,27 @@ def test_the_hub_dataset_lora_example_runs_with_a_cached_model(hub_offline, tmp_
     run = setup(cfg, tmp_path / "setup")
     assert run.new_eval_env is not None
     assert run.new_eval_env().task.source.endswith("arithmetic-test.jsonl")
+
+
+def test_math_verify_on_generated_gold_answers():
+    """Gold answers we did not write (reasoning-gym's, in examples/data: `7`, `$50/157$`, `$\\dfrac{242}{311}$`):
+    a plain `p/q` or integer in `\\boxed{}` scores 1, the same off by one scores 0."""
+    import re
+    from pathlib import Path
+
+    from training.envs.rewards import math_verify_reward
+
+    data = Path(__file__).resolve().parents[2] / "examples" / "data"
+    rows = [
+        json.loads(x) for f in ("arithmetic-train.jsonl", "arithmetic-test.jsonl") for x in (data / f).open()
+    ]
+    assert len(rows) == 260
+    sample = rows[::3]  # every third row (~1 s): integers, `$p/q$` and `$\\dfrac{p}{q}$` forms
+    assert any("dfrac" in r["answer"] for r in sample) and any("$" not in r["answer"] for r in sample)
+    for r in sample:
+        nums = [int(x) for x in re.findall(r"-?\d+", r["answer"])]
+        right, wrong = (
+            (f"{nums[0]}/{nums[1]}", f"{nums[0] + 1}/{nums[1]}") if len(nums) == 2 else (nums[0], nums[0] + 1)
+        )
+        assert math_verify_reward(f"so \\boxed{{{right}}}", r["answer"]) == 1.0, r
+        assert math_verify_reward(f"so \\boxed{{{wrong}}}", r["answer"]) == 0.0, r
