@@ -66,7 +66,23 @@ def detect(text: str, path: str | None) -> float:
 
 
 def python_source(text: str) -> PythonSource:
-    """The keys a TRL script sets on its GRPOConfig, with positions; raises ConfigError when there are none."""
+    """The keys a TRL script sets on its GRPOConfig, with positions; raises ConfigError when there are none.
+
+    Built once per file and trainer command: the engine re-runs the adapter to probe unknown values, and the
+    source does not depend on the probes."""
+    r = current_reading()
+    key = ("python_source", hash(text))
+    if r is not None and key in r.memo:
+        r.commands, r.notes = list(r.memo[key, "commands"]), list(r.memo[key, "notes"])
+        cached: PythonSource = r.memo[key]
+        return cached
+    src = _build(text)
+    if r is not None:
+        r.memo[key], r.memo[key, "commands"], r.memo[key, "notes"] = src, list(r.commands), list(r.notes)
+    return src
+
+
+def _build(text: str) -> PythonSource:
     try:
         tree = ast.parse(text)
     except SyntaxError as exc:
