@@ -121,6 +121,7 @@ def test_all_formats_give_the_same_rows(tmp_path):
         ("list.json", '{"question": "a"}', r"a \.json dataset is a list of objects"),
         ("nested.json", '[{"question": "a", "answer": [1, 2]}]', r"row 1: field 'answer' is a list"),
         ("broken.json", '[{"question": "a",\n "answer": }]', r"broken\.json line 2: bad JSON"),
+        ("nan.jsonl", '{"question": "a", "answer": NaN}\n', r"line 1: field 'answer' is nan"),
     ],
 )
 def test_malformed_data_is_refused_before_any_step(hub_offline, tmp_path, name, body, message):
@@ -277,3 +278,9 @@ def test_math_verify_on_generated_gold_answers():
         )
         assert math_verify_reward(f"so \\boxed{{{right}}}", r["answer"]) == 1.0, r
         assert math_verify_reward(f"so \\boxed{{{wrong}}}", r["answer"]) == 0.0, r
+
+
+def test_a_spreadsheet_csv_with_a_byte_order_mark_reads(tmp_path):
+    (tmp_path / "excel.csv").write_bytes("\ufeffquestion,answer\nWhat is 2+2?,4\n".encode())
+    env = make_run_env(dataset_config(tmp_path / "excel.csv").env)
+    assert env.task.rows[0]["question"] == "What is 2+2?"

@@ -56,7 +56,7 @@ def read_rows(path: Path, where: str) -> list[tuple[int, Any]]:
         raise DatasetError(f"{where}: {str(path)!r} does not exist (relative paths start at {Path.cwd()})")
     if suffix == ".jsonl":
         rows = []
-        with path.open(encoding="utf-8", errors="strict") as f:
+        with path.open(encoding="utf-8-sig", errors="strict") as f:  # -sig: a leading BOM is not JSON
             try:
                 for n, line in enumerate(f, start=1):
                     if not line.strip():
@@ -73,7 +73,7 @@ def read_rows(path: Path, where: str) -> list[tuple[int, Any]]:
         return rows
     if suffix == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
         except json.JSONDecodeError as exc:
             raise DatasetError(
                 f"{where}: {path} line {exc.lineno}: bad JSON ({exc.msg} at column {exc.colno})"
@@ -88,7 +88,7 @@ def read_rows(path: Path, where: str) -> list[tuple[int, Any]]:
         return [(i, row) for i, row in enumerate(data, start=1)]
     if suffix == ".csv":
         try:
-            with path.open(encoding="utf-8", newline="") as f:
+            with path.open(encoding="utf-8-sig", newline="") as f:  # spreadsheet exports start with a BOM
                 reader = csv.DictReader(f)
                 return [(reader.line_num, row) for row in reader]
         except (UnicodeDecodeError, csv.Error) as exc:
@@ -133,6 +133,8 @@ def load_rows(path: Path, prompt_field: str, answer_field: str, where: str) -> l
                 raise DatasetError(
                     f"{at}: field {field!r} is a {type(value).__name__}; it must be text or a number"
                 )
+            if isinstance(value, float) and not math.isfinite(value):
+                raise DatasetError(f"{at}: field {field!r} is {value}; give a finite number or text")
         rows.append({**row, prompt_field: str(row[prompt_field]), answer_field: str(row[answer_field])})
     if not rows:
         raise DatasetError(
