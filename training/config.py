@@ -298,6 +298,11 @@ class EnvConfig(_Section):
             )
         if self.dataset is not None and self.id != DATASET_ENV_ID:
             raise ValueError(f"env.dataset is only read by env.id `{DATASET_ENV_ID}` (env.id is {self.id!r})")
+        if self.id == DATASET_ENV_ID and self.kwargs:
+            raise ValueError(
+                f"env.kwargs ({', '.join(sorted(self.kwargs))}) are not read by `{DATASET_ENV_ID}`: its settings "
+                "are env.dataset's"
+            )
         return self
 
 

@@ -284,3 +284,21 @@ def test_a_spreadsheet_csv_with_a_byte_order_mark_reads(tmp_path):
     (tmp_path / "excel.csv").write_bytes("\ufeffquestion,answer\nWhat is 2+2?,4\n".encode())
     env = make_run_env(dataset_config(tmp_path / "excel.csv").env)
     assert env.task.rows[0]["question"] == "What is 2+2?"
+
+
+def test_dataset_settings_live_in_env_dataset_only():
+    for text, message in [
+        (
+            "env:\n  id: grpolab:dataset\n  kwargs: {level: 2}\n  dataset: {path: d.jsonl}\n",
+            "env.kwargs (level)",
+        ),
+        ("env:\n  id: grpolab:dataset\n", "needs `env.dataset`"),
+        ("env:\n  id: rg:chain_sum\n  dataset: {path: d.jsonl}\n", "only read by env.id `grpolab:dataset`"),
+        (
+            "env:\n  id: grpolab:dataset\n  dataset: {path: d.jsonl, reward: exact, pattern: x}\n",
+            "only used by",
+        ),
+    ]:
+        with pytest.raises(ConfigError) as exc:
+            load_text(text, "run.yaml")
+        assert message in exc.value.errors[0].message, text
