@@ -323,6 +323,13 @@ def report(items: list[Item], missing: list[str]) -> str:
     )
     if missing:
         lines.append(f"mirrors missing (not linted): {', '.join(missing)}")
+    for i in items:
+        if i.exit is None:
+            lines.append(f"crash: {i.repo}:{i.path}: {i.why}")
+    for i in items:
+        if i.exit == 2:
+            extra = f" [no config: {i.not_config}]" if i.not_config else ""
+            lines.append(f"unreadable: {i.repo}:{i.path}: {i.why[:160]}{extra}")
     return "\n".join(lines)
 
 
