@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from training.lint import lint_text
+from training.lint import lint_file, lint_text
 from training.lint.adapters import get_adapter
 from training.lint.adapters._bash import read_script
 from training.lint.adapters._shell import find_commands, flag_source, overrides, tokenize
@@ -329,7 +329,7 @@ def test_the_frameworks_own_hydra_config_is_its_defaults_and_a_recipe_config_is_
     script = tmp_path / "examples" / "run.sh"
     script.parent.mkdir()
     script.write_text(f"{VERL} --config-path=./config --config-name=ppo_trainer {GRPO}\n")
-    res = lint_text(script.read_text(), "verl", str(script))
+    res = lint_file(script, "verl")
     f = next(f for f in res.findings if f.rule == "GL002")
     assert f.severity == "error" and f.from_default  # verl's own defaults, not unknown
     # Hydra's --config-path is relative to the entry module: recipe/dapo/config/dapo_trainer.yaml
@@ -338,6 +338,11 @@ def test_the_frameworks_own_hydra_config_is_its_defaults_and_a_recipe_config_is_
     (conf / "dapo_trainer.yaml").write_text(
         "algorithm:\n  adv_estimator: grpo\nactor_rollout_ref:\n  rollout:\n    n: 1\n"
     )
-    script.write_text("python3 -m recipe.dapo.main_dapo --config-path=config --config-name=dapo_trainer\n")
-    f = next(f for f in lint_text(script.read_text(), "verl", str(script)).findings if f.rule == "GL002")
+    script.write_text(
+        f"python3 -m recipe.dapo.main_dapo --config-path=config --config-name=dapo_trainer {GRPO}\n"
+    )
+    f = next(f for f in lint_file(script, "verl").findings if f.rule == "GL002")
     assert f.severity == "error" and f.file.endswith("recipe/dapo/config/dapo_trainer.yaml") and f.line == 5
+    # the same text from the API (no file on disk): the base config is not looked for, its keys are unknown
+    f = next(f for f in lint_text(script.read_text(), "verl", str(script)).findings if f.rule == "GL002")
+    assert f.severity == "info" and "not linted from a file on disk" in f.message

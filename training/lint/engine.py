@@ -146,8 +146,14 @@ def lint_loaded(loaded: LoadedConfig) -> LintResult:
     return lint_mapped(grpolab.map_loaded(loaded), loaded.path or "<config>", "grpolab")
 
 
-def lint_text(text: str | bytes, input_format: str = "auto", path: str | None = None) -> LintResult:
-    """Lint config text in any supported format. Never raises for bad input: problems become GL000 findings."""
+def lint_text(
+    text: str | bytes, input_format: str = "auto", path: str | None = None, *, on_disk: bool = False
+) -> LintResult:
+    """Lint config text in any supported format. Never raises for bad input: problems become GL000 findings.
+
+    `on_disk`: `path` is the real file the text was read from, so a base config the script names
+    (`--config base.yaml`) may be opened from its folder and the folders above it. Off for text from elsewhere
+    (the API, stdin): then such a base config is not read and its keys are unknown."""
     shown = path or "<config>"
     if isinstance(text, bytes):
         if len(text) > MAX_CONFIG_BYTES:
@@ -181,7 +187,7 @@ def lint_text(text: str | bytes, input_format: str = "auto", path: str | None = 
     except ModuleNotFoundError:
         return _invalid(shown, fmt, f"the {fmt} format is not supported yet")
     try:
-        result = _lint_script_or_config(adapter, fmt, text, path, shown)
+        result = _lint_script_or_config(adapter, fmt, text, path, shown, path if on_disk else None)
     except ConfigError as exc:
         return LintResult(path=shown, format=fmt, findings=invalid_findings(exc.errors), notes=notes)
     result.notes = notes + result.notes
@@ -202,11 +208,11 @@ _FEW_PROBES: dict[str, tuple[Any, ...]] = {"bool": (True, False), "int": (1, 8),
 
 
 def _lint_script_or_config(
-    adapter: ModuleType, fmt: str, text: str, path: str | None, shown: str
+    adapter: ModuleType, fmt: str, text: str, path: str | None, shown: str, disk_path: str | None
 ) -> LintResult:
     """Map and lint each trainer command of the file (one for a config), settling unknown values."""
     memos: dict[int, dict[Any, Any]] = {0: {}}
-    with reading(path=path, memo=memos[0]) as first:
+    with reading(path=disk_path, memo=memos[0]) as first:
         try:
             mapped = adapter.map_text(text, path)
         except ConfigError as exc:
@@ -217,7 +223,7 @@ def _lint_script_or_config(
         raise _nothing_found(adapter, fmt, text, path)
     runs: list[tuple[Mapped | None, Reading, list[Finding]]] = [(mapped, first, [])]
     for k in range(1, len(first.commands)):
-        with reading(path=path, command=k, memo=memos.setdefault(k, {})) as r:
+        with reading(path=disk_path, command=k, memo=memos.setdefault(k, {})) as r:
             try:
                 runs.append((adapter.map_text(text, path), r, []))
             except ConfigError as exc:
@@ -231,7 +237,10 @@ def _lint_script_or_config(
         own = run_rules(m.concepts, m.allow)
         findings.extend(
             _settle_unknowns(
-                own, r, m.concepts, lambda probe, k=k: _rerun(adapter, text, path, k, probe, memos.get(k))
+                own,
+                r,
+                m.concepts,
+                lambda probe, k=k: _rerun(adapter, text, path, disk_path, k, probe, memos.get(k)),
             )
         )
         notes.extend(n for n in r.notes if n not in notes)
@@ -287,12 +296,13 @@ def _rerun(
     adapter: ModuleType,
     text: str,
     path: str | None,
+    disk_path: str | None,
     command: int,
     probe: dict[str, Any],
     memo: dict[Any, Any] | None,
 ) -> list[Finding] | None:
     """The findings when the unknown keys in `probe` take those values (None: the value is invalid there)."""
-    with reading(path=path, command=command, probe=probe, memo=memo):
+    with reading(path=disk_path, command=command, probe=probe, memo=memo):
         try:
             m = adapter.map_text(text, path)
         except ConfigError:
@@ -416,4 +426,4 @@ def lint_file(path: str | Path, input_format: str = "auto") -> LintResult:
         return _invalid(str(path), input_format, "is a directory, not a file")
     except OSError as exc:
         return _invalid(str(path), input_format, f"cannot read: {exc.strerror}")
-    return lint_text(data, input_format, str(path))
+    return lint_text(data, input_format, str(path), on_disk=True)

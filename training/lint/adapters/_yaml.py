@@ -255,7 +255,7 @@ def base_config(words: list[Any], program: str = "") -> tuple[Source, str]:
     if r is None or not r.path:
         return (
             Source(),
-            f"it may be set in the base config {shown}, which is not read (no file path to look from)",
+            f"it may be set in the base config {shown}, which is not read (the text was not linted from a file on disk)",
         )
     found = _find_in_tree(Path(r.path), rel)
     if found is None and named is None and program:
