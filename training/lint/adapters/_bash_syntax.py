@@ -18,6 +18,7 @@ import marshal
 import os
 import re
 import sys
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,6 +252,7 @@ def line_col(text: str, offset: int) -> tuple[int, int]:
 # ------------------------------------------------------------------------------------------------- parsing
 
 
+_IMPORTING = threading.Lock()
 _TABLE_CACHE = "bashlex-tables-{python}-{digest}.marshal"
 
 
@@ -260,8 +262,15 @@ def import_bashlex() -> None:
     import saves them (marshal, plain dicts of ints and strings) under the user's cache folder, keyed by the
     grammar's productions and the Python version, and later imports load them. Without a writable cache folder
     bashlex simply builds them as usual."""
-    if "bashlex.parser" in sys.modules:
+    if "bashlex.parser" in sys.modules and not _IMPORTING.locked():
         return
+    with _IMPORTING:  # API worker threads: one import, the patch never seen half-done
+        if "bashlex.parser" in sys.modules:
+            return
+        _import_with_cached_tables()
+
+
+def _import_with_cached_tables() -> None:
     spec = importlib.util.find_spec("bashlex")
     if spec is None or spec.loader is None:
         raise ModuleNotFoundError("bashlex")
