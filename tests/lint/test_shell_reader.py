@@ -199,6 +199,11 @@ def test_arrays_elements_index_and_count() -> None:
 def test_word_splitting_only_of_unquoted_values() -> None:
     text = 'X="a b  c"\necho $X "$X" pre$X\n'
     assert _words(text) == ["echo", "a", "b", "c", "a b  c", "prea", "b", "c"]
+    # inside an array too (verl's recipes: `EXTRA=(model_engine=x $ACTOR_CONFIG $ROLLOUT_CONFIG)`)
+    text = 'R="\n  a=1 \\\n  b=2"\nE=(m=1 $R "$R")\necho "${E[@]}"\n'
+    words = tokenize(text)[-1]
+    assert [w.text for w in words] == ["echo", "m=1", "a=1", "b=2", "\n  a=1   b=2"]
+    assert [(w.line, w.column) for w in words[2:4]] == [(2, 3), (3, 3)]
 
 
 def test_arithmetic() -> None:

@@ -403,9 +403,11 @@ class _Reader:
         vstart = start + m.end()
         if vstart in self.arrays:
             close = self.arrays[vstart]
-            items = [
-                self.join(self.expand(a, b, quoted=False))
+            items = [  # each element is word-split like a command's argument: `A=($ARGS)` makes several
+                self.join(f)
                 for a, b in array_words(self.text, vstart + 1, close)
+                for f in self.fields_of(self.expand(a, b, quoted=False), a)
+                if not (len(f) == 1 and f[0].args)
             ]
             old = self.env.get(name)
             prior = old.items if (append and old is not None and old.items is not None) else ()
@@ -685,6 +687,15 @@ class _Reader:
         return val
 
     def split(self, segs: list[_Seg], start: int) -> list[Word]:
+        """Word splitting, as the program's arguments (`"$@"` left out)."""
+        words: list[Word] = []
+        for f in self.fields_of(segs, start):
+            if len(f) == 1 and f[0].args:
+                continue  # "$@": whatever the script is called with; a file is linted as written
+            words.append(_word(f, self.file_off(start), self.lines))
+        return words
+
+    def fields_of(self, segs: list[_Seg], start: int) -> list[list[_Seg]]:
         """Word splitting: unquoted known text splits on blanks; quoted text and unknown values do not."""
         fields: list[list[_Seg]] = []
         current: list[_Seg] = []
@@ -711,12 +722,7 @@ class _Reader:
                     current.append(_Seg(ch, (off,), False))
                     started = True
         end_field()
-        words: list[Word] = []
-        for f in fields:
-            if len(f) == 1 and f[0].args:
-                continue  # "$@": whatever the script is called with; a file is linted as written
-            words.append(_word(f, self.file_off(start), self.lines))
-        return words
+        return fields
 
 
 def _word(parts: list[_Seg], fallback: int, lines: _Lines) -> Word:
