@@ -14,6 +14,8 @@ TAG_PATTERN = r"^[A-Za-z0-9_.:/-]{1,64}$"
 # control characters (terminal escapes, CR) and bidirectional overrides: a name is shown in terminals and tables,
 # where these rewrite what the reader sees (BUG-10)
 NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
+# documented in the schema only: api.strict_json refuses NUL in any body string first, with the field named
+NO_NUL_PATTERN = r"^[^\x00]*$"
 _NAME_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -100,6 +102,7 @@ class RunCreate(BaseModel):
         None,
         max_length=1_000_000,
         description="The run config as YAML or JSON text (errors get line/column).",
+        json_schema_extra={"pattern": NO_NUL_PATTERN},
     )
     tags: list[str] = Field(
         default_factory=list,
@@ -171,7 +174,11 @@ class LintRequest(BaseModel):
         json_schema_extra={"examples": [{"config_text": "algorithm:\n  norm_return: true\n"}]},
     )
 
-    config_text: str = Field(max_length=1_000_000, description="Config text in any supported format.")
+    config_text: str = Field(
+        max_length=1_000_000,
+        description="Config text in any supported format (no NUL characters: 422).",
+        json_schema_extra={"pattern": NO_NUL_PATTERN},
+    )
     input_format: str = Field(
         "auto",
         pattern=r"^[a-z]{1,20}$",

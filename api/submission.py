@@ -288,7 +288,6 @@ def prepare(body: RunCreate, settings: Settings) -> Prepared:
     try:
         if body.config_text is not None:
             loaded = load_text(body.config_text, "<config_text>")
-            text = body.config_text
         else:
             if _depth(body.config, MAX_DEPTH) > MAX_DEPTH:
                 raise ApiError(
@@ -305,7 +304,6 @@ def prepare(body: RunCreate, settings: Settings) -> Prepared:
                     errors=[_field_error("/config", f"more than {MAX_NODES:,} values")],
                 )
             loaded = validate_raw(body.config, None, "<config>")
-            text = yaml.safe_dump(body.config, sort_keys=False, allow_unicode=True)
     except ConfigError as exc:
         raise _invalid([e.model_dump() for e in exc.errors]) from None
     errors = check_hostile(loaded, settings)
@@ -336,12 +334,19 @@ def prepare(body: RunCreate, settings: Settings) -> Prepared:
     return Prepared(
         name=body.name or default_name(cfg),
         config=cfg.model_dump(mode="json"),
-        config_text=text,
+        config_text=body.config_text if body.config_text is not None else _yaml_text(body.config),
         findings=findings,
         queue=queue_for(cfg.model_dump(mode="json")),
         tags=list(dict.fromkeys(body.tags)),
         output_subdir=cfg.run.output_dir,
     )
+
+
+def _yaml_text(config: dict[str, Any] | None) -> str:
+    """The stored text of a config sent as an object: made only once it is accepted (dumping a big refused one
+    cost seconds), with libyaml when it is there."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(config, Dumper=dumper, sort_keys=False, allow_unicode=True)
 
 
 def _tag_ok(tag: str) -> bool:

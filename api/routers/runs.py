@@ -19,6 +19,7 @@ from api.deps import CurrentUser, OneThreadRoute, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.queries import SUMMARY_COLUMNS, detail_dict, get_run, summary_dict
 from api.schemas import (
+    NO_NUL_PATTERN,
     TAG_PATTERN,
     ErrorBody,
     LogList,
@@ -40,7 +41,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 # run ids are 12 hex digits; anything outside this alphabet (NUL, spaces, ...) is refused before any query
 RUN_ID = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$", description="Run id.")]
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it as a bad parameter, not a server error
 
 
 def _send(settings: Any, session: Any, run_id: str, queue: str) -> None:
@@ -177,7 +177,7 @@ def list_runs(
         str | None, Query(max_length=64, pattern=TAG_PATTERN, description="Only runs with this tag.")
     ] = None,
     q: Annotated[
-        str | None, Query(max_length=200, pattern=NO_NUL, description="Substring of the name or id.")
+        str | None, Query(max_length=200, pattern=NO_NUL_PATTERN, description="Substring of the name or id.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
