@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ARMS = ("fixed", "double", "sft")
+ARMS = ("fixed", "sft", "double")  # in this order: sft needs the fixed run; the ablation comes last
 EXAMPLE = ROOT / "examples" / "reasoning-cpu.yaml"
 BEGIN = "<!-- bench/reasoning_demo.py:{name}:begin -->"
 END = "<!-- bench/reasoning_demo.py:{name}:end -->"
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     if bad or args.seeds < 1:
         p.error(f"--arms: unknown {', '.join(bad)}" if bad else "--seeds must be ≥ 1")
     if not args.report_only:
-        for arm in [a for a in ARMS if a in arms]:  # fixed first: sft needs its RL wall time
+        for arm in [a for a in ARMS if a in arms]:
             for seed in range(args.seeds):
                 run_arm(arm, seed, args)
     runs = Path(args.runs)
