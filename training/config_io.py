@@ -9,6 +9,7 @@ pydantic and the RunConfig schema are imported only when a config is validated: 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +65,7 @@ class LoadedConfig:
         return self.source.locate(pointer) if self.source else None
 
 
-def _friendly(err: dict[str, Any]) -> str:
+def _friendly(err: Mapping[str, Any]) -> str:
     kind = err.get("type", "")
     loc = err.get("loc", ())
     name = str(loc[-1]) if loc else ""

@@ -112,14 +112,11 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
         tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
-    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    node = yaml.ScalarNode(tag, event.value, None, None, event.style)  # marks unused by the constructors
     build = _RESOLVER.yaml_constructors.get(tag)
     if build is None:
-        raise ConfigSyntaxError(
-            f"the YAML tag {tag} is not accepted in configs",
-            event.start_mark.line + 1,
-            event.start_mark.column + 1,
-        )
+        p = _pos(event)
+        raise ConfigSyntaxError(f"the YAML tag {tag} is not accepted in configs", p.line, p.column)
     try:
         return build(_RESOLVER, node)
     except ValueError as exc:  # e.g. an integer of over 4,300 digits (Python's int conversion limit)
@@ -133,7 +130,8 @@ _COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 def _pos(event: yaml.Event) -> Position:
-    return Position(event.start_mark.line + 1, event.start_mark.column + 1)
+    mark = event.start_mark
+    return Position(mark.line + 1, mark.column + 1) if mark is not None else Position(1, 1)
 
 
 def parse_text(text: str | bytes) -> tuple[Any, SourceMap]:
