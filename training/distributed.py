@@ -1,9 +1,10 @@
 """Several ranks in one run: the launcher (torchrun), the process group, and the few collectives the trainer uses.
 
-A run on N ranks is N copies of the same trainer process started by torchrun (`python -m torch.distributed.run
---standalone --nproc-per-node N ...`): one process per rank, `RANK`/`WORLD_SIZE`/`LOCAL_RANK`/`MASTER_*` in the
-environment, a `torch.distributed` group over NCCL on GPUs and gloo on CPU. `grpolab train --nproc N` and the
-worker (`resources.gpus` or `resources.cpu_ranks` > 1) build that command with `torchrun_command`.
+A run on N ranks is N copies of the same trainer process, torchrun-style: one process per rank with `RANK`,
+`WORLD_SIZE`, `LOCAL_RANK`, `MASTER_ADDR`/`MASTER_PORT` in its environment, and a `torch.distributed` group over
+NCCL on GPUs and gloo on CPU. `launch` starts them (`grpolab train --nproc N` in-process; the worker, for
+`resources.gpus` or `resources.cpu_ranks` > 1, through `python -m training.distributed --nproc N -- ...`, the
+command `launch_command` builds). Ranks started by torchrun itself work the same.
 
 What the ranks share (training/pipeline.py): every rank draws the same step seeds, plays its share of the groups
 (whole groups: `shard`), then all ranks gather every group, so advantages are computed on the full batch exactly
@@ -166,19 +167,99 @@ def destroy() -> None:
         dist.destroy_process_group()
 
 
-def torchrun_command(nproc: int, module: str, args: list[str], python: str | None = None) -> list[str]:
-    """The command that runs `python -m <module> <args>` on `nproc` ranks of this machine. `--standalone` gives
-    the ranks a private rendezvous on a free local port, so concurrent runs never collide."""
+def launch_command(nproc: int, command: list[str], python: str | None = None) -> list[str]:
+    """The command line that runs `command` on `nproc` ranks of this machine (`python -m training.distributed`)."""
     if nproc < 1:
         raise ValueError(f"the number of ranks must be ≥ 1, got {nproc}")
-    return [
-        python or sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc-per-node={nproc}",
-        "--max-restarts=0",
-        "-m",
-        module,
-        *args,
-    ]
+    return [python or sys.executable, "-m", "training.distributed", "--nproc", str(nproc), "--", *command]
+
+
+def launch(nproc: int, command: list[str], env: dict[str, str] | None = None, grace_s: float = 30.0) -> int:
+    """Run `command` as `nproc` rank processes (torchrun's environment: RANK, WORLD_SIZE, LOCAL_RANK,
+    LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT) and wait for them. SIGTERM/SIGINT are passed on to every rank;
+    when one rank fails the others get SIGTERM, then SIGKILL after `grace_s` (a rank blocked in a collective
+    would otherwise wait for its dead peer). Each rank dies with the launcher (PR_SET_PDEATHSIG). Returns 0, or
+    the first failing rank's exit status."""
+    import signal
+    import subprocess
+    import time
+
+    base = dict(os.environ if env is None else env)
+    port = _free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+    for r in range(nproc):
+        rank_env = {
+            **base,
+            "RANK": str(r),
+            "LOCAL_RANK": str(r),
+            "WORLD_SIZE": str(nproc),
+            "LOCAL_WORLD_SIZE": str(nproc),
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+        }
+        procs.append(subprocess.Popen(command, env=rank_env, preexec_fn=_die_with_parent))
+
+    def stop_all(sig: int = signal.SIGTERM) -> None:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(sig)
+
+    def forward(signum: int, _frame: Any) -> None:
+        stop_all(signal.SIGTERM)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    failed: int | None = None
+    killed_at: float | None = None
+    try:
+        while None in (codes := [p.poll() for p in procs]):
+            bad = [c for c in codes if c not in (None, 0)]
+            if bad and failed is None:
+                failed = bad[0]
+                stop_all(signal.SIGTERM)
+                killed_at = time.monotonic()
+            if killed_at is not None and time.monotonic() - killed_at > grace_s:
+                stop_all(signal.SIGKILL)
+            time.sleep(0.05)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        stop_all(signal.SIGKILL)
+    if failed is not None:
+        return failed
+    return next((p.returncode for p in procs if p.returncode != 0), 0)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In a rank before exec: get SIGKILL when the launcher dies (a killed run must not leave ranks behind)."""
+    import contextlib
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def main(argv: list[str]) -> int:
+    """`python -m training.distributed --nproc N -- COMMAND...`: the worker's launcher for multi-rank runs."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m training.distributed", description=main.__doc__)
+    parser.add_argument("--nproc", type=int, required=True, metavar="N", help="ranks to start (≥ 1)")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command each rank runs")
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if args.nproc < 1 or not command:
+        parser.error("give --nproc N (≥ 1) and, after --, the command each rank runs")
+    return launch(args.nproc, command)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -75,7 +76,8 @@ def main(argv: list[str]) -> int:
             should_stop=stop.is_set,
             resume=True,
         )
-        report.emit("summary", summary=clean(summary))
+        if int(os.environ.get("RANK", "0")) == 0:  # several ranks (training.distributed): rank 0 reports
+            report.emit("summary", summary=clean(summary))
         return 0
     except Exception as exc:
         for line in traceback.format_exc().rstrip().splitlines():

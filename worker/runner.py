@@ -32,6 +32,7 @@ from api.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
 from api.db.session import session_scope
 from api.settings import Settings
 from training import metrics as M
+from training.distributed import launch_command
 from worker.child import MARK, finite
 
 log = logging.getLogger("grpolab.worker")
@@ -49,6 +50,27 @@ def _die_with_parent() -> None:
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     os.setsid()  # own process group: a Ctrl-C in the terminal reaches the worker, which stops us cleanly
+
+
+def _resources(config: Any) -> dict[str, Any]:
+    res = config.get("resources") if isinstance(config, dict) else None
+    return res if isinstance(res, dict) else {}
+
+
+def trainer_ranks(config: dict[str, Any]) -> int:
+    """How many ranks a run trains on: `resources.gpus` when > 0 (one process per GPU), else
+    `resources.cpu_ranks` (default 1)."""
+    res = _resources(config)
+    gpus = int(res.get("gpus") or 0)
+    return gpus if gpus > 0 else int(res.get("cpu_ranks") or 1)
+
+
+def trainer_command(config: dict[str, Any], out_dir: Path) -> list[str]:
+    """The training child's command line: `python -m worker.child DIR`, or on several ranks the same command
+    under the trainer's launcher (`python -m training.distributed --nproc N -- ...`; rank 0 reports)."""
+    child = [sys.executable, "-m", "worker.child", str(out_dir)]
+    n = trainer_ranks(config)
+    return launch_command(n, child) if n > 1 else child
 
 
 @dataclass
@@ -122,13 +144,13 @@ class RunSupervisor:
         except OSError as exc:
             self._finish(RunStatus.FAILED, f"cannot write the run's folder {out_dir}: {exc.strerror}")
             return "failed"
-        threads = str(run.config.get("resources", {}).get("cpu_threads", 2))
+        threads = str(_resources(run.config).get("cpu_threads", 2))
         # the trainer needs no credentials: keep the database and broker URLs (passwords) out of its environment
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BROKER_URL")}
         env.update(PYTHONUNBUFFERED="1", OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
         try:
             child = subprocess.Popen(
-                [sys.executable, "-m", "worker.child", str(out_dir)],
+                trainer_command(run.config, out_dir),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

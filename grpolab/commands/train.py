@@ -7,6 +7,9 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from training import metrics as M
 
 HELP = "train a run config with the fixed GRPO pipeline (no FILE: the tiny CPU demo)"
 DESCRIPTION = """\
@@ -20,10 +23,16 @@ guess-the-number (N = 8) from a random init, 500 steps: about 25 s on 2 quiet co
 Writes to --out (default runs/<timestamp>): metrics.jsonl (one line per step), summary.json (with
 eval/success_rate on fresh episodes), checkpoints/ (safetensors, resumable: rerun with the same --out).
 
+--nproc N trains on N processes of this machine (ranks over torch.distributed: gloo on CPU, NCCL with
+resources.gpus; both learner backends, DeepSpeed ZeRO included). Each rank plays its share of whole groups,
+advantages are computed on the full batch, gradients are summed over ranks; rank 0 alone writes metrics.jsonl,
+summary.json and the checkpoints. See docs/pipeline.md (several ranks).
+
 Examples:
   grpolab train
   grpolab train n16.yaml --out runs/n16        (see docs/pipeline.md for the N = 16 config)
   grpolab train config.yaml --steps 50
+  grpolab train config.yaml --nproc 2          (2 CPU ranks; with learner.backend: deepspeed, ZeRO over both)
 """
 
 
@@ -37,10 +46,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--plot", metavar="PNG", help="also draw the run's success curves (per step and per second) to PNG"
     )
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train on N ranks of this machine (one process each; rank 0 writes the run's files); default 1",
+    )
 
 
-def _lint(path: str | None) -> tuple[object | None, int]:
-    """Load + lint. Returns (LoadedConfig, 0) or (None, exit status) after printing why."""
+def _lint(path: str | None, echo: bool = True) -> tuple[object | None, int]:
+    """Load + lint. Returns (LoadedConfig, 0) or (None, exit status) after printing why (findings only when
+    `echo`: ranks other than 0 stay silent)."""
     from training.config_io import ConfigError, load_file, validate_raw
 
     try:
@@ -54,7 +71,7 @@ def _lint(path: str | None) -> tuple[object | None, int]:
     except ImportError:  # lint package absent: train still works (it is validated already)
         return loaded, 0
     result = lint_loaded(loaded)
-    if result.findings:
+    if result.findings and echo:
         print(text_report([result]), file=sys.stderr)
     if result.blocking:
         print(
@@ -67,7 +84,13 @@ def _lint(path: str | None) -> tuple[object | None, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded, status = _lint(args.file)
+    from training.distributed import launched_ranks
+
+    rank = launched_ranks()
+    if args.nproc < 1:
+        print(f"grpolab train: --nproc must be ≥ 1, got {args.nproc}", file=sys.stderr)
+        return 2
+    loaded, status = _lint(args.file, echo=rank.is_writer)
     if loaded is None:
         return status
     cfg = loaded.config  # type: ignore[attr-defined]
@@ -82,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     if updates:
         cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update=updates)})
     out = Path(args.out or cfg.run.output_dir or f"runs/{time.strftime('%Y%m%d-%H%M%S')}")
+    if args.nproc > 1 and rank.world == 1:
+        return _launch_ranks(args, cfg, out)
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -89,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     from training.models import ModelLoadError
     from training.pipeline import train
 
-    console = Console(stderr=True, quiet=args.quiet)
+    console = Console(stderr=True, quiet=args.quiet or not rank.is_writer)
     progress = Progress(
         TextColumn("[bold]train"),
         BarColumn(),
@@ -102,9 +127,7 @@ def run(args: argparse.Namespace) -> int:
     task = progress.add_task("train", total=cfg.run.steps, reward=0.0, success=0.0)
 
     def on_metrics(step: int, m: dict[str, float]) -> None:
-        progress.update(
-            task, completed=step, reward=m["rollout/reward_mean"], success=m["rollout/success_rate"]
-        )
+        progress.update(task, completed=step, reward=m[M.REWARD_MEAN], success=m[M.SUCCESS_RATE])
 
     def on_log(line: str) -> None:
         progress.console.print(line)
@@ -116,11 +139,58 @@ def run(args: argparse.Namespace) -> int:
     except (ModelLoadError, ValueError, NotImplementedError) as exc:
         print(f"grpolab train: {exc}", file=sys.stderr)
         return 2
-    if args.plot:
+    if not rank.is_writer:
+        return 0
+    if args.plot and rank.world == 1:  # several ranks: the launching process plots
         plot_run(out, Path(args.plot))
-    keys = ["steps", "eval/success_rate_start", "eval/success_rate", "eval/episodes", "wall_s", "checkpoint"]
+    keys = ["steps", M.EVAL_SUCCESS_RATE_START, M.EVAL_SUCCESS_RATE, M.EVAL_EPISODES, "wall_s", "checkpoint"]
     print(json.dumps({k: summary[k] for k in keys if k in summary}, indent=2))
     return 0
+
+
+def _launch_ranks(args: argparse.Namespace, cfg: Any, out: Path) -> int:
+    """`--nproc N`: refuse what several ranks cannot run, then start N copies of this command (one per rank, the
+    output folder fixed here) and wait for them."""
+    import os
+
+    from training.distributed import launch
+    from training.pipeline import prompts_per_step
+
+    try:
+        prompts_per_step(cfg)
+    except ValueError as exc:
+        print(f"grpolab train: {exc}", file=sys.stderr)
+        return 2
+    if cfg.rollout.backend == "vllm":
+        print(
+            "grpolab train: --nproc > 1 needs rollout.backend: hf (vLLM with several ranks: docs/gpu.md)",
+            file=sys.stderr,
+        )
+        return 2
+    command = [sys.executable, "-m", "grpolab", "train", *rank_arguments(args, out)]
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(cfg.resources.cpu_threads))}
+    rc = launch(args.nproc, command, env=env)
+    if rc != 0:
+        print(f"grpolab train: a rank exited with status {rc} (its message is above)", file=sys.stderr)
+        return rc if rc > 0 else 1
+    if args.plot:
+        plot_run(out, Path(args.plot))
+    return 0
+
+
+def rank_arguments(args: argparse.Namespace, out: Path) -> list[str]:
+    """The `grpolab train` arguments of each rank: this command's, with the output folder made explicit."""
+    argv = [args.file] if args.file else []
+    argv += ["--out", str(out)]
+    if args.steps is not None:
+        argv += ["--steps", str(args.steps)]
+    if args.seed is not None:
+        argv += ["--seed", str(args.seed)]
+    if args.no_resume:
+        argv.append("--no-resume")
+    if args.quiet:
+        argv.append("--quiet")
+    return argv
 
 
 def plot_run(out: Path, png: Path) -> None:
@@ -133,21 +203,21 @@ def plot_run(out: Path, png: Path) -> None:
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
     summary = json.loads((out / "summary.json").read_text())
     steps = [r["step"] for r in rows]
-    succ = [r["rollout/success_rate"] for r in rows]
+    succ = [r[M.SUCCESS_RATE] for r in rows]
     ma = [sum(succ[max(0, i - 9) : i + 1]) / len(succ[max(0, i - 9) : i + 1]) for i in range(len(succ))]
     elapsed, acc = [], 0.0
     for r in rows:
-        acc += r["time/rollout_s"] + r["time/learn_s"]
+        acc += r[M.ROLLOUT_S] + r[M.LEARN_S]
         elapsed.append(acc)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     a1.plot(steps, succ, color="tab:blue", alpha=0.3, label="training success (128 episodes/step)")
     a1.plot(steps, ma, color="tab:blue", label="moving average (10 steps)")
-    if "eval/success_rate_start" in summary:
-        a1.scatter([0], [summary["eval/success_rate_start"]], color="black", zorder=3, label="eval, start")
-    if "eval/success_rate" in summary:
+    if M.EVAL_SUCCESS_RATE_START in summary:
+        a1.scatter([0], [summary[M.EVAL_SUCCESS_RATE_START]], color="black", zorder=3, label="eval, start")
+    if M.EVAL_SUCCESS_RATE in summary:
         a1.scatter(
             [steps[-1] if steps else 0],
-            [summary["eval/success_rate"]],
+            [summary[M.EVAL_SUCCESS_RATE]],
             color="tab:red",
             zorder=3,
             label=f"eval, end ({summary.get('eval/episodes', 0)} fresh episodes)",

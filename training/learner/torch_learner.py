@@ -181,6 +181,8 @@ class TorchLearner(LearnerBackend):
         yield from self.model.state_dict().items()
 
     def save_checkpoint(self, directory: Path) -> None:
+        if distributed.rank() != 0:
+            return  # the replicas are identical: rank 0 writes
         directory.mkdir(parents=True, exist_ok=True)
         if self.lora:
             lora.save_adapter(self.model, directory)
