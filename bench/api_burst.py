@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/api_burst.py [--burst 1000] [--streams 200] [--posts 1000]
 
-Starts a fresh PostgreSQL database (127.0.0.1:5432, user postgres), a private redis-server and one API process
-(uvicorn, 1 process, no worker: submitted runs stay queued), then:
+Starts a fresh PostgreSQL database (127.0.0.1:5432, user postgres), a private redis-server and an API
+(uvicorn, 1 process unless `--api-workers N`; no worker: submitted runs stay queued), then:
 
 1. opens `--streams` Server-Sent-Event streams on queued runs and keeps them open;
 2. with the streams open, times `GET /runs?limit=20` one request at a time (p50);
@@ -307,6 +307,7 @@ def main() -> int:
     ap.add_argument("--burst", type=int, default=1000, help="simultaneous mixed requests (default 1000)")
     ap.add_argument("--streams", type=int, default=200, help="SSE streams held open (default 200)")
     ap.add_argument("--posts", type=int, default=1000, help="POSTs for the throughput figure (default 1000)")
+    ap.add_argument("--api-workers", type=int, default=1, help="uvicorn processes of the API (default 1)")
     args = ap.parse_args()
 
     import resource
@@ -316,11 +317,12 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="grpolab-burst-"))
     db = FreshDatabase()
     redis_srv = RedisServer(work)
-    api, base = start_api(service_env(db.url, redis_srv.url, work / "data"), work / "api.log")
+    env = service_env(db.url, redis_srv.url, work / "data")
+    api, base = start_api(env, work / "api.log", "--workers", str(args.api_workers))
     try:
         tokens = [make_token(db.url, f"user-{n}") for n in range(USERS)]
         print(
-            f"PostgreSQL + Redis, 1 API process; cores: {os.cpu_count()}; load average before: {os.getloadavg()}"
+            f"PostgreSQL + Redis, {args.api_workers} API process(es); cores: {os.cpu_count()}; load average before: {os.getloadavg()}"
         )
         asyncio.run(scenario(base, api.pid, tokens, args))
         print(f"load average after: {os.getloadavg()}")
