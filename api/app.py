@@ -203,16 +203,17 @@ UI_SECURITY_HEADERS = {
 
 
 def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
-    """Every method some API route serves at this path (for a 405's `Allow` header)."""
-    methods: set[str] = set()
-    for route in app.router.routes:
-        methods_of = getattr(route, "methods", None)
-        if not methods_of or getattr(route, "name", "") == "frontend":
-            continue
-        match, _ = route.matches({**scope, "method": next(iter(methods_of))})
-        if match == Match.FULL:
-            methods |= set(methods_of)
-    return sorted(methods)
+    """Every method some API route serves at this path (for a 405's `Allow` header), found by asking the router
+    (included routers too) whether each method would fully match; the web UI's catch-all GET does not count."""
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        probe = {**scope, "method": method}
+        if any(
+            getattr(route, "name", None) != "frontend" and route.matches(probe)[0] == Match.FULL
+            for route in app.router.routes
+        ):
+            allowed.append(method)
+    return allowed
 
 
 def _mount_frontend(app: FastAPI, dist: Path) -> None:

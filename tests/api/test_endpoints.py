@@ -83,6 +83,24 @@ def test_error_shape_for_unknown_routes_and_methods(client) -> None:
     assert r.status_code == 405 and r.json()["detail"]["code"] == "method_not_allowed"
     r = client.get("/api/v1/runs/doesnotexist")
     assert r.status_code == 404 and "doesnotexist" in r.json()["detail"]["message"]
+    # 405 names every method the path serves (GET and POST /runs are two routes), also where the web UI's
+    # catch-all GET route would otherwise answer 404
+    for method, path, allow in [("DELETE", "/api/v1/runs", "GET, POST"), ("GET", "/api/v1/lint", "POST")]:
+        r = client.request(method, path)
+        assert (r.status_code, r.headers.get("allow")) == (405, allow), r.text
+
+
+def test_openapi_describes_the_real_error_shape(client) -> None:
+    doc = client.get("/api/v1/openapi.json").json()
+    assert "HTTPValidationError" not in str(doc)
+    create = doc["paths"]["/api/v1/runs"]["post"]
+    for status in ("400", "401", "409", "413", "422", "503"):
+        ref = create["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+        assert ref == "#/components/schemas/ErrorBody", status
+    assert create["security"] == [{"HTTPBearer": []}]
+    assert "security" not in doc["paths"]["/healthz"]["get"]
+    body = doc["components"]["schemas"]["RunCreate"]
+    assert body["oneOf"] == [{"required": ["config"]}, {"required": ["config_text"]}]
 
 
 def test_frontend_deep_links(settings, tmp_path) -> None:
