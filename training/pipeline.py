@@ -1,7 +1,7 @@
 """The fixed GRPO pipeline, read top to bottom:
 
-    run = setup(cfg)                      policy, environments, rollout and learner backends, ranks
-    start = resume_or_start(run)          last checkpoint, or warm start + first evaluation
+    run = setup(cfg)                      policy (warm-started on a fresh run), environments, backends, ranks
+    start = resume_or_start(run)          last checkpoint, or the first evaluation
     for step in start+1 .. run.steps:
         groups = rollout(run, rng)        B initial states × G episodes (each rank plays its share)
         batch  = build_batch(groups)      advantages per group → token-level batch (training/batch.py)
@@ -73,6 +73,8 @@ class Run:
     env_pool: list[Any] = field(default_factory=list)
     #: environments of the held-out split, for envs that have one (`has_eval_split`); None: evaluate on `new_env`
     new_eval_env: Callable[[], Any] | None = None
+    #: the checkpoint to resume from (None: a fresh run)
+    resume_from: Path | None = None
     eval_env_pool: list[Any] = field(default_factory=list)
 
     @property
@@ -91,8 +93,8 @@ def train(
 ) -> dict[str, Any]:
     """Run (or resume) a training run; writes metrics.jsonl, summary.json and checkpoints/ under `out_dir`."""
     t_start = time.perf_counter()
-    run = setup(config, Path(out_dir), on_metrics=on_metrics, on_log=on_log)
-    start_step = resume_or_start(run, resume)
+    run = setup(config, Path(out_dir), resume=resume, on_metrics=on_metrics, on_log=on_log)
+    start_step = resume_or_start(run)
     step, stopped, last = start_step, False, dict[str, float]()
     for step in range(start_step + 1, config.run.steps + 1):
         if distributed.any_rank(should_stop is not None and should_stop()):
@@ -125,17 +127,20 @@ def setup(
     cfg: RunConfig,
     out_dir: Path,
     *,
+    resume: bool = True,
     on_metrics: MetricsCallback | None = None,
     on_log: LogCallback | None = None,
 ) -> Run:
-    """Policy, environment factory, sampling parameters, rollout and learner backends, this process's rank."""
+    """Policy, environment factory, sampling parameters, rollout and learner backends, this process's rank. A
+    fresh run (no checkpoint to resume) is warm-started here, before the learner exists: its KL reference and
+    DeepSpeed's fp32 master weights must start from the warm-started policy, not the random init."""
     import torch
     from transformers.utils import logging as hf_logging
 
     from training.envs import make_run_env
     from training.envs.chat import ConversationFormat
     from training.lora import apply_lora
-    from training.models import load_policy
+    from training.models import count_parameters, load_policy
 
     hf_logging.disable_progress_bar()  # checkpoints are saved often; their shard bars would flood the log
     B, G = prompts_per_step(cfg), cfg.algorithm.group_size
@@ -175,6 +180,18 @@ def setup(
     )
     device = (f"cuda:{ranks.local_rank}" if ranks.world > 1 else "cuda") if on_gpu else "cpu"
     policy.model.to(device)
+    log = (on_log or _ignore) if ranks.is_writer else _ignore
+    resume_from = checkpoint.latest(out_dir) if resume else None
+    state: dict[str, Any] = {}
+    if resume_from is None:
+        n_params = count_parameters(policy.model)
+        on_ranks = f" on {ranks.world} ranks" if ranks.world > 1 else ""
+        log(
+            f"model {policy.source}: {n_params / 1e6:.2f}M parameters; env {cfg.env.id}; {B}×{G} episodes/step"
+            f"{on_ranks}"
+        )
+        if cfg.warm_start.steps > 0:
+            state["warm_start"] = _warm_start(cfg, policy, new_env, fmt, log)
     length_norm = cfg.algorithm.length_norm_constant or cfg.rollout.max_new_tokens * turn_limit
     learner = _build_learner(cfg, policy.model, length_norm, device)
     return Run(
@@ -189,10 +206,23 @@ def setup(
         ranks=ranks,
         prompts_per_step=B,
         group_size=G,
-        log=(on_log or _ignore) if ranks.is_writer else _ignore,
+        log=log,
         on_metrics=on_metrics if ranks.is_writer else None,
+        state=state,
+        resume_from=resume_from,
         new_eval_env=new_eval_env if held_out else None,
     )
+
+
+def _warm_start(
+    cfg: RunConfig, policy: Any, new_env: Callable[[], Any], fmt: Any, log: LogCallback
+) -> dict[str, Any]:
+    from training.learner.warm_start import warm_start
+
+    t0 = time.perf_counter()
+    figures = warm_start(policy.model, new_env, fmt, cfg.warm_start, cfg.run.seed, log)
+    figures[M.WARM_START_SECONDS] = time.perf_counter() - t0
+    return figures
 
 
 def prompts_per_step(cfg: RunConfig) -> int:
@@ -243,13 +273,11 @@ def _ignore(*_args: Any) -> None:
 
 
 # -- resume or start -----------------------------------------------------------------------------------------------
-def resume_or_start(run: Run, resume: bool) -> int:
-    """Load the latest checkpoint (returns its step) or start fresh: warm start, then the first evaluation."""
+def resume_or_start(run: Run) -> int:
+    """Load the checkpoint `setup` found (returns its step), or start fresh with the first evaluation."""
     from training.learner.torch_learner import set_rng_state
-    from training.models import count_parameters
 
-    cfg = run.cfg
-    ckpt = checkpoint.latest(run.out_dir) if resume else None
+    ckpt = run.resume_from
     if ckpt is not None:
         run.learner.load_checkpoint(ckpt)
         run.state, rng = checkpoint.load_state(ckpt)
@@ -262,25 +290,9 @@ def resume_or_start(run: Run, resume: bool) -> int:
         return start_step
     if run.ranks.is_writer:
         run.metrics_path.write_text("")
-    n_params = count_parameters(run.policy.model)
-    ranks = f" on {run.ranks.world} ranks" if run.ranks.world > 1 else ""
-    run.log(
-        f"model {run.policy.source}: {n_params / 1e6:.2f}M parameters; env {cfg.env.id}; "
-        f"{run.prompts_per_step}×{run.group_size} episodes/step{ranks}"
-    )
-    if cfg.warm_start.steps > 0:
-        from training.learner.warm_start import warm_start
-
-        t0 = time.perf_counter()
-        run.state["warm_start"] = warm_start(
-            run.policy.model, run.new_env, run.fmt, cfg.warm_start, cfg.run.seed, run.log
-        )
-        run.state["warm_start"][M.WARM_START_SECONDS] = time.perf_counter() - t0
-        if cfg.learner.backend == "torch":
-            distributed.broadcast_parameters(run.policy.model)
     run.rollout.sync_weights(run.learner.export_weights())  # the warm start changed the weights
-    if cfg.run.eval_episodes:
-        run.state["eval_start"] = evaluate(run, cfg.run.eval_episodes, tag=0)
+    if run.cfg.run.eval_episodes:
+        run.state["eval_start"] = evaluate(run, run.cfg.run.eval_episodes, tag=0)
         run.log(f"start: eval success {run.state['eval_start']['success_rate']:.3f}")
     return 0
 

@@ -35,8 +35,8 @@ def main(out: Path) -> None:
 
     faulthandler.dump_traceback_later(120, exit=True)  # a hung collective fails the test with stacks
     cfg = probe_config()
-    run = setup(cfg, out / "run")
-    resume_or_start(run, resume=False)
+    run = setup(cfg, out / "run", resume=False)
+    resume_or_start(run)
     before = {k: v.clone() for k, v in run.learner.export_weights()}
     rng = np.random.default_rng([cfg.run.seed, 1, 1])
     groups = rollout(run, rng)

@@ -91,9 +91,8 @@ def test_each_rank_trains_whole_groups_with_single_process_advantages_and_update
     for name, w in r0["after"].items():
         torch.testing.assert_close(w, r1["after"][name], rtol=0, atol=0, msg=name)
     policy = load_policy(cfg.model, seed=cfg.run.seed)
-    # as in the pipeline: the KL reference is the initial model, the policy the warm-started one
+    policy.model.load_state_dict(r0["before"])  # warm-started: the policy and its KL reference
     learner = TorchLearner(policy.model, cfg.algorithm, cfg.optim, total_steps=cfg.run.steps)
-    policy.model.load_state_dict(r0["before"])
     one = learner.step(TrainBatch(whole.sequences, temperature=whole.temperature))
     changed = 0
     for name, w in policy.model.state_dict().items():
