@@ -1,4 +1,4 @@
-"""Several ranks in one run: the launcher (torchrun), the process group, and the few collectives the trainer uses.
+"""Several ranks in one run: a torchrun-style launcher, the process group, and the few collectives the trainer uses.
 
 A run on N ranks is N copies of the same trainer process, torchrun-style: one process per rank with `RANK`,
 `WORLD_SIZE`, `LOCAL_RANK`, `MASTER_ADDR`/`MASTER_PORT` in its environment, and a `torch.distributed` group over
