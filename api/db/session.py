@@ -8,6 +8,7 @@ transaction left idle, and a checkout from the pool.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ class DbTuning:
         return {
             "connect_timeout": self.connect_timeout_s,
             "options": options,
+            # pg_stat_activity then says which process holds a connection
+            "application_name": f"grpolab-{os.getpid()}",
             "keepalives": 1,
             "keepalives_idle": 30,
             "keepalives_interval": 10,

@@ -26,26 +26,28 @@ KEYS = 5  # shared Idempotency-Keys in the burst, 10 POSTs each
 
 
 @pytest.fixture(scope="module")
-def api(pg, redis_srv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def api(pg, redis_srv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:  # type: ignore[no-untyped-def]
     """One `grpolab api` process for this module, on the test database; no worker, so runs stay queued. Each
     test makes new tokens, so the process's token cache is cold for them."""
     tmp = tmp_path_factory.mktemp("api")
     proc, base = start_api(service_env(pg.url, redis_srv.url, tmp / "data"), tmp / "api.log")
     try:
-        yield base
+        yield base, proc.pid
     finally:
         proc.stop()
 
 
-def _pg_states(db_url: str) -> Counter[str]:
-    """Connections to the test database by state, as PostgreSQL sees them (this query's own one excluded)."""
+def _pg_states(db_url: str, api_pid: int | None = None) -> Counter[str]:
+    """Connections to the test database by state, as PostgreSQL sees them (this query's own one excluded);
+    only the API process's (its application_name) when `api_pid` is given."""
     name = db_url.rsplit("/", 1)[1]
+    query = "SELECT state, count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+    args: tuple[str, ...] = (name,)
+    if api_pid is not None:
+        query += " AND application_name = %s"
+        args += (f"grpolab-{api_pid}",)
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT state, count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
-            "GROUP BY state",
-            (name,),
-        ).fetchall()
+        rows = conn.execute(query + " GROUP BY state", args).fetchall()
     return Counter({str(state): int(n) for state, n in rows})
 
 
@@ -91,7 +93,7 @@ async def _burst(base: str, tokens: list[str]) -> tuple[Counter[int | str], Coun
 
 
 def test_burst_with_cold_token_cache_is_answered(settings, api) -> None:  # type: ignore[no-untyped-def]
-    base = api
+    base, api_pid = api
     # the POSTs all come from token 0 (i % 4 == 0 and len(tokens) == 4): keys are per user
     tokens = [make_token(settings.db_url, f"burst-{n}") for n in range(4)]
     statuses, ids = asyncio.run(_burst(base, tokens))
@@ -102,10 +104,13 @@ def test_burst_with_cold_token_cache_is_answered(settings, api) -> None:  # type
     assert statuses[201] == KEYS and statuses[200] == BURST - KEYS, statuses
     assert len(ids) == KEYS and sum(ids.values()) == posts
     assert _pg_states(settings.db_url)["idle in transaction"] == 0
+    assert (
+        sum(_pg_states(settings.db_url, api_pid).values()) <= settings.api_threads + 4 + 2
+    )  # pool + /healthz's
 
 
 def test_open_streams_hold_no_connection(settings, api) -> None:  # type: ignore[no-untyped-def]
-    base = api
+    base, api_pid = api
     token = make_token(settings.db_url, "watcher")
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
@@ -134,22 +139,23 @@ def test_open_streams_hold_no_connection(settings, api) -> None:  # type: ignore
             await asyncio.wait_for(opened.wait(), 30)
             await asyncio.sleep(1.5)  # a few watcher ticks while every stream is open
             states = await asyncio.to_thread(_pg_states, settings.db_url)
+            api_states = await asyncio.to_thread(_pg_states, settings.db_url, api_pid)
             listed = await client.get("/api/v1/runs", params={"limit": 1})
             one = await client.get(f"/api/v1/runs/{run_id}")
             release.set()
             await asyncio.gather(*tasks)
-            return ready, states, listed.status_code, one.status_code
+            return ready, states, api_states, listed.status_code, one.status_code
 
-    ready, states, listed, one = asyncio.run(watch())
+    ready, states, api_states, listed, one = asyncio.run(watch())
     assert ready == STREAMS
     assert states["idle in transaction"] == 0, states
-    # 50 streams, yet the API holds no more connections than its pool (threads + overflow) allows
-    assert sum(states.values()) <= settings.api_threads + 4, states
+    # 50 streams, yet the API holds no more connections than its pool (threads + overflow + /healthz's) allows
+    assert 1 <= sum(api_states.values()) <= settings.api_threads + 4 + 2, api_states
     assert (listed, one) == (200, 200)
 
 
 def test_bad_event_cursor_is_422_naming_it(settings, api) -> None:  # type: ignore[no-untyped-def]
-    base = api
+    base, _ = api
     headers = {"Authorization": f"Bearer {make_token(settings.db_url)}"}
     with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
         run_id = c.post("/api/v1/runs", json={"config_text": tiny_config()}).json()["id"]
