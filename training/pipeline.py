@@ -27,6 +27,7 @@ same seed on CPU gives identical metrics.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Callable
@@ -193,6 +194,10 @@ def setup(
         if cfg.warm_start.steps > 0:
             state["warm_start"] = _warm_start(cfg, policy, new_env, fmt, log)
     length_norm = cfg.algorithm.length_norm_constant or cfg.rollout.max_new_tokens * turn_limit
+    # ZeRO-3 partitions the module's parameters: the hf sampler keeps its own full copy, refreshed each step from
+    # the learner's gathered export
+    zero3 = cfg.learner.backend == "deepspeed" and cfg.learner.zero_stage == 3
+    sampler = copy.deepcopy(policy.model) if zero3 and cfg.rollout.backend == "hf" else policy.model
     learner = _build_learner(cfg, policy.model, length_norm, device)
     return Run(
         cfg=cfg,
@@ -201,7 +206,7 @@ def setup(
         fmt=fmt,
         new_env=new_env,
         learner=learner,
-        rollout=_build_rollout(cfg, policy, out_dir, device),
+        rollout=_build_rollout(cfg, policy, sampler, out_dir, device),
         sampling=sampling,
         ranks=ranks,
         prompts_per_step=B,
@@ -258,14 +263,15 @@ def _build_learner(cfg: RunConfig, model: Any, length_norm: float, device: str) 
     )
 
 
-def _build_rollout(cfg: RunConfig, policy: Any, out_dir: Path, device: str) -> RolloutBackend:
+def _build_rollout(cfg: RunConfig, policy: Any, sampler: Any, out_dir: Path, device: str) -> RolloutBackend:
+    """vLLM from the policy, or the hf sampler on `sampler` (the policy's own module unless ZeRO-3 owns it)."""
     if cfg.rollout.backend == "vllm":
         from training.rollout.vllm_backend import build_rollout
 
         return build_rollout(cfg, policy, out_dir)
     from training.rollout.hf import HFRolloutBackend
 
-    return HFRolloutBackend(policy.model, policy.tokenizer, device=device)
+    return HFRolloutBackend(sampler, policy.tokenizer, device=device)
 
 
 def _ignore(*_args: Any) -> None:
