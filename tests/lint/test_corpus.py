@@ -164,3 +164,16 @@ def test_a_python_file_without_a_grpo_config_is_refused_with_what_to_lint(tmp_pa
     script.write_text("from trl import SFTConfig\nargs = SFTConfig(output_dir='o')\n")
     res = lint_file(script, "auto")
     assert res.invalid and "TRL training script" in res.findings[0].message
+
+
+def test_wrappers_are_followed_only_for_the_file_on_disk(tmp_path: Path) -> None:
+    from training.lint import lint_text
+
+    base = (ROOT / "tests" / "lint" / "foreign" / "skyrl" / "drgrpo_gsm8k.sh").read_text()
+    (tmp_path / "run_base.sh").write_text(base)
+    wrapper_text = 'bash run_base.sh trainer.epochs=1 "$@"\n'
+    (tmp_path / "run.sh").write_text(wrapper_text)
+    assert lint_text(wrapper_text, "auto", str(tmp_path / "run.sh")).format == "skyrl"
+    # the same name with other text (an API upload, stdin): nothing next to it is opened
+    other = lint_text('bash run_base.sh trainer.epochs=2 "$@"\n', "auto", str(tmp_path / "run.sh"))
+    assert other.format == "unknown" and other.invalid

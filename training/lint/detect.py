@@ -8,7 +8,8 @@ Each adapter scores its own format (`detect(text, path)`, 0..1); this module dec
   examples: `bash examples/train/gsm8k/run_gsm8k.sh trainer.algorithm.x=y "$@"`) or a custom entry point with a
   base config (AReaL: `python examples/x/train.py --config examples/x/base.yaml …`), is for the framework of the
   file it names. That file is looked up next to the script and in the folders above it (the repository root,
-  where such paths start); nothing is executed.
+  where such paths start), and only for a script linted from disk (not text from the API or stdin); nothing is
+  executed.
 """
 
 from __future__ import annotations
@@ -35,13 +36,24 @@ def detect_format(text: str, path: str | None) -> tuple[str, list[str]]:
             "or `TrlParser` with GRPOConfig; lint the YAML or the launch command that configures the trainer"
         )
     scores = _scores(text, path)
-    if (not scores or scores[0][0] < THRESHOLD) and path and Path(path).suffix.lower() not in _DATA_SUFFIXES:
+    if (not scores or scores[0][0] < THRESHOLD) and path and _is_the_file(text, Path(path)):
         followed = _follow_wrapper(text, Path(path), _MAX_FOLLOW)
         if followed:
             name, callee = followed
             return name, [f"format detected: {name} (from {callee}, the script this one runs)"]
     name = _decide(scores)
     return name, [f"format detected: {name}"]
+
+
+def _is_the_file(text: str, path: Path) -> bool:
+    """Wrappers are followed only for a script linted from disk: `path` is a real script file holding `text`
+    (text from the API or stdin never makes the linter open files next to it)."""
+    if path.suffix.lower() in _DATA_SUFFIXES:
+        return False
+    try:
+        return path.is_file() and path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _scores(text: str, path: str | None) -> list[tuple[float, str]]:
