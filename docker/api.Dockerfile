@@ -23,10 +23,11 @@ ARG PIP_CERT
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 GRPOLAB_DATA_DIR=/data
 WORKDIR /app
 # Dependencies first, from pyproject.toml alone: a change to the code reuses this layer.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
 RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
 print('\n'.join(p['dependencies'] + p['optional-dependencies']['service']))" > /tmp/requirements.txt \
  && pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
+COPY README.md ./
 COPY training/ training/
 COPY api/ api/
 COPY worker/ worker/

@@ -16,11 +16,16 @@ WORKDIR /app
 # $TORCH_PIP_ARGS word as an unpinned package)
 # hadolint ignore=DL3013
 RUN pip install "torch==2.13.0" $TORCH_PIP_ARGS
-# Dependencies next, from pyproject.toml alone: a change to the code reuses this layer.
-COPY pyproject.toml README.md ./
+# Dependencies next, from pyproject.toml alone: a change to the code reuses this layer. pycosat (reasoning-gym)
+# has no wheel for Python 3.11: it is compiled here, and the compiler leaves in the same layer.
+COPY pyproject.toml ./
+# hadolint ignore=DL3008
 RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; e = p['optional-dependencies']; \
 print('\n'.join(p['dependencies'] + e['service'] + e['train']))" > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
+ && apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && pip install -r /tmp/requirements.txt \
+ && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/* /tmp/requirements.txt
+COPY README.md ./
 COPY training/ training/
 COPY api/ api/
 COPY worker/ worker/

@@ -67,13 +67,13 @@ def standin_key(name: str) -> str:
 
 
 def why_unavailable() -> str | None:
-    """None when podman is installed or can be (root with apt-get on Debian), else why not."""
-    if all(shutil.which(p) for p in PACKAGES):
-        return None
+    """None when this machine can run the test (root, podman installed or installable with apt-get), else why."""
     if os.geteuid() != 0:
-        return f"{', '.join(PACKAGES)} not all installed and not root: cannot apt-get install them"
-    if not shutil.which("apt-get"):
-        return f"{', '.join(PACKAGES)} not all installed and no apt-get on this machine"
+        return "needs root: rootful podman with its storage under /var/tmp (rootless podman is not set up by the test)"
+    if not all(shutil.which(p) for p in PACKAGES) and not shutil.which("apt-get"):
+        return f"{', '.join(PACKAGES)} not all installed and no apt-get to install them"
+    if not shutil.which("node"):
+        return "node (20) not found: the node:20-slim stand-in copies the host's"
     return None
 
 
@@ -81,7 +81,7 @@ def install_packages() -> None:
     if all(shutil.which(p) for p in PACKAGES):
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    cmd = ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES, "uidmap", "fuse-overlayfs"]
+    cmd = ["apt-get", "install", "-y", *PACKAGES]
     if subprocess.run(cmd, env=env).returncode != 0:
         subprocess.run(["apt-get", "update"], env=env, check=True)
         subprocess.run(cmd, env=env, check=True)
@@ -112,7 +112,7 @@ class Engine:
         }
 
     def _remove_storage(self, folder: Path) -> None:
-        # overlay mounts may still be held by a crashed run: unmount through podman before deleting
+        # a crashed run may have left the overlay folder mounted: unmount it before deleting
         subprocess.run(["umount", "-R", str(folder / "storage" / "overlay")], capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -206,9 +206,12 @@ def build_standins(engine: Engine) -> dict[str, str]:
     return refs
 
 
+MOUNTS = Path("/run/host-build")  # the stand-ins have these mount points (python.Dockerfile says why)
+
+
 def pip_sources() -> tuple[dict[str, str], list[str]]:
-    """Build args and read-only mounts that point pip at this host's package sources: its local indexes, the
-    folder with the CPU torch wheel (pip's find-links) and its CA bundle (TLS is re-signed here)."""
+    """Build args and read-only mounts that point pip and npm at this host's package sources: its local indexes
+    (two at most), the folder with the CPU torch wheel (pip's find-links) and its CA bundle (TLS is re-signed here)."""
     config = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "python"), "-m", "pip", "config", "list"],
         capture_output=True,
@@ -218,19 +221,22 @@ def pip_sources() -> tuple[dict[str, str], list[str]]:
     for line in config.splitlines():
         key, _, value = line.partition("=")
         values[key.split(".")[-1]] = value.strip().strip("'\"")
-    args: dict[str, str] = {"PIP_CERT": "/host-ca.crt", "NODE_EXTRA_CA_CERTS": "/host-ca.crt"}
-    volumes = [f"{HOST_CA}:/host-ca.crt:ro"]
-    local = [url for url in values.get("extra-index-url", "").split() if url.startswith("file://")]
-    for url in local:
-        folder = Path(url.removeprefix("file://")).parent
-        volumes.append(f"{folder}:{folder}:ro")
-    if local:
-        args["PIP_EXTRA_INDEX_URL"] = " ".join(local)
+    args = {"PIP_CERT": f"{MOUNTS}/ca.crt", "NODE_EXTRA_CA_CERTS": f"{MOUNTS}/ca.crt"}
+    volumes = [f"{HOST_CA}:{MOUNTS}/ca.crt:ro"]
+    local = [url for url in values.get("extra-index-url", "").split() if url.startswith("file://")][:2]
+    urls = []
+    for i, url in enumerate(local):  # file:///opt/pypi/simple -> /opt/pypi mounted at index-0, URL .../simple
+        index = Path(url.removeprefix("file://"))
+        volumes.append(f"{index.parent}:{MOUNTS}/index-{i}:ro")
+        urls.append(f"file://{MOUNTS}/index-{i}/{index.name}")
+    if urls:
+        args["PIP_EXTRA_INDEX_URL"] = " ".join(urls)
     wheels = values.get("find-links") or os.environ.get("PIP_FIND_LINKS", "")
     if wheels and Path(wheels).is_dir():
-        volumes.append(f"{wheels}:/host-wheels:ro")
-        args["PIP_FIND_LINKS"] = "/host-wheels"
-        args["TORCH_PIP_ARGS"] = "--no-index --find-links /host-wheels"
+        volumes.append(f"{wheels}:{MOUNTS}/wheels:ro")
+        args["PIP_FIND_LINKS"] = f"{MOUNTS}/wheels"
+        # the CPU wheel there (2.13.0+cpu ranks above PyPI's CUDA 2.13.0); its dependencies from the indexes
+        args["TORCH_PIP_ARGS"] = f"--find-links {MOUNTS}/wheels"
     return args, volumes
 
 

@@ -7,4 +7,6 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY node /usr/local/bin/node
 COPY npm/ /usr/local/lib/node_modules/npm/
-RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && node --version && npm --version
+# the mount point of the host's CA bundle (see python.Dockerfile)
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && node --version && npm --version \
+ && mkdir -p /run/host-build && touch /run/host-build/ca.crt
