@@ -106,6 +106,18 @@ def test_dockerfiles_default_to_the_official_bases(name: str) -> None:
     assert froms and all(f.strip("${}") in OFFICIAL_BASES[name] for f in froms), froms
 
 
+def test_dockerignore_files_agree_and_keep_local_state_out() -> None:
+    """BuildKit reads docker/<Dockerfile>.dockerignore, other builders the root .dockerignore: same patterns."""
+
+    def patterns(path: Path) -> list[str]:
+        return [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+
+    root = patterns(ROOT / ".dockerignore")
+    assert {".venv", ".git", "**/node_modules", "frontend/dist", "**/__pycache__", ".grpolab"} <= set(root)
+    for dockerfile in (ROOT / "docker").glob("*.Dockerfile"):
+        assert patterns(dockerfile.with_name(dockerfile.name + ".dockerignore")) == root, dockerfile.name
+
+
 def test_dockerfiles_pass_hadolint() -> None:
     """All three, the GPU one included (it is not built here: docs/service.md says what was run)."""
     hadolint = Path(sys.executable).with_name("hadolint")
