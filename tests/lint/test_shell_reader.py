@@ -351,3 +351,18 @@ def test_the_frameworks_own_hydra_config_is_its_defaults_and_a_recipe_config_is_
     # the same text from the API (no file on disk): the base config is not looked for, its keys are unknown
     f = next(f for f in lint_text(script.read_text(), "verl", str(script)).findings if f.rule == "GL002")
     assert f.severity == "info" and "not linted from a file on disk" in f.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "f() { f; f; }\nf\n",  # recursion
+        "a() { b; b; b; b; }\nb() { c; c; c; c; }\nc() { d; d; d; d; }\nd() { echo x; }\n" + "a\n" * 50,
+        "echo $((2 ** 99999)) $((1 << 999)) $((7 % 0)) $(( ( ( ( 1 ) ) ) ))\n",
+        'X="${A:-${B:-${C:-${D:-"$(( 1 + ${E:-2} ))"}}}}"\necho $X\n',
+        "for i in 1 2; do for j in 3 4; do echo $i$j; done; done\n" * 200,
+    ],
+)
+def test_hostile_scripts_end_quickly_without_a_traceback(text: str) -> None:
+    res = lint_text(text + f"{VERL} {GRPO} {N}=8\n", "verl")
+    assert not res.invalid and not res.blocking

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from training.config_io import ConfigError
 from training.lint.adapters._bash_arith import arith_eval
 from training.lint.adapters._bash_syntax import (
     Case,
@@ -34,6 +35,7 @@ from training.lint.adapters._bash_syntax import (
     skip_parens,
     skip_subst,
 )
+from training.lint.adapters._source import unreadable
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?(\+?)=")
@@ -42,6 +44,16 @@ _ARITH_ASSIGN = re.compile(
     r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|([A-Za-z_][A-Za-z0-9_]*)\s*(?:\+\+|--)"
     r"|(?:\+\+|--)\s*([A-Za-z_][A-Za-z0-9_]*)"
 )
+_MAX_STEPS = 5000  # simple commands per script (function calls included)
+_MAX_CALLS = 4  # times one function's body is read
+
+
+class _TooIntricate(Exception):
+    def __init__(self, at: int) -> None:
+        super().__init__(at)
+        self.at = at
+
+
 _DECLARERS = ("export", "declare", "typeset", "local", "readonly")
 
 
@@ -109,6 +121,8 @@ class _Reader:
         self.functions: dict[str, Any] = {}
         self.called: set[str] = set()
         self.sourced: list[str] = []
+        self.steps = 0  # simple commands evaluated (a bound: loops and functions are read, never iterated)
+        self.calls: dict[str, int] = {}
         self.depth = 0
 
     # -- positions
@@ -133,13 +147,19 @@ class _Reader:
     # -- driving
 
     def run(self) -> Script:
-        for part in parse(self.masked):
-            self.part(part)
+        try:
+            for part in parse(self.masked):
+                self.part(part)
+            for name, body in list(self.functions.items()):
+                if name not in self.called:  # a function never called here still shows its commands
+                    self.called.add(name)
+                    self.node(body)
+        except _TooIntricate as stop:
+            line = self.line_of(stop.at)
+            self.script.notes.append(
+                f"line {line}: the script is too intricate to follow further; read up to here"
+            )
         self.script.notes = _coalesce(self.script.notes)
-        for name, body in list(self.functions.items()):
-            if name not in self.called:  # a function never called here still shows its commands
-                self.called.add(name)
-                self.node(body)
         return self.script
 
     def skipped(self, start: int, end: int, message: str) -> None:
@@ -174,7 +194,7 @@ class _Reader:
             for p in n.parts:
                 self.node(p)
         elif kind == "function":
-            self.functions[n.name.word] = n.body
+            self.functions[self.text[n.name.pos[0] : n.name.pos[1]]] = n.body
         elif kind == "case":
             self.case(n)
         # reserved words, operators and pipes carry nothing to evaluate
@@ -217,37 +237,32 @@ class _Reader:
         self.env = _merge(outcomes, f"the branches of the `if` on line {line}")
 
     def test(self, cond: list[Any]) -> bool | None:
-        """A condition of `[ ... ]`/`test` commands joined by `&&`/`||` on known values: True/False, or None
-        when the reader cannot tell (an unknown value, another command, a pipeline)."""
+        """A condition of `[ ... ]`/`test`/`(( ))` commands joined by `&&`, `||` or `;` on known values:
+        True/False, or None when the reader cannot tell (an unknown value, another command, a pipeline)."""
         items: list[Any] = []
         parts = list(cond)
         while parts:
             p = parts.pop(0)
             if p.kind == "list":
                 parts[:0] = p.parts
-            elif p.kind == "command" or (p.kind == "operator" and p.op in ("&&", "||")):
+            elif p.kind == "command" or (p.kind == "operator" and p.op in ("&&", "||", ";")):
                 items.append(p)
-            elif p.kind != "operator" or p.op != ";":
-                return None
-        if not items or items[0].kind != "command":
-            return None
-        result = self.test_command(items[0])
-        for op, cmd in zip(items[1::2], items[2::2], strict=False):
-            if cmd.kind != "command":
-                return None
-            right = self.test_command(cmd)
-            if op.op == "&&":
-                result = (
-                    False
-                    if (result is False or right is False)
-                    else (None if None in (result, right) else True)
-                )
             else:
-                result = (
-                    True
-                    if (result is True or right is True)
-                    else (None if None in (result, right) else False)
-                )
+                return None
+        result: bool | None = None
+        joiner = ";"
+        for it in items:
+            if it.kind == "operator":
+                joiner = it.op
+                continue
+            right = self.test_command(it)
+            if joiner == "&&":
+                result = False if False in (result, right) else (None if None in (result, right) else True)
+            elif joiner == "||":
+                result = True if True in (result, right) else (None if None in (result, right) else False)
+            else:  # `a; b`: the status of the last command
+                result = right
+            joiner = ";"
         return result
 
     def test_command(self, cmd: Any) -> bool | None:
@@ -311,7 +326,11 @@ class _Reader:
 
     def for_(self, n: Any) -> None:
         parts = n.parts
-        name = parts[1].word if len(parts) > 1 and parts[1].kind == "word" else None
+        name = (
+            self.text[parts[1].pos[0] : parts[1].pos[1]]
+            if len(parts) > 1 and parts[1].kind == "word"
+            else None
+        )
         items: list[Word] = []
         body: list[Any] = []
         in_list = False
@@ -338,6 +357,9 @@ class _Reader:
             self.node(p)
 
     def command(self, n: Any) -> None:
+        self.steps += 1
+        if self.steps > _MAX_STEPS:
+            raise _TooIntricate(n.pos[0])
         if n.pos[0] in self.arith_commands:  # `(( C = A + 1 ))`: what it assigns is not evaluated
             raw = self.text[n.pos[0] + 2 : self.arith_commands[n.pos[0]] - 2]
             line = self.line_of(n.pos[0])
@@ -368,7 +390,8 @@ class _Reader:
                 self.env.pop(w.text, None)
         elif program in ("source", ".") and len(out) > 1:
             self.sourced.append(out[1].text)
-        elif program in self.functions and self.depth < 8:
+        elif program in self.functions and self.depth < 8 and self.calls.get(program, 0) < _MAX_CALLS:
+            self.calls[program] = self.calls.get(program, 0) + 1
             self.called.add(program)
             self.depth += 1
             self.node(self.functions[program])
@@ -918,8 +941,7 @@ class _Lines:
 def read_script(text: str) -> Script:
     """Every simple command of the script, in the order bash would meet them, with its expanded words.
     Raises GL000 (a positioned ConfigError) for a script bash itself would refuse (an unterminated quote)."""
-    reader = _Reader(text, _Lines(text))
-    script = reader.run()
+    script = _run(_Reader(text, _Lines(text)))
     for m in re.finditer(r"\\[ \t]+\n", text):
         line = text.count("\n", 0, m.start()) + 1
         line_text = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]
@@ -933,7 +955,19 @@ def read_script(text: str) -> Script:
 
 @lru_cache(maxsize=8)
 def _read_embedded(file_text: str, script: str, offsets: tuple[int, ...]) -> Script:
-    return _Reader(script, _Lines(file_text), list(offsets)).run()
+    return _run(_Reader(script, _Lines(file_text), list(offsets)))
+
+
+def _run(reader: _Reader) -> Script:
+    try:
+        return reader.run()
+    except ConfigError:
+        raise  # a positioned GL000 (an unterminated quote): the script's own problem
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError) as exc:
+        # a construct the reader mishandles: say so (GL000) instead of a traceback
+        raise unreadable(
+            f"the script reader failed on this file ({type(exc).__name__}: {exc}); please report it"
+        ) from exc
 
 
 def read_embedded(file_text: str, script: str, offsets: list[int]) -> Script:

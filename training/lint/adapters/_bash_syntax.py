@@ -498,7 +498,9 @@ def parse(masked: str, start: int = 0, stop: int | None = None) -> list[Any]:
                 index = got[1]
                 continue
         try:
-            part = parser._parser(rest, strictmode=False).parse()
+            # expansionlimit=-1: bashlex's own word expansion is skipped (we expand words ourselves; it is
+            # slow, and loops forever on some broken words)
+            part = parser._parser(rest, strictmode=False, expansionlimit=-1).parse()
         except (errors.ParsingError, NotImplementedError, AttributeError, IndexError, TypeError) as exc:
             pos = getattr(exc, "position", 0) if isinstance(exc, errors.ParsingError) else 0
             line_end = min(_end_of_logical_line(masked, index + min(max(pos, 0), len(rest) - 1)), n)
@@ -506,6 +508,7 @@ def parse(masked: str, start: int = 0, stop: int | None = None) -> list[Any]:
             if _LOOP.match(masked, first):  # a loop header bashlex rejects: skip the loop to its `done`
                 line_end = min(_end_of_logical_line(masked, _loop_end(masked, first, n)), n)
             message = str(exc).split(" (position", 1)[0] or type(exc).__name__
+            message = re.sub(r"'[^']*x{4,}[^']*'", "(a substitution)", message)  # masked text: not the user's
             parts.append(("skip", first, line_end, message))
             index = line_end + 1
             skips += 1
