@@ -700,6 +700,14 @@ class _Reader:
 
     def join(self, segs: list[_Seg]) -> Val:
         """Segments as one value (an assignment: no word splitting)."""
+        if not any(s.unknown for s in segs):  # the common case, in one pass
+            text: list[str] = []
+            offs: list[int] = []
+            for s in segs:
+                piece = " " if s.brk else s.text
+                text.append(piece)
+                offs.extend((tuple(s.offs) + (-1,) * len(piece))[: len(piece)])
+            return Val(text="".join(text), offs=tuple(offs))
         val = Val()
         for s in segs:
             if s.brk:
@@ -738,11 +746,12 @@ class _Reader:
                 current.append(s)
                 started = True
                 continue
-            for ch, off in zip(s.text, s.offs or (self.file_off(start),) * len(s.text), strict=False):
-                if ch in " \t\n":
+            offs = s.offs or (self.file_off(start),) * len(s.text)
+            for m in re.finditer(r"[^ \t\n]+|[ \t\n]+", s.text):  # runs of text and of blanks
+                if m.group(0)[0] in " \t\n":
                     end_field()
                 else:
-                    current.append(_Seg(ch, (off,), False))
+                    current.append(_Seg(m.group(0), tuple(offs[m.start() : m.end()]), False))
                     started = True
         end_field()
         return fields
