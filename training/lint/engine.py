@@ -11,6 +11,7 @@ verdict would be with the default. A script with several trainer commands is lin
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
@@ -198,7 +199,8 @@ def lint_text(
 
 _NOTHING = "no trainer command and no config keys"
 _NO_COMMAND = re.compile(r"^no `[^`]+` command found in this script$")
-_PROBE_BUDGET = 160  # adapter re-runs per trainer command to learn which findings depend on unknown keys
+_PROBE_BUDGET = 160
+_PROBE_SECONDS = 0.5  # the re-runs for one command stop here, whatever is left of the budget  # adapter re-runs per trainer command to learn which findings depend on unknown keys
 _PROBES: dict[str, tuple[Any, ...]] = {
     "bool": (True, False),
     "int": (1, 2, 3, 4, 8, 16, 64, 1024),
@@ -325,8 +327,11 @@ def _settle_unknowns(findings: list[Finding], r: Reading, c: Concepts, rerun: An
     depends: dict[int, list[UnknownRead]] = {i: [] for i in range(len(findings))}
     extra: dict[tuple[Any, ...], Finding] = {}
     budget = _PROBE_BUDGET
+    deadline = time.perf_counter() + _PROBE_SECONDS
     reads = sorted(r.unknown.values(), key=lambda u: not u.written)  # keys the file writes first
     for u in reads:
+        if time.perf_counter() > deadline:
+            break  # what is left is settled by the direct check below (a finding from an unknown key is an info)
         if u.candidates:
             values = list(u.candidates[1:])  # the file's own list is complete
         else:
