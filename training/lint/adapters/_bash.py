@@ -704,9 +704,9 @@ class _Reader:
             text: list[str] = []
             offs: list[int] = []
             for s in segs:
-                piece = " " if s.brk else s.text
-                text.append(piece)
-                offs.extend((tuple(s.offs) + (-1,) * len(piece))[: len(piece)])
+                chunk = " " if s.brk else s.text
+                text.append(chunk)
+                offs.extend((tuple(s.offs) + (-1,) * len(chunk))[: len(chunk)])
             return Val(text="".join(text), offs=tuple(offs))
         val = Val()
         for s in segs:
