@@ -64,4 +64,7 @@ def test_train_reports_hub_id_offline(tmp_path):
     cfg.write_text("model: {path: Qwen/Qwen2.5-0.5B-Instruct}\nrun: {steps: 1}\n")
     r = grpolab("train", str(cfg), "--out", str(tmp_path / "o"), "--quiet")
     assert r.returncode != 0
-    assert "no model hub is reachable" in r.stderr and "Traceback" not in r.stderr
+    # names the id and the fix (download into the cache the run reads), never a traceback
+    assert "'Qwen/Qwen2.5-0.5B-Instruct' is not in the Hugging Face cache" in r.stderr
+    assert "huggingface-cli download Qwen/Qwen2.5-0.5B-Instruct" in r.stderr
+    assert "Traceback" not in r.stderr
