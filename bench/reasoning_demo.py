@@ -26,6 +26,7 @@ import copy
 import json
 import os
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ ARMS = ("fixed", "sft", "double")  # in this order: sft needs the fixed run; the
 EXAMPLE = ROOT / "examples" / "reasoning-cpu.yaml"
 BEGIN = "<!-- bench/reasoning_demo.py:{name}:begin -->"
 END = "<!-- bench/reasoning_demo.py:{name}:end -->"
+WIDTH = 118  # docs line width
 
 
 def example_raw(path: Path = EXAMPLE) -> dict[str, Any]:
@@ -173,9 +175,12 @@ def pipeline_section(data: dict[str, list[dict[str, Any]]], cmd: str) -> str:
     fixed = [figures(it) for it in data["fixed"]]
     sft = {f["seed"]: f for f in (figures(it) for it in data["sft"])}
     lines = [
-        f"Measured with `{cmd}` (`resources.cpu_threads: 1`; the machine's 2 cores were shared with other "
-        "work, so wall times are inflated: the 1-minute load average at the start and end of each run is shown, "
-        "and per-step times are the steadier figure).",
+        textwrap.fill(
+            f"Measured with `{cmd}` (`resources.cpu_threads: 1`; the machine's 2 cores were shared with other "
+            "work, so wall times are inflated: the 1-minute load average at the start and end of each run is "
+            "shown; ms / RL step is rollout + learner time per step).",
+            WIDTH,
+        ),
         "",
         "| seed | eval after warm start | eval after GRPO | gain | warm start | RL | ms / RL step | wall | load avg | "
         "supervised instead of RL, same wall time |",
@@ -207,10 +212,13 @@ def pipeline_section(data: dict[str, list[dict[str, Any]]], cmd: str) -> str:
 
 def ablation_section(data: dict[str, list[dict[str, Any]]], cmd: str, transitions: int) -> str:
     lines = [
-        f"Measured with `{cmd}`: the example `examples/reasoning-cpu.yaml` per seed (fixed) and the same with "
-        f"the seed's double normalization (double: a random subsample of {transitions} of the 256 transitions "
-        "per step, ignoring groups, then `norm_return` whitening). Each seed's two arms share the model init, the "
-        "warm start and its evaluation exactly; only the RL differs.",
+        textwrap.fill(
+            f"Measured with `{cmd}`: the example `examples/reasoning-cpu.yaml` per seed (fixed) and the same "
+            f"with the seed's double normalization (double: a random subsample of {transitions} of the 256 "
+            "transitions per step, ignoring groups, then `norm_return` whitening). Each seed's two arms share the "
+            "model init, the warm start and its evaluation exactly; only the RL differs.",
+            WIDTH,
+        ),
         "",
         "| arm | runs | eval after warm start | eval after RL | gain | gain ≥ 0.15 |",
         "|---|---|---|---|---|---|",
