@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -374,7 +375,7 @@ def test_down_and_up_keep_runs_tokens_and_checkpoints(stack: Stack) -> None:
 
 
 @real_stack
-def test_killed_worker_container_run_resumes(stack: Stack) -> None:
+def test_worker_container_killed_mid_run_restarts_and_the_run_resumes(stack: Stack) -> None:
     with stack.client() as c:
         created = c.post("/api/v1/runs", json={"config_text": tiny_config(steps=40, every=2)})
     assert created.status_code == 201, created.text
@@ -386,11 +387,14 @@ def test_killed_worker_container_run_resumes(stack: Stack) -> None:
 
     wait_for(progressed, 300, "no progress", every=0.5)
     worker = stack.container("worker-cpu")
-    stack.engine.podman("kill", "--signal", "KILL", worker)
+    # SIGKILL to the container's main process from outside, as the OOM killer would (`podman kill` / `docker kill`
+    # count as a user's stop, after which no restart policy applies)
+    os.kill(int(stack.engine.podman("inspect", "--format", "{{.State.Pid}}", worker).stdout), signal.SIGKILL)
     # `restart: unless-stopped` brings the container back; its reaper requeues the run and it resumes
     done = stack.wait_run(run_id, {"succeeded", "failed"}, 300)
     assert done["status"] == "succeeded", (done["error"], done["history"], stack.logs("worker-cpu")[-3000:])
     assert done["attempts"] == 2
+    assert stack.engine.podman("inspect", "--format", "{{.RestartCount}}", worker).stdout.strip() == "1"
     assert [h["status"] for h in done["history"]] == ["queued", "running", "queued", "running", "succeeded"]
     with stack.client() as c:
         logs = [ln["line"] for ln in c.get(f"/api/v1/runs/{run_id}/logs").json()["items"]]
