@@ -1,4 +1,4 @@
-"""The launch-script reader: bash's grammar (bashlex) and our word expansion, on the team's minimal repros of
+"""The launch-script reader: bash's grammar (tree-sitter-bash) and our word expansion, on the team's minimal repros of
 real-config failures (shared/reference/real-config-repros, copied here as strings) and on the constructs around
 them. Each test asserts the values and positions a framework would receive, as bash would pass them."""
 
@@ -280,14 +280,26 @@ def test_case_arms_known_word_picks_one_unknown_word_is_ambiguous() -> None:
     assert w.candidates == ("1", "2", "3") and "the arms of the `case` on line 1" in w.unknown
 
 
-def test_syntax_bashlex_lacks_is_skipped_with_a_note_and_its_assignments_unknown() -> None:
-    text = "for (( i=0; i<2; i++ )); do\n  N=$i\ndone\npython3 -m verl.trainer.main_ppo " + N + "=$N\n"
-    script = read_script(text)
-    assert any(n.startswith("lines 1-3: bash syntax the reader does not support") for n in script.notes), (
+def test_text_the_grammar_cannot_parse_is_skipped_with_a_note_and_its_assignments_unknown() -> None:
+    script = read_script(f"N=4\nN=8 )\n{VERL} {N}=$N\n")
+    assert any(n.startswith("line 2: bash syntax the reader could not parse") for n in script.notes), (
         script.notes
     )
     w = script.commands[-1].words[-1]
-    assert "could not parse" in w.unknown
+    assert "could not parse" in w.unknown and (w.line, w.column) == (3, 34)
+    # the grammar takes a stray `done` for a command; bash does not
+    stray = read_script(f"N=4\ndone\n{VERL} {N}=$N\n")
+    assert any(n.startswith("line 2: bash syntax the reader could not parse (`done`") for n in stray.notes)
+    # a missing `fi`: bash refuses the whole script; the reader says which statement is open
+    unclosed = read_script(f"N=4\nif true; then\n  N=8\n{VERL} {N}=$N\n")
+    assert any(n.startswith("lines 2-4") and "`fi` is missing" in n for n in unclosed.notes), unclosed.notes
+
+
+def test_c_style_for_loop_variable_is_set_by_arithmetic() -> None:
+    text = "for (( i=0; i<2; i++ )); do\n  N=$i\ndone\npython3 -m verl.trainer.main_ppo " + N + "=$N\n"
+    script = read_script(text)
+    w = script.commands[-1].words[-1]
+    assert not script.notes and "`i` is set by the arithmetic on line 1" in w.unknown
 
 
 def test_unterminated_quote_is_gl000_with_its_position() -> None:

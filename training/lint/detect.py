@@ -104,32 +104,23 @@ def _follow_wrapper(text: str, path: Path, depth: int) -> tuple[str, str] | None
 
 def _called_scripts(text: str) -> list[str]:
     """Scripts run by `bash|sh|source|. FILE.sh …` and configs named by `--config FILE.yaml`, read with a bash
-    grammar (paths relative, leading variables dropped: see `_relative`). Each logical
-    line (continuations joined) is parsed on its own, so one construct bashlex cannot parse hides nothing else."""
-    import bashlex  # the bash grammar the shell reader uses; loaded only for this rare fallback
+    grammar (paths relative, leading variables dropped: see `_relative`); text the grammar cannot parse hides
+    nothing else."""
+    from training.config_io import ConfigError
+    from training.lint.adapters._bash_syntax import command_words  # loaded only for this rare fallback
 
     out: list[str] = []
-
-    class Visitor(bashlex.ast.nodevisitor):  # type: ignore[misc]
-        def visitcommand(self, node, parts):  # type: ignore[no-untyped-def]
-            words = [p.word for p in parts if p.kind == "word"]
-            if len(words) >= 2 and words[0] in _SHELLS and words[1].endswith(".sh"):
-                out.append(_relative(words[1]))
-            for i, w in enumerate(words[:-1]):  # `python my_entry.py --config base.yaml …` (AReaL)
-                if w == "--config" and words[i + 1].endswith((".yaml", ".yml")):
-                    out.append(_relative(words[i + 1]))
-
-    for line in text.replace("\\\n", " ").splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            trees = bashlex.parse(line)
-        except (
-            Exception
-        ):  # bashlex raises several error types on lines it cannot parse; nothing to follow there
-            continue
-        for tree in trees:
-            Visitor().visit(tree)
+    try:
+        commands = command_words(text)
+    except ConfigError:  # an unterminated quote: nothing to follow
+        return out
+    for words in commands:
+        words = [w.strip("\"'") for w in words]
+        if len(words) >= 2 and words[0] in _SHELLS and words[1].endswith(".sh"):
+            out.append(_relative(words[1]))
+        for i, w in enumerate(words[:-1]):  # `python my_entry.py --config base.yaml …` (AReaL)
+            if w == "--config" and words[i + 1].endswith((".yaml", ".yml")):
+                out.append(_relative(words[i + 1]))
     return out
 
 

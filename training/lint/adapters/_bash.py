@@ -1,12 +1,12 @@
 """Reading a launch script as bash would, without running anything: the evaluation half.
 
-`_bash_syntax.py` parses the script with bash's grammar (bashlex) over a masked copy; here the statements are
-walked in the order bash runs them and every word is expanded from the file's own text (bashlex's own word
-expansion loses nested quoted defaults such as `${A:-"${B}/x"}` and stops at `$(( ))`). What we evaluate:
-assignments, `export`/`declare`/`local`, `${X:-d}` `${X-d}` `${X:=d}` `${X:+a}` `${#X}`, arrays (`A=(...)`,
-`"${A[@]}"`, `${A[i]}`), word splitting of unquoted values, `$(( ))` arithmetic (`_bash_arith.py`), `[ a = b ]`
-tests on known values, `if`/`elif`/`else`, `case` and `for` (a variable set differently in two branches is
-*ambiguous*: its possible values are kept), functions (run where they are called), `bash -c "..."`.
+`_bash_syntax.py` parses the script with tree-sitter-bash into statements whose words are spans of the file; here
+the statements are walked in the order bash runs them and every word is expanded from the file's own text (quote
+removal, `${...}`, `$(( ))` and word splitting are ours, so each character keeps its file offset). What we
+evaluate: assignments, `export`/`declare`/`local`, `${X:-d}` `${X-d}` `${X:=d}` `${X:+a}` `${#X}`, arrays
+(`A=(...)`, `"${A[@]}"`, `${A[i]}`), word splitting of unquoted values, `$(( ))` arithmetic (`_bash_arith.py`),
+`[ a = b ]`/`[[ ]]` tests on known values, `if`/`elif`/`else`, `case` and `for` (a variable set differently in
+two branches is *ambiguous*: its possible values are kept), functions (run where they are called), `bash -c "..."`.
 
 Every value that depends on something outside the file (an environment variable, a command's output, a script
 argument, a line the parser skipped, a branch) is *unknown*, with the reason, and never replaced by a guess.
@@ -21,14 +21,19 @@ import fnmatch
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
 
 from training.config_io import ConfigError
 from training.lint.adapters._bash_arith import arith_eval
 from training.lint.adapters._bash_syntax import (
+    Arith,
+    Block,
     Case,
-    array_words,
-    mask,
+    Command,
+    For,
+    Function,
+    If,
+    Node,
+    Span,
     parse,
     skip_braced,
     skip_dquote,
@@ -114,11 +119,11 @@ class _Reader:
     ):
         self.text = text
         self.lines = lines
-        self.masked, self.arrays, self.arith_commands = mask(text)
+        self.parsed = parse(text)
         self.offmap = offmap  # local offset -> offset in the file (a `bash -c` string)
         self.env: dict[str, Val] = dict(env or {})
         self.script = Script()
-        self.functions: dict[str, Any] = {}
+        self.functions: dict[str, Node] = {}
         self.called: set[str] = set()
         self.sourced: list[str] = []
         self.steps = 0  # simple commands evaluated (a bound: loops and functions are read, never iterated)
@@ -148,8 +153,8 @@ class _Reader:
 
     def run(self) -> Script:
         try:
-            for part in parse(self.masked):
-                self.part(part)
+            for part in self.parsed.statements:
+                self.node(part)
             for name, body in list(self.functions.items()):
                 if name not in self.called:  # a function never called here still shows its commands
                     self.called.add(name)
@@ -166,63 +171,44 @@ class _Reader:
         chunk = self.text[start:end]
         line, last = self.line_of(start), self.line_of(max(start, end - 1))
         where = f"line {line}" if last == line else f"lines {line}-{last}"
-        self.script.notes.append(f"{where}: bash syntax the reader does not support ({message}); skipped")
+        self.script.notes.append(f"{where}: bash syntax the reader could not parse ({message}); skipped")
         for m in re.finditer(r"(?:^|[\s;&|(])([A-Za-z_][A-Za-z0-9_]*)\+?=", chunk):
             self.env[m.group(1)] = Val(
                 unknown=f"`{m.group(1)}` is set on line {line}, which the reader could not parse"
             )
 
-    def node(self, n: Any) -> None:
-        kind = n.kind
-        if kind == "command":
+    def node(self, n: Node) -> None:
+        if isinstance(n, Command):
             self.command(n)
-        elif kind in ("list", "pipeline"):
+        elif isinstance(n, Arith):
+            self.arith_command(n)
+        elif isinstance(n, Block):
+            saved = dict(self.env) if n.kind == "subshell" else None
             for p in n.parts:
-                self.node(p)
-        elif kind == "compound":
-            subshell = bool(n.list) and getattr(n.list[0], "word", "") == "("
-            saved = dict(self.env) if subshell else None
-            for p in n.list:
                 self.node(p)
             if saved is not None:
                 self.env = saved
-        elif kind == "if":
+        elif isinstance(n, If):
             self.if_(n)
-        elif kind == "for":
+        elif isinstance(n, For):
             self.for_(n)
-        elif kind in ("while", "until"):
-            for p in n.parts:
-                self.node(p)
-        elif kind == "function":
-            self.functions[self.text[n.name.pos[0] : n.name.pos[1]]] = n.body
-        elif kind == "case":
+        elif isinstance(n, Function):
+            self.functions[self.text[n.name[0] : n.name[1]]] = n.body
+        elif isinstance(n, Case):
             self.case(n)
-        # reserved words, operators and pipes carry nothing to evaluate
+        else:
+            self.skipped(n.pos[0], n.pos[1], n.message)
 
-    def if_(self, n: Any) -> None:
-        conds: list[list[Any]] = []
-        bodies: list[list[Any]] = []
-        current: list[Any] | None = None
-        for p in n.parts:
-            if p.kind == "reservedword":
-                if p.word in ("if", "elif"):
-                    current = []
-                    conds.append(current)
-                elif p.word == "then" or p.word == "else":
-                    current = []
-                    bodies.append(current)
-                continue
-            if current is not None:
-                current.append(p)
+    def if_(self, n: If) -> None:
         line = self.line_of(n.pos[0])
-        for cond in conds:  # conditions run too (`[ -z "${X:=1}" ]` assigns)
-            for p in cond:
+        for cond, _ in n.branches:  # conditions run too (`[ -z "${X:=1}" ]` assigns)
+            for p in cond or ():
                 self.node(p)
         base = dict(self.env)
         outcomes: list[dict[str, Val]] = []
         decided = False  # a branch is certainly taken (a known test, or the `else`)
-        for k, body in enumerate(bodies):
-            verdict = self.test(conds[k]) if k < len(conds) else True
+        for cond, body in n.branches:
+            verdict = self.test(cond) if cond is not None else True
             if verdict is False:
                 continue
             self.env = dict(base)
@@ -236,24 +222,29 @@ class _Reader:
             outcomes.append(base)  # no branch taken
         self.env = _merge(outcomes, f"the branches of the `if` on line {line}")
 
-    def test(self, cond: list[Any]) -> bool | None:
+    def test(self, cond: list[Node]) -> bool | None:
         """A condition of `[ ... ]`/`test`/`(( ))` commands joined by `&&`, `||` or `;` on known values:
         True/False, or None when the reader cannot tell (an unknown value, another command, a pipeline)."""
-        items: list[Any] = []
-        parts = list(cond)
+        items: list[Command | Arith | str] = []
+        parts: list[Node | str] = []
+        for k, stmt in enumerate(cond):  # statements of a condition: `a; b`
+            parts.extend([";", stmt] if k else [stmt])
         while parts:
             p = parts.pop(0)
-            if p.kind == "list":
-                parts[:0] = p.parts
-            elif p.kind == "command" or (p.kind == "operator" and p.op in ("&&", "||", ";")):
+            if isinstance(p, Block) and p.kind == "list":
+                joined: list[Node | str] = []
+                for k, q in enumerate(p.parts):
+                    joined.extend([p.ops[k - 1], q] if k else [q])
+                parts[:0] = joined
+            elif isinstance(p, (Command, Arith, str)):
                 items.append(p)
             else:
                 return None
         result: bool | None = None
         joiner = ";"
         for it in items:
-            if it.kind == "operator":
-                joiner = it.op
+            if isinstance(it, str):
+                joiner = it
                 continue
             right = self.test_command(it)
             if joiner == "&&":
@@ -265,20 +256,20 @@ class _Reader:
             joiner = ";"
         return result
 
-    def test_command(self, cmd: Any) -> bool | None:
+    def test_command(self, cmd: Command | Arith) -> bool | None:
         """`[ a = b ]`, `[ a != b ]`, `[ -z a ]`, `[ -n a ]`, `(( expr ))` on known values; anything else: None."""
-        start = cmd.pos[0]
-        if start in self.arith_commands:
-            inner = self.join(self.expand(start + 2, self.arith_commands[start] - 2, quoted=True))
+        if isinstance(cmd, Arith):
+            start, end = cmd.pos
+            inner = self.join(self.expand(start + 2, end - 2, quoted=True))
             value = None if inner.unknown else arith_eval(inner.text, self.known_text)
             return None if value is None or isinstance(value, str) else value != 0
         texts: list[str] = []
-        for w in (w for w in cmd.parts if w.kind == "word"):
+        for w in cmd.words:
             fields = self.fields(w)
             if any(f.unknown for f in fields) or len(fields) != 1:
                 return None
             texts.append(fields[0].text)
-        if texts and texts[0] == "[" and texts[-1] == "]":
+        if texts and texts[0] in ("[", "[[") and texts[-1] == {"[": "]", "[[": "]]"}[texts[0]]:
             texts = texts[1:-1]
         elif texts and texts[0] == "test":
             texts = texts[1:]
@@ -310,7 +301,7 @@ class _Reader:
                 decided = True  # a catch-all arm: some arm surely runs
             self.env = dict(base)
             for p in body:
-                self.part(p)
+                self.node(p)
             outcomes.append(self.env)
             if decided and value is not None:
                 break
@@ -318,30 +309,11 @@ class _Reader:
             outcomes.append(base)
         self.env = _merge(outcomes, f"the arms of the `case` on line {line}")
 
-    def part(self, p: Any) -> None:
-        if isinstance(p, tuple):
-            self.skipped(p[1], p[2], p[3])
-        else:
-            self.node(p)
-
-    def for_(self, n: Any) -> None:
-        parts = n.parts
-        name = (
-            self.text[parts[1].pos[0] : parts[1].pos[1]]
-            if len(parts) > 1 and parts[1].kind == "word"
-            else None
-        )
+    def for_(self, n: For) -> None:
+        name = self.text[n.name[0] : n.name[1]] if n.name else None
         items: list[Word] = []
-        body: list[Any] = []
-        in_list = False
-        for p in parts[2:]:
-            if p.kind == "reservedword":
-                in_list = p.word == "in"
-                continue
-            if in_list and p.kind == "word":
-                items.extend(self.fields(p))
-            else:
-                body.append(p)
+        for span in n.items or ():
+            items.extend(self.fields(span))
         if name:
             line = self.line_of(n.pos[0])
             if len(items) == 1 and not items[0].unknown:
@@ -353,41 +325,44 @@ class _Reader:
                 )
             else:
                 self.env[name] = Val(unknown=f"`{name}` is the variable of the `for` loop on line {line}")
-        for p in body:
+        for p in n.body:
             self.node(p)
 
-    def command(self, n: Any) -> None:
+    def arith_command(self, n: Arith) -> None:
+        """`(( C = A + 1 ))`: what it assigns is not evaluated."""
+        self.count_step(n.pos[0])
+        raw = self.text[n.pos[0] + 2 : n.pos[1] - 2]
+        line = self.line_of(n.pos[0])
+        for m in _ARITH_ASSIGN.finditer(raw):
+            name = m.group(1) or m.group(2) or m.group(3)
+            self.env[name] = Val(unknown=f"`{name}` is set by the arithmetic on line {line}")
+
+    def count_step(self, at: int) -> None:
         self.steps += 1
         if self.steps > _MAX_STEPS:
-            raise _TooIntricate(n.pos[0])
-        if n.pos[0] in self.arith_commands:  # `(( C = A + 1 ))`: what it assigns is not evaluated
-            raw = self.text[n.pos[0] + 2 : self.arith_commands[n.pos[0]] - 2]
-            line = self.line_of(n.pos[0])
-            for m in _ARITH_ASSIGN.finditer(raw):
-                name = m.group(1) or m.group(2) or m.group(3)
-                self.env[name] = Val(unknown=f"`{name}` is set by the arithmetic on line {line}")
+            raise _TooIntricate(at)
+
+    def command(self, n: Command) -> None:
+        self.count_step(n.pos[0])
+        if not n.words:
+            for a in n.assigns:
+                self.assign(a[0], a[1])
             return
-        assigns = [p for p in n.parts if p.kind == "assignment"]
-        words = [p for p in n.parts if p.kind == "word"]
-        if not words:
-            for a in assigns:
-                self.assign(a.pos[0], a.pos[1])
-            return
-        prefix = {self.text[a.pos[0] : a.pos[1]].split("=", 1)[0].rstrip("+") for a in assigns}
+        prefix = {self.text[a[0] : a[1]].split("=", 1)[0].rstrip("+") for a in n.assigns}
         out: list[Word] = []
-        for w in words:
+        for w in n.words:
             out.extend(self.fields(w, prefix))
         if not out:
             return
         program = out[0].text
         if program in _DECLARERS:
-            for w in words[1:]:
-                raw = self.text[w.pos[0] : w.pos[1]]
+            for w in n.words[1:]:
+                raw = self.text[w[0] : w[1]]
                 if _ASSIGN.match(raw):
-                    self.assign(w.pos[0], w.pos[1])
+                    self.assign(w[0], w[1])
         elif program == "unset":
-            for w in out[1:]:
-                self.env.pop(w.text, None)
+            for word in out[1:]:
+                self.env.pop(word.text, None)
         elif program in ("source", ".") and len(out) > 1:
             self.sourced.append(out[1].text)
         elif program in self.functions and self.depth < 8 and self.calls.get(program, 0) < _MAX_CALLS:
@@ -397,18 +372,18 @@ class _Reader:
             self.node(self.functions[program])
             self.depth -= 1
         elif program.rsplit("/", 1)[-1] in ("bash", "sh", "zsh") and len(out) > 2 and out[1].text == "-c":
-            self.nested(words[2], out[2])
+            self.nested(n.words[2], out[2])
         self.script.commands.append(SimpleCommand(words=out, line=out[0].line))
 
-    def nested(self, node: Any, word: Word) -> None:
+    def nested(self, span: Span, word: Word) -> None:
         """`bash -c "..."`: the string is read as a script of its own, positions kept where the string is plain."""
         if word.unknown or self.depth >= 8:
             return
-        raw = self.text[node.pos[0] : node.pos[1]]
+        raw = self.text[span[0] : span[1]]
         if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"" and raw[1:-1] == word.text:
-            offmap = [self.file_off(node.pos[0] + 1 + k) for k in range(len(word.text) + 1)]
+            offmap = [self.file_off(span[0] + 1 + k) for k in range(len(word.text) + 1)]
         else:
-            offmap = [self.file_off(node.pos[0])] * (len(word.text) + 1)
+            offmap = [self.file_off(span[0])] * (len(word.text) + 1)
         child = _Reader(word.text, self.lines, offmap, self.env)
         child.depth = self.depth + 1
         sub = child.run()
@@ -424,11 +399,11 @@ class _Reader:
             return
         name, index, append = m.group(1), m.group(2), m.group(3) == "+"
         vstart = start + m.end()
-        if vstart in self.arrays:
-            close = self.arrays[vstart]
+        elements = self.parsed.arrays.get(vstart)
+        if elements is not None:
             items = [  # each element is word-split like a command's argument: `A=($ARGS)` makes several
                 self.join(f)
-                for a, b in array_words(self.text, vstart + 1, close)
+                for a, b in elements
                 for f in self.fields_of(self.expand(a, b, quoted=False), a)
                 if not (len(f) == 1 and f[0].args)
             ]
@@ -445,9 +420,9 @@ class _Reader:
             value = _concat(old, value)
         self.env[name] = value
 
-    def fields(self, node: Any, prefix: set[str] | None = None) -> list[Word]:
-        segs = self.expand(node.pos[0], node.pos[1], quoted=False, prefix=prefix or set())
-        return self.split(segs, node.pos[0])
+    def fields(self, span: Span, prefix: set[str] | None = None) -> list[Word]:
+        segs = self.expand(span[0], span[1], quoted=False, prefix=prefix or set())
+        return self.split(segs, span[0])
 
     def expand(
         self,
@@ -913,14 +888,14 @@ def _coalesce(notes: list[str]) -> list[str]:
     """Consecutive "skipped" notes (a `case` block fails line by line) as one note over the line range."""
     out: list[str] = []
     pattern = re.compile(
-        r"lines? (\d+)(?:-(\d+))?: bash syntax the reader does not support \((.*)\); skipped$"
+        r"lines? (\d+)(?:-(\d+))?: bash syntax the reader could not parse \((.*)\); skipped$"
     )
     for note in notes:
         m, prev = pattern.match(note), pattern.match(out[-1]) if out else None
         if m and prev and int(m.group(1)) <= int(prev.group(2) or prev.group(1)) + 1:
             last = m.group(2) or m.group(1)
             out[-1] = (
-                f"lines {prev.group(1)}-{last}: bash syntax the reader does not support ({prev.group(3)}); skipped"
+                f"lines {prev.group(1)}-{last}: bash syntax the reader could not parse ({prev.group(3)}); skipped"
             )
             continue
         out.append(note)

@@ -1,124 +1,602 @@
-"""The syntax half of the bash reader: bashlex (bash's grammar) over a masked copy of the script.
+"""The syntax half of the bash reader: tree-sitter-bash's grammar, turned into the few statement kinds we evaluate.
 
-bashlex is a pure-Python port of bash's own yacc grammar: statements, lists, pipelines, `if`/`for`/`while`,
-functions, redirections, here-documents, with each word's span in the file. What it cannot parse is worked
-around here: `$(( ))`, `$( )`, backquotes, `${...}` bodies and array assignments `A=(...)` are masked (same
-length, so every span still points into the original text, from which `_bash.py` expands the words itself);
-`[[ ]]` is read as `[ ]`; `case` is parsed here (its arm bodies by bashlex); a statement bashlex still rejects is
-skipped to the end of its line (a loop, to its `done`) and reported as skipped.
+tree-sitter-bash parses the whole script (statements, lists, pipelines, `if`/`case`/`for`/`while`, functions,
+`(( ))`, `[[ ]]`, arrays, redirections, here-documents) into a tree with each node's byte span; here the tree
+becomes `Command`, `If`, `For`, `Case`, ... nodes whose words are spans of the original text (character offsets),
+from which `_bash.py` expands each word itself. The grammar is error-tolerant: text it cannot parse is an `ERROR`
+node, kept here as a `Skip` (the evaluator notes it and makes what it assigns unknown) while the rest of the script
+is still read. A quote that is never closed is GL000, as bash would refuse to run the script.
 
-bashlex builds its LALR tables on import; `import_bashlex` caches them (see there).
+The word-level helpers at the end (`skip_dquote`, `skip_braced`, ...) find where a quote or substitution inside a
+word ends; the evaluator uses them while expanding a word's text.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import marshal
-import os
 import re
-import sys
-import threading
-import zlib
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeAlias
 
+from training.config_io import ConfigError
 from training.lint.adapters._source import unreadable
 
-_ARRAY_START = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=\(")
-_HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
-_WORD_BREAK = " \t\n;&|()<>"
-_MAX_SKIPS = 200
+if TYPE_CHECKING:
+    from tree_sitter import Language
+    from tree_sitter import Node as TSNode
 
-# ------------------------------------------------------------------------------------------ masking (pre-parse)
+Span = tuple[int, int]  # [start, end) character offsets in the script
 
 
-def mask(text: str) -> tuple[str, dict[int, int], dict[int, int]]:
-    """Text of the same length that bashlex can parse: `$(( ))`, `$( )`, backquotes and array bodies become
-    `x`s (their spans are read from the original text), an arithmetic command `(( ... ))` becomes `: xxx`.
-    Returns it with the array spans (`(` offset -> `)` offset) and the arithmetic commands (start -> end).
-    Raises GL000 for an unterminated quote, as bash would refuse to run the script."""
-    out = list(text)
-    arrays: dict[int, int] = {}
-    arith: dict[int, int] = {}
-    n = len(text)
-    i = 0
-    word_start = True
+@dataclass
+class Command:
+    """A simple command: prefix assignments and words (`export`/`local`/`unset`/`[ ]` are commands too)."""
 
-    def blank(a: int, b: int) -> None:
-        for k in range(a, b):
-            out[k] = "x"
+    pos: Span
+    assigns: list[Span] = field(default_factory=list)
+    words: list[Span] = field(default_factory=list)
 
-    while i < n:
+
+@dataclass
+class Arith:
+    """`(( expr ))` as a command (its span, `((` to `))`), or the header of `for (( ; ; ))`."""
+
+    pos: Span
+
+
+@dataclass
+class Block:
+    """Statements run in order: `list` (`a && b || c`, with `ops` between `parts`), `pipeline`, `group` (`{ }`),
+    `subshell` (`( )`: its assignments do not outlive it) or `loop` (a `while`/`until`/`for (( ))`: condition and
+    body, read once)."""
+
+    kind: str
+    pos: Span
+    parts: list[Node]
+    ops: list[str] = field(default_factory=list)
+
+
+@dataclass
+class If:
+    pos: Span
+    branches: list[tuple[list[Node] | None, list[Node]]]  # (condition, body); the `else` has no condition
+
+
+@dataclass
+class For:
+    pos: Span
+    name: Span | None
+    items: list[Span] | None  # None: no `in` list (the script's arguments)
+    body: list[Node]
+
+
+@dataclass
+class Function:
+    pos: Span
+    name: Span
+    body: Node
+
+
+@dataclass
+class Case:
+    pos: Span
+    word: Span
+    arms: list[tuple[list[Span], list[Node]]]  # (patterns, body)
+
+
+@dataclass
+class Skip:
+    """Text the grammar could not parse."""
+
+    pos: Span
+    message: str
+
+
+Node: TypeAlias = Command | Arith | Block | If | For | Function | Case | Skip
+
+
+@dataclass
+class Parsed:
+    statements: list[Node]
+    arrays: dict[int, list[Span]]  # offset of an array assignment's `(` -> its elements
+
+
+_LANGUAGE: Language | None = None
+
+
+def _language() -> Language:
+    global _LANGUAGE
+    if _LANGUAGE is None:
+        import tree_sitter_bash
+        from tree_sitter import Language
+
+        _LANGUAGE = Language(tree_sitter_bash.language())
+    return _LANGUAGE
+
+
+def parse(text: str) -> Parsed:
+    """The script's statements, in order, with character spans into `text`. Raises GL000 for a quote or
+    backquote that is never closed."""
+    from tree_sitter import Parser
+
+    data = text.encode("utf-8", "surrogatepass")
+    tree = Parser(_language()).parse(data)  # a parser per call: API worker threads never share one
+    builder = _Builder(text, data)
+    if tree.root_node.has_error:
+        builder.check_quotes(tree.root_node)
+    return Parsed(builder.statements(tree.root_node), builder.arrays)
+
+
+def command_words(text: str) -> list[list[str]]:
+    """The written words of every simple command, nested ones included (for wrapper-script detection)."""
+    parsed = parse(text)
+    out: list[list[str]] = []
+
+    def walk(nodes: list[Node]) -> None:
+        for n in nodes:
+            if isinstance(n, Command):
+                out.append([text[a:b] for a, b in n.words])
+            elif isinstance(n, Block):
+                walk(n.parts)
+            elif isinstance(n, If):
+                for cond, body in n.branches:
+                    walk((cond or []) + body)
+            elif isinstance(n, For):
+                walk(n.body)
+            elif isinstance(n, Function):
+                walk([n.body])
+            elif isinstance(n, Case):
+                for _, body in n.arms:
+                    walk(body)
+
+    walk(parsed.statements)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ tree -> nodes
+
+_SIMPLE = frozenset(
+    {
+        "command",
+        "variable_assignment",
+        "variable_assignments",
+        "declaration_command",
+        "unset_command",
+        "test_command",
+        "redirected_statement",
+    }
+)
+_TEST_GROUPS = frozenset({"binary_expression", "unary_expression", "parenthesized_expression"})
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
+_NOT_STATEMENTS = frozenset({"heredoc_body", "heredoc_redirect", "herestring_redirect", "file_redirect"})
+_RESERVED = frozenset({"then", "elif", "else", "fi", "do", "done", "esac", "in", "}"})
+_CLOSERS = {
+    "if_statement": "fi",
+    "for_statement": "done",
+    "while_statement": "done",
+    "case_statement": "esac",
+}
+
+
+class _Builder:
+    def __init__(self, text: str, data: bytes) -> None:
+        self.text = text
+        self.arrays: dict[int, list[Span]] = {}
+        if len(data) == len(text):
+            self.char_at: list[int] | None = None  # ASCII: byte offsets are character offsets
+        else:
+            table: list[int] = []
+            for k, ch in enumerate(text):
+                table.extend([k] * len(ch.encode("utf-8", "surrogatepass")))
+            table.append(len(text))
+            self.char_at = table
+
+    def span(self, n: TSNode) -> Span:
+        if self.char_at is None:
+            return n.start_byte, n.end_byte
+        return self.char_at[n.start_byte], self.char_at[n.end_byte]
+
+    # -- errors
+
+    def check_quotes(self, root: TSNode) -> None:
+        """GL000 for a quote the grammar found unclosed (a MISSING `"`, or an ERROR starting at a lone `'`)."""
+        stack = [root]
+        while stack:
+            n = stack.pop()
+            if not n.has_error:
+                continue
+            if n.is_missing and n.type in ('"', "`"):
+                start = self.span(n.parent)[0] if n.parent is not None else self.span(n)[0]
+                what = "double quote" if n.type == '"' else "backquote"
+                raise unreadable(f"unterminated {what}", *line_col(self.text, start))
+            if n.type == "ERROR":
+                self._quotes_in(*self.span(n))
+            stack.extend(reversed(n.children))
+
+    def _quotes_in(self, start: int, end: int) -> None:
+        text = self.text
+        i = start
+        while i < end:
+            ch = text[i]
+            if ch == "\\":
+                i += 2
+            elif ch == "'":
+                j = text.find("'", i + 1)
+                if j < 0:
+                    raise unreadable("unterminated single quote", *line_col(text, i))
+                i = j + 1
+            elif ch == '"':
+                i = skip_dquote(text, i)
+            elif ch == "`":
+                i = skip_subst(text, i)
+            elif ch == "#" and (i == 0 or text[i - 1] in " \t\n"):
+                k = text.find("\n", i)
+                i = len(text) if k < 0 else k
+            else:
+                i += 1
+
+    def skip(self, n: TSNode, message: str = "") -> Skip:
+        start, end = self.span(n)
+        shown = self.text[start:end].strip().split("\n", 1)[0]
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        return Skip((start, end), message or f"no bash grammar rule matches `{shown}`")
+
+    # -- statements
+
+    def statements(self, parent: TSNode, children: list[TSNode] | None = None) -> list[Node]:
+        out: list[Node] = []
+        for c in parent.children if children is None else children:
+            if c.type == "ERROR" and out and isinstance(out[-1], Command) and out[-1].words:
+                cmd, span = out[-1], self.span(c)
+                words = _words_in(self.text, *span)
+                if words and self.adjacent(cmd.words[-1], words[0]):  # `x a=${oc.env:G}`: a word bash reads
+                    cmd.words[-1] = (cmd.words[-1][0], words[0][1])
+                    cmd.words.extend(words[1:])
+                    cmd.pos = (cmd.pos[0], span[1])
+                    continue
+            if c.is_named and c.type != "comment":
+                node = self.statement(c)
+                if node is not None:
+                    out.append(node)
+            elif c.type in (";;", ";&", ";;&") and parent.type != "case_item":
+                out.append(self.skip(c, f"`{c.type}` outside a `case`"))
+        return self.whole_lines(out) if any(isinstance(n, Skip) for n in out) else out
+
+    def whole_lines(self, nodes: list[Node]) -> list[Node]:
+        """A statement sharing a line with text that could not be parsed is skipped with it: bash rejects the
+        whole line (`N=8 )` assigns nothing), and the grammar's recovery may have cut it anywhere."""
+        out: list[Node] = []
+        for n in nodes:
+            if isinstance(n, Skip):
+                first = self.text.rfind("\n", 0, n.pos[0]) + 1
+                while out and out[-1].pos[1] > first:
+                    prev = out.pop()
+                    n = Skip((min(prev.pos[0], n.pos[0]), n.pos[1]), n.message)
+                out.append(n)
+            elif out and isinstance(out[-1], Skip) and self.text.find("\n", out[-1].pos[1], n.pos[0]) < 0:
+                out[-1] = Skip((out[-1].pos[0], n.pos[1]), out[-1].message)
+            else:
+                out.append(n)
+        return out
+
+    def statement(self, n: TSNode) -> Node | None:
+        t = n.type
+        if t == "ERROR":
+            return self.skip(n)
+        if t in _SIMPLE:
+            return self.skip(n) if n.has_error and _broken(n) else self.simple(n)
+        closer = _CLOSERS.get(t)
+        if closer and any(c.is_missing for c in n.children):
+            return self.skip(n, f"`{closer}` is missing")
+        if t == "list":
+            parts: list[Node] = []
+            ops: list[str] = []
+            for c in n.children:
+                if c.is_named:
+                    node = self.statement(c)
+                    if node is not None:
+                        parts.append(node)
+                elif c.type in ("&&", "||"):
+                    ops.append(c.type)
+            return Block("list", self.span(n), parts, ops)
+        if t == "pipeline":
+            return Block("pipeline", self.span(n), self.statements(n))
+        if t == "negated_command":  # `! cmd`: run, its status inverted (a test the reader does not decide)
+            return Block("pipeline", self.span(n), self.statements(n))
+        if t == "compound_statement":
+            if n.child_count and n.children[0].type == "((":
+                return Arith(self.span(n))
+            return Block("group", self.span(n), self.statements(n))
+        if t == "subshell":
+            return Block("subshell", self.span(n), self.statements(n))
+        if t == "if_statement":
+            return self.if_(n)
+        if t == "for_statement":
+            return self.for_(n)
+        if t == "c_style_for_statement":
+            header = [c for c in n.children if c.type in ("((", "))")]
+            parts = [Arith((self.span(header[0])[0], self.span(header[-1])[1]))] if len(header) == 2 else []
+            return Block("loop", self.span(n), parts + self.statements(n, _body_children(n)))
+        if t == "while_statement":
+            return Block("loop", self.span(n), self.statements(n, _body_children(n)))
+        if t == "function_definition":
+            return self.function(n)
+        if t == "case_statement":
+            return self.case(n)
+        if t == "do_group":
+            return Block("group", self.span(n), self.statements(n))
+        if t in _NOT_STATEMENTS:
+            return None
+        return self.skip(n, f"`{t}` is not read")
+
+    def simple(self, n: TSNode) -> Node | None:
+        t = n.type
+        if t == "redirected_statement":
+            body = n.child_by_field_name("body")
+            node = self.statement(body) if body is not None else None
+            if isinstance(node, Command):
+                for r in n.children:  # `cmd >log arg`: the grammar files `arg` under the redirect
+                    if r.type == "file_redirect":
+                        dest = [c for c in r.children if c.is_named and c.type != "file_descriptor"]
+                        node.words.extend(self.span(c) for c in dest[1:])
+            return node
+        if t == "variable_assignment":
+            return Command(self.span(n), assigns=[self.assignment(n)])
+        if t == "variable_assignments":
+            return Command(
+                self.span(n),
+                assigns=[self.assignment(c) for c in n.children if c.type == "variable_assignment"],
+            )
+        if t in ("declaration_command", "unset_command"):
+            words = self.glued([self.span(c) for c in n.children if c.type != "comment"])
+            for c in n.children:
+                if c.type == "variable_assignment":
+                    self.assignment(c)
+            return Command(self.span(n), words=words)
+        if t == "test_command":
+            return Command(self.span(n), words=self.glued(self.test_words(n)))
+        name = n.child_by_field_name("name")
+        if name is not None and self.text[slice(*self.span(name))] in _RESERVED:
+            return self.skip(n, f"`{self.text[slice(*self.span(name))]}` without the statement it closes")
+        cmd = Command(self.span(n))
+        commands = [cmd]
+        last: list[Span] | None = None  # the list the previous piece went to (None after a redirect)
+        end = self.span(n)[0]
+        for c in n.children:
+            if c.type == "comment":
+                continue
+            if c.type == "variable_assignment" and not c.has_error:
+                pieces = [self.assignment(c)]
+            elif c.is_named and not c.type.endswith("redirect"):
+                # the grammar's recovery inside a word (`a=${oc.env:X}`) may cut words anywhere: bash's rules
+                pieces = (_words_in(self.text, *self.span(c)) if c.has_error else None) or [self.span(c)]
+            else:
+                last, end = None, self.span(c)[1]
+                continue
+            for span in pieces:
+                cmd, last, end = self.add_piece(n, commands, cmd, last, end, span, c.type)
+        return cmd if len(commands) == 1 else Block("group", self.span(n), list(commands))
+
+    def add_piece(
+        self,
+        n: TSNode,
+        commands: list[Command],
+        cmd: Command,
+        last: list[Span] | None,
+        end: int,
+        span: Span,
+        kind: str,
+    ) -> tuple[Command, list[Span] | None, int]:
+        """One word (or assignment) of a command: glued to the previous one when nothing separates them."""
+        if _ends_command(self.text[end : span[0]]):
+            # the grammar sometimes runs a command on over a newline (after `a |b`); bash ends it there
+            cmd = Command((span[0], self.span(n)[1]))
+            commands.append(cmd)
+            last = None
+        if last and self.adjacent(last[-1], span):
+            last[-1] = (last[-1][0], span[1])
+            return cmd, last, span[1]
+        assigning = kind == "variable_assignment" or (
+            not cmd.words and _ASSIGNMENT.match(self.text, span[0], span[1]) is not None
+        )
+        last = cmd.assigns if assigning else cmd.words
+        last.append(span)
+        return cmd, last, span[1]
+
+    def adjacent(self, a: Span, b: Span) -> bool:
+        """Two pieces of one word: nothing between them but line continuations. The grammar splits some words
+        bash reads as one (`$A/x/$b`, `L$1`, `'a'\\<newline>'b'`)."""
+        gap = self.text[a[1] : b[0]]
+        return not gap or not gap.replace("\\\n", "")
+
+    def glued(self, spans: list[Span]) -> list[Span]:
+        out: list[Span] = []
+        for span in spans:
+            if out and self.adjacent(out[-1], span):
+                out[-1] = (out[-1][0], span[1])
+            else:
+                out.append(span)
+        return out
+
+    def assignment(self, n: TSNode) -> Span:
+        value = n.child_by_field_name("value")
+        if value is not None and value.type == "array":
+            self.arrays[self.span(value)[0]] = self.glued(
+                [self.span(c) for c in value.children if c.is_named and c.type != "comment"]
+            )
+        return self.span(n)
+
+    def test_words(self, n: TSNode) -> list[Span]:
+        """`[ a = b ]` / `[[ -z $x ]]` as the words `[`, `a`, `=`, `b`, `]`."""
+        words: list[Span] = []
+        for c in n.children:
+            if c.type in _TEST_GROUPS:
+                words.extend(self.test_words(c))
+            elif c.type != "comment":
+                words.append(self.span(c))
+        return words
+
+    def if_(self, n: TSNode) -> If:
+        branches: list[tuple[list[Node] | None, list[Node]]] = []
+        cond: list[TSNode] = []
+        body: list[TSNode] = []
+        in_body = False
+        for c in n.children:
+            if c.type == "then":
+                in_body = True
+            elif c.type in ("elif_clause", "else_clause"):
+                sub = self.if_(c)
+                branches.extend(sub.branches)
+            elif c.type not in ("if", "elif", "else", "fi"):
+                (body if in_body else cond).append(c)
+        head: list[tuple[list[Node] | None, list[Node]]] = []
+        if n.type == "else_clause":
+            head = [(None, self.statements(n, cond + body))]
+        else:
+            head = [(self.statements(n, cond), self.statements(n, body))]
+        return If(self.span(n), head + branches)
+
+    def for_(self, n: TSNode) -> For:
+        name = n.child_by_field_name("variable")
+        items: list[Span] | None = None
+        seen_in = False
+        for c in n.children:
+            if c.type == "in":
+                seen_in, items = True, []
+            elif c.type == "do_group" or c.type in (";", "\n"):
+                seen_in = False
+            elif seen_in and c.is_named and c.type != "comment" and items is not None:
+                items.append(self.span(c))
+        return For(
+            self.span(n),
+            self.span(name) if name is not None else None,
+            None if items is None else self.glued(items),
+            self.statements(n, _body_children(n)),
+        )
+
+    def function(self, n: TSNode) -> Node:
+        name = n.child_by_field_name("name")
+        body = n.child_by_field_name("body")
+        node = self.statement(body) if body is not None else None
+        if name is None or node is None:
+            return self.skip(n)
+        return Function(self.span(n), self.span(name), node)
+
+    def case(self, n: TSNode) -> Node:
+        value = n.child_by_field_name("value")
+        if value is None:
+            return self.skip(n)
+        arms: list[tuple[list[Span], list[Node]]] = []
+        for item in n.children:
+            if item.type != "case_item":
+                continue
+            patterns: list[Span] = []
+            body: list[TSNode] = []
+            in_body = False
+            for c in item.children:
+                if c.type == ")" and not in_body:
+                    in_body = True
+                elif not in_body and c.is_named and c.type != "comment":
+                    patterns.append(self.span(c))
+                elif in_body:
+                    body.append(c)
+            arms.append((patterns, self.statements(item, body)))
+        return Case(self.span(n), self.span(value), arms)
+
+
+def _words_in(text: str, start: int, end: int) -> list[Span] | None:
+    """The words of text[start:end] by bash's rules (blanks split; quotes, `${ }`, `$( )` and backquotes hold
+    together), or None when it holds an operator (`;`, `|`, `(`, ...): then it is no run of words."""
+    spans: list[Span] = []
+    i = start
+    while i < end:
         ch = text[i]
-        if ch == "\\":
-            i += 2
-            word_start = False
+        if ch in " \t\n":
+            i += 1
             continue
-        if ch == "#" and word_start:
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if ch == "'":
-            j = text.find("'", i + 1)
-            if j < 0:
-                raise unreadable("unterminated single quote", *line_col(text, i))
-            i, word_start = j + 1, False
-            continue
-        if ch == '"':
-            i = skip_dquote(text, i, out)
-            word_start = False
-            continue
-        if ch == "`" or (ch == "$" and text.startswith("(", i + 1)):
-            j = skip_subst(text, i)
-            blank(i, j)
-            i, word_start = j, False
-            continue
-        if ch == "$" and text.startswith("{", i + 1):
-            j = skip_braced(text, i + 2)
-            blank(i + 2, j - 1)  # bashlex misreads nested quotes in `${X:-"..."}`; we expand it ourselves
-            i, word_start = j, False
-            continue
-        if ch == "<" and text.startswith("<<", i) and not text.startswith("<<<", i):
-            m = _HEREDOC.match(text, i)
-            if m:
-                i = _skip_heredoc(text, m)
-                continue
-        if word_start and text.startswith("[[", i) and text[i + 2 : i + 3] in (" ", "\t"):
-            out[i + 1] = " "  # `[[ ... ]]` read as `[ ... ]`: bashlex has no `[[`
+        if text.startswith("\\\n", i):
             i += 2
             continue
-        closes_test = text[i + 2 : i + 3] in ("", " ", "\t", "\n", ";", "&", "|", ")")
-        if ch == "]" and text.startswith("]]", i) and i > 0 and text[i - 1] in " \t" and closes_test:
-            out[i] = " "
-            i += 2
-            word_start = True
-            continue
-        if word_start and text.startswith("((", i):
-            j = skip_parens(text, i)
-            if text[j - 2 : j] == "))":
-                out[i], out[i + 1] = ":", " "
-                blank(i + 2, j)
-                arith[i] = j
-                i, word_start = j, False
-                continue
-        if word_start:
-            m = _ARRAY_START.match(text, i)
-            if m:
-                open_at = m.end() - 1
-                close = skip_parens(text, open_at)
-                arrays[open_at] = close - 1
-                blank(open_at, close)
-                i, word_start = close, False
-                continue
-        word_start = ch in _WORD_BREAK
-        i += 1
-    return "".join(out), arrays, arith
+        j = i
+        while j < end and text[j] not in " \t\n":
+            c = text[j]
+            if c in ";&|()<>":
+                return None
+            if c == "\\":
+                j += 2
+            elif c == "'":
+                k = text.find("'", j + 1)
+                j = end if k < 0 else k + 1
+            elif c == '"':
+                j = skip_dquote(text, j)
+            elif c == "`":
+                j = skip_subst(text, j)
+            elif c == "$" and text.startswith("{", j + 1):
+                j = skip_braced(text, j + 2)
+            elif c == "$" and text.startswith("(", j + 1):
+                j = skip_parens(text, j + 1)
+            else:
+                j += 1
+        spans.append((i, min(j, end)))
+        i = j
+    return spans
 
 
-def skip_dquote(text: str, i: int, out: list[str] | None = None) -> int:
-    """From the opening `"` to just after its closing one; masks substitutions inside when `out` is given."""
+def _ends_command(gap: str) -> bool:
+    """Whether the text between two words of a command ends it: a newline that is not a line continuation, or
+    a comment (which runs to the end of its line, `\\` included)."""
+    i = 0
+    while i < len(gap):
+        if gap.startswith("\\\n", i):
+            i += 2
+        elif gap[i] in "#\n":
+            return True
+        else:
+            i += 1
+    return False
+
+
+def _broken(n: TSNode) -> bool:
+    """An error in the statement's own structure. One inside a word (the grammar misreads
+    `$(( a * (b + 1) ))` inside `${X:=...}`) is not: words are expanded from the text by `_bash.py`."""
+    for c in n.children:
+        if c.type == "ERROR" and n.type == "command" and _error_is_words(c):
+            continue  # `${a.b}`: bash reads it as a word (and fails only when it runs it)
+        if c.type == "ERROR" or c.is_missing:
+            return True
+        if c.has_error and c.type in _SIMPLE | _TEST_GROUPS and _broken(c):
+            return True
+    return False
+
+
+def _error_is_words(n: TSNode) -> bool:
+    raw = (n.text or b"").decode("utf-8", "replace")
+    try:
+        return bool(_words_in(raw, 0, len(raw)))
+    except ConfigError:  # a quote the grammar's recovery cut in two
+        return False
+
+
+def _body_children(n: TSNode) -> list[TSNode]:
+    """The statements of a loop: its condition (a `while`) and its `do ... done` group."""
+    out: list[TSNode] = []
+    for c in n.children:
+        if c.type == "do_group":
+            out.extend(c.children)
+        elif c.is_named and c.type not in ("variable_name", "comment") and n.type == "while_statement":
+            out.append(c)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ word helpers
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def skip_dquote(text: str, i: int) -> int:
+    """From the opening `"` to just after its closing one."""
     j = i + 1
     n = len(text)
     while j < n:
@@ -129,18 +607,10 @@ def skip_dquote(text: str, i: int, out: list[str] | None = None) -> int:
         if ch == '"':
             return j + 1
         if ch == "`" or (ch == "$" and text.startswith("(", j + 1)):
-            k = skip_subst(text, j)
-            if out is not None:
-                for p in range(j, k):
-                    out[p] = "x"
-            j = k
+            j = skip_subst(text, j)
             continue
         if ch == "$" and text.startswith("{", j + 1):
-            k = skip_braced(text, j + 2, in_dquote=True)
-            if out is not None:
-                for p in range(j + 2, k - 1):
-                    out[p] = "x"
-            j = k
+            j = skip_braced(text, j + 2, in_dquote=True)
             continue
         j += 1
     raise unreadable("unterminated double quote", *line_col(text, i))
@@ -225,352 +695,3 @@ def skip_braced(text: str, i: int, in_dquote: bool = False) -> int:
                 return j + 1
         j += 1
     raise unreadable("unterminated `${`", *line_col(text, i - 2))
-
-
-def _skip_heredoc(text: str, m: re.Match[str]) -> int:
-    """Past a here-document's body (its text is the command's input, never arguments)."""
-    end_of_line = text.find("\n", m.end())
-    if end_of_line < 0:
-        return len(text)
-    strip_tabs, delim = m.group(1) == "-", m.group(3)
-    j = end_of_line + 1
-    while j < len(text):
-        k = text.find("\n", j)
-        k = len(text) if k < 0 else k
-        body_line = text[j:k]
-        if (body_line.lstrip("\t") if strip_tabs else body_line) == delim:
-            return k
-        j = k + 1
-    return len(text)
-
-
-def line_col(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-# ------------------------------------------------------------------------------------------------- parsing
-
-
-_IMPORTING = threading.Lock()
-_TABLE_CACHE = "bashlex-tables-{python}-{digest}.marshal"
-
-
-def import_bashlex() -> None:
-    """Import bashlex with its LALR tables from a cache. bashlex builds the tables of its yacc grammar on every
-    import (~60 ms, most of `grpolab lint`'s time on a script); the tables depend only on the grammar, so the first
-    import saves them (marshal, plain dicts of ints and strings) under the user's cache folder, keyed by the
-    grammar's productions and the Python version, and later imports load them. Without a writable cache folder
-    bashlex simply builds them as usual."""
-    if "bashlex.parser" in sys.modules and not _IMPORTING.locked():
-        return
-    with _IMPORTING:  # API worker threads: one import, the patch never seen half-done
-        if "bashlex.parser" in sys.modules:
-            return
-        _import_with_cached_tables()
-
-
-def _import_with_cached_tables() -> None:
-    spec = importlib.util.find_spec("bashlex")
-    if spec is None or spec.loader is None:
-        raise ModuleNotFoundError("bashlex")
-    package = importlib.util.module_from_spec(spec)
-    sys.modules["bashlex"] = package  # the package's __init__ imports the parser: patch yacc first
-    try:
-        yacc = importlib.import_module("bashlex.yacc")
-        build = yacc.LRTable.__init__
-
-        def cached_tables(self: Any, grammar: Any, log: Any = None) -> None:
-            path = _table_path(grammar)
-            data = _read_tables(path) if path else None
-            if data is None:
-                build(self, grammar, log)
-                if path:
-                    _write_tables(path, self.lr_action, self.lr_goto)
-                return
-            self.grammar, self.log = grammar, log or yacc.NullLogger()
-            self.lr_action, self.lr_goto = data
-            self.lr_productions = grammar.Productions
-            self.sr_conflict = self.rr_conflict = 0
-            self.conflicts, self.sr_conflicts, self.rr_conflicts = [], [], []
-
-        yacc.LRTable.__init__ = cached_tables
-        try:
-            spec.loader.exec_module(package)
-        finally:
-            yacc.LRTable.__init__ = build
-    except BaseException:
-        for name in [m for m in sys.modules if m == "bashlex" or m.startswith("bashlex.")]:
-            del sys.modules[name]
-        raise
-
-
-def _table_path(grammar: Any) -> Path | None:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if not base:
-        return None
-    rules = "\n".join(str(p) for p in grammar.Productions).encode()
-    digest = f"{zlib.crc32(rules):08x}{len(rules):x}"  # a key, not a secret: the grammar's own text
-    python = f"py{sys.version_info[0]}{sys.version_info[1]}"  # marshal's format follows the Python version
-    return Path(base) / "grpolab" / _TABLE_CACHE.format(python=python, digest=digest)
-
-
-def _read_tables(path: Path) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]] | None:
-    try:
-        data = marshal.loads(path.read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
-        return None
-    ok = (
-        isinstance(data, tuple)
-        and len(data) == 2
-        and all(
-            isinstance(table, dict)
-            and all(isinstance(k, int) and isinstance(row, dict) for k, row in table.items())
-            and all(
-                isinstance(t, str) and isinstance(v, int) for row in table.values() for t, v in row.items()
-            )
-            for table in data
-        )
-    )
-    return data if ok else None
-
-
-def _write_tables(path: Path, action: dict[Any, Any], goto: dict[Any, Any]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps((dict(action), dict(goto))))
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only home: build the tables on each run, as bashlex does
-
-
-@dataclass
-class Case:
-    """`case WORD in PATTERN) BODY ;; ... esac`, which bashlex does not parse: read here, bodies by bashlex."""
-
-    pos: tuple[int, int]
-    word: tuple[int, int]
-    arms: list[tuple[list[tuple[int, int]], list[Any]]]
-    kind: str = "case"
-
-
-_CASE = re.compile(r"[ \t\n]*case[ \t]+")
-_ESAC = re.compile(r"esac(?=[ \t\n;&|)]|$)")
-
-
-def _parse_case(masked: str, start: int, end: int) -> tuple[Case, int] | None:
-    """A `case` statement starting at `start`: the node and the offset just after `esac` (None: not readable)."""
-    m = _CASE.match(masked, start, end)
-    if not m:
-        return None
-    word = (m.end(), _word_end(masked, m.end(), end))
-    k = _skip_blank(masked, word[1], end)
-    if not masked.startswith("in", k) or masked[k + 2 : k + 3] not in (" ", "\t", "\n"):
-        return None
-    i = k + 2
-    arms: list[tuple[list[tuple[int, int]], list[Any]]] = []
-    while True:
-        i = _skip_blank(masked, i, end)
-        if i >= end:
-            return None
-        if _ESAC.match(masked, i):
-            return Case((start + len(m.group(0)) - len(m.group(0).lstrip()), i + 4), word, arms), i + 4
-        if masked[i] == "(":
-            i += 1
-        patterns: list[tuple[int, int]] = []
-        while True:
-            i = _skip_blank(masked, i, end, newlines=False)
-            j = _word_end(masked, i, end, stops=" \t\n|)")
-            if j == i:
-                return None
-            patterns.append((i, j))
-            i = _skip_blank(masked, j, end, newlines=False)
-            if i < end and masked[i] == "|":
-                i += 1
-                continue
-            if i < end and masked[i] == ")":
-                i += 1
-                break
-            return None
-        body_end = _case_body_end(masked, i, end)
-        if body_end is None:
-            return None
-        arms.append((patterns, parse(masked, i, body_end)))
-        i = body_end
-        for sep in (";;&", ";;", ";&"):
-            if masked.startswith(sep, i):
-                i += len(sep)
-                break
-
-
-def _skip_blank(text: str, i: int, end: int, newlines: bool = True) -> int:
-    blanks = " \t\n" if newlines else " \t"
-    while i < end:
-        if text[i] in blanks:
-            i += 1
-        elif text.startswith("\\\n", i):
-            i += 2
-        elif text[i] == "#" and newlines:
-            k = text.find("\n", i, end)
-            i = end if k < 0 else k
-        else:
-            break
-    return i
-
-
-def _word_end(text: str, i: int, end: int, stops: str = " \t\n;&|()<>") -> int:
-    """Just after the shell word starting at `i` (quotes and escapes kept inside)."""
-    while i < end and text[i] not in stops:
-        if text[i] == "\\":
-            i += 2
-        elif text[i] == "'":
-            k = text.find("'", i + 1, end)
-            i = end if k < 0 else k + 1
-        elif text[i] == '"':
-            i = min(skip_dquote(text, i), end)
-        else:
-            i += 1
-    return i
-
-
-def _case_body_end(text: str, i: int, end: int) -> int | None:
-    """Where an arm's body ends: its `;;`/`;&`, or the `esac` of its `case` (nested cases counted)."""
-    depth = 0
-    at_word = True
-    while i < end:
-        ch = text[i]
-        if ch in "'\"\\":
-            i = _word_end(text, i, end, stops=" \t\n;&|()<>")
-            at_word = False
-            continue
-        if ch == "#" and at_word:
-            k = text.find("\n", i, end)
-            i = end if k < 0 else k
-            continue
-        if at_word and _CASE.match(text, i) and text[i:].lstrip().startswith("case"):
-            depth += 1
-        elif at_word and _ESAC.match(text, i):
-            if depth == 0:
-                return i
-            depth -= 1
-        elif depth == 0 and (text.startswith(";;", i) or text.startswith(";&", i)):
-            return i
-        at_word = ch in " \t\n;&|()"
-        i += 1
-    return None
-
-
-_LOOP = re.compile(r"(for|while|until|select)(?=[ \t(])")
-_LOOP_WORD = re.compile(r"(?<![\w.$/-])(for|while|until|select|done)(?![\w.=/-])")
-
-
-def _loop_end(text: str, start: int, end: int) -> int:
-    """The offset of the `done` closing the loop that starts at `start` (or `end`)."""
-    depth = 0
-    for m in _LOOP_WORD.finditer(text, start, end):
-        depth += -1 if m.group(1) == "done" else 1
-        if depth == 0:
-            return m.start()
-    return end
-
-
-def parse(masked: str, start: int = 0, stop: int | None = None) -> list[Any]:
-    """bashlex's top-level parts of masked[start:stop], one at a time, positions in the whole text; `case` is
-    read by `_parse_case`; a part bashlex rejects is skipped to the end of its logical line and recorded as
-    `("skip", start, end, message)`."""
-    import_bashlex()
-    from bashlex import ast as bast
-    from bashlex import errors, parser
-
-    parts: list[Any] = []
-    n = len(masked) if stop is None else stop
-    index, skips = start, 0
-    while index < n:
-        rest = masked[index:n]
-        if not rest.strip():
-            break
-        lead = _skip_blank(masked, index, n)  # comments and blank lines before a `case`
-        if _CASE.match(masked, lead, n):
-            got = _parse_case(masked, lead, n)
-            if got is not None:
-                parts.append(got[0])
-                index = got[1]
-                continue
-        try:
-            # expansionlimit=-1: bashlex's own word expansion is skipped (we expand words ourselves; it is
-            # slow, and loops forever on some broken words)
-            part = parser._parser(rest, strictmode=False, expansionlimit=-1).parse()
-        except (errors.ParsingError, NotImplementedError, AttributeError, IndexError, TypeError) as exc:
-            pos = getattr(exc, "position", 0) if isinstance(exc, errors.ParsingError) else 0
-            line_end = min(_end_of_logical_line(masked, index + min(max(pos, 0), len(rest) - 1)), n)
-            first = index + len(rest) - len(rest.lstrip())
-            if _LOOP.match(masked, first):  # a loop header bashlex rejects: skip the loop to its `done`
-                line_end = min(_end_of_logical_line(masked, _loop_end(masked, first, n)), n)
-            message = str(exc).split(" (position", 1)[0] or type(exc).__name__
-            message = re.sub(r"'[^']*x{4,}[^']*'", "(a substitution)", message)  # masked text: not the user's
-            parts.append(("skip", first, line_end, message))
-            index = line_end + 1
-            skips += 1
-            if skips > _MAX_SKIPS:
-                parts.append(("skip", index, n, "too many lines bash syntax could not be read"))
-                break
-            continue
-        if not isinstance(part, bast.node):
-            break
-        bast.posshifter(index).visit(part)
-        parts.append(part)
-        end = part.pos[1]
-        finder = parser._endfinder()
-        finder.visit(part)
-        index = max(end, finder.end) + 1
-    return parts
-
-
-def _end_of_logical_line(text: str, at: int) -> int:
-    j = at
-    while True:
-        k = text.find("\n", j)
-        if k < 0:
-            return len(text)
-        if k > 0 and text[k - 1] == "\\":
-            j = k + 1
-            continue
-        return k
-
-
-def array_words(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Spans of the elements of an array body `( ... )`, over quotes, comments and continuations."""
-    spans: list[tuple[int, int]] = []
-    i = start
-    while i < end:
-        ch = text[i]
-        if ch in " \t\n":
-            i += 1
-            continue
-        if ch == "\\" and i + 1 < end and text[i + 1] == "\n":
-            i += 2
-            continue
-        if ch == "#":
-            k = text.find("\n", i)
-            i = end if k < 0 else k
-            continue
-        j = i
-        while j < end and text[j] not in " \t\n":
-            c = text[j]
-            if c == "\\":
-                j += 2
-            elif c == "'":
-                k = text.find("'", j + 1)
-                j = end if k < 0 else k + 1
-            elif c == '"':
-                j = skip_dquote(text, j)
-            elif c == "$" and text.startswith("{", j + 1):
-                j = skip_braced(text, j + 2)
-            elif c == "$" and text.startswith("(", j + 1):
-                j = skip_parens(text, j + 1)
-            else:
-                j += 1
-        spans.append((i, min(j, end)))
-        i = j
-    return spans

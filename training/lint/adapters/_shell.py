@@ -2,7 +2,7 @@
 
 Researchers launch OpenRLHF, OAT, gem, verl and SkyRL with shell scripts: `\\` continuations, comments, quotes,
 variables with defaults, arrays, arithmetic, `if` branches, `torchrun`/`uv run`/`ray job submit ... --`
-launchers. `_bash.read_script` reads the script with bash's grammar (bashlex) and expands every word without
+launchers. `_bash.read_script` reads the script with a bash grammar (tree-sitter-bash) and expands every word without
 running anything; here we pick the command that starts the trainer and turn its arguments into a `Source`, with
 each value pointing at the text the user wrote. A value the reader cannot know becomes an `Unknown` with its
 reason (see `_source.py`), never the framework default.
