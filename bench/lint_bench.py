@@ -1,7 +1,7 @@
 """Lint speed: in-process time per config over 10,000 configs, and the time of a `grpolab lint FILE` process.
 
 Goals (issue 13): in-process p50 < 1 ms per config; median `grpolab lint FILE` process < 100 ms from the light
-install (`pip install grpolab`: pydantic, pyyaml, numpy, bashlex). The process is timed on three files: a TRL
+install (`pip install grpolab`: pydantic, pyyaml, numpy, tree-sitter-bash). The process is timed on three files: a TRL
 YAML and a verl launch script (what pre-commit and the GitHub Action lint; neither imports pydantic) and one of our
 own configs (validated by the pydantic RunConfig schema, which costs its import). Each row gives the median wall
 time and the median CPU time (user + sys) of the process: on a loaded machine the wall time also counts waiting

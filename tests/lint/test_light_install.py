@@ -1,5 +1,5 @@
 """`grpolab lint` from the light install: it must run where only the core dependencies exist (pydantic, pyyaml,
-numpy, bashlex), and linting a TRL or verl file must not even load pydantic.
+numpy, tree-sitter-bash), and linting a TRL or verl file must not even load pydantic.
 
 Each case runs the real CLI in a fresh interpreter in which the heavy packages cannot be imported (an entry of
 None in `sys.modules` makes `import x` fail), then reports which heavy modules got loaded.
