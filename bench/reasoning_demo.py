@@ -49,13 +49,19 @@ def example_raw(path: Path = EXAMPLE) -> dict[str, Any]:
 
 
 def arm_raw(
-    arm: str, seed: int, transitions: int, sft_steps: int = 0, base: Path = EXAMPLE
+    arm: str,
+    seed: int,
+    transitions: int,
+    sft_steps: int = 0,
+    base: Path = EXAMPLE,
+    ws_steps: int | None = None,
 ) -> dict[str, Any]:
     """One arm's config: the example with the seed set, plus the arm's changes."""
     from grpolab.commands import ablate
 
     raw = example_raw(base)
     raw["run"]["seed"] = seed
+    ws_steps = raw["warm_start"]["steps"] if ws_steps is None else ws_steps
     if arm == "double":
         # the ablation's own definition of the arm (its env and length settings are not used here)
         arm_def = ablate.arm_raw("double", seed, 1, raw["env"]["id"], transitions)
@@ -63,7 +69,9 @@ def arm_raw(
             raw[section] = _merge(raw[section], arm_def[section])
         raw["lint"] = arm_def["lint"]
     elif arm == "sft":
-        raw["warm_start"]["steps"] += sft_steps
+        # the fixed run's warm start (its steps, however it stopped) continued without a stopping check
+        raw["warm_start"]["steps"] = ws_steps + sft_steps
+        raw["warm_start"]["stop_at_accuracy"] = None
         raw["run"]["steps"] = 0
         raw["run"]["eval_every"] = 0
     elif arm != "fixed":
@@ -92,7 +100,7 @@ def run_arm(arm: str, seed: int, args: argparse.Namespace) -> dict[str, Any] | N
     if (out / "summary.json").exists():
         print(f"{out}: done already", flush=True)
         return json.loads((out / "summary.json").read_text())
-    sft_steps = 0
+    sft_steps, ws_steps = 0, None
     if arm == "sft":
         fixed = Path(args.runs) / f"fixed-seed{seed}" / "summary.json"
         if not fixed.exists():
@@ -102,8 +110,9 @@ def run_arm(arm: str, seed: int, args: argparse.Namespace) -> dict[str, Any] | N
             return None
         s = json.loads(fixed.read_text())
         per_step = s["warm_start/seconds"] / s["warm_start/steps"]
-        sft_steps = round(rl_seconds(s) / per_step)
-    loaded = validate_raw(arm_raw(arm, seed, args.transitions, sft_steps, Path(args.config)), path=f"<{arm}>")
+        sft_steps, ws_steps = round(rl_seconds(s) / per_step), int(s["warm_start/steps"])
+    raw = arm_raw(arm, seed, args.transitions, sft_steps, Path(args.config), ws_steps)
+    loaded = validate_raw(raw, path=f"<{arm}>")
     blocking = lint_loaded(loaded).blocking
     if blocking:
         print(f"{arm}: unacknowledged lint errors: {'; '.join(f.rule for f in blocking)}", file=sys.stderr)

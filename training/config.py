@@ -484,6 +484,28 @@ class WarmStartConfig(_Section):
         "environment's scripted solver; `answers`: the task generator's own answers, each followed by EOS "
         "(reasoning tasks such as `grpolab:ReasoningGym-v0`; supervised learning on labels).",
     )
+    stop_at_accuracy: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Stop the warm start early once the greedy accuracy (success rate) on `check_problems` "
+        "training problems reaches this value, checked every `check_every` steps; `steps` stays the cap. "
+        "Starts RL from a policy of known strength instead of a fixed step count, whose strength varies by seed. "
+        "null: always run `steps`.",
+    )
+    check_every: int = Field(
+        20,
+        ge=1,
+        le=1_000_000,
+        description="Warm-start steps between accuracy checks (with `stop_at_accuracy`).",
+    )
+    check_problems: int = Field(
+        128,
+        ge=1,
+        le=100_000,
+        description="Training-split problems (fixed for the run) answered greedily at each accuracy check, up to "
+        "`rollout.max_new_tokens` tokens each.",
+    )
 
 
 class LearnerConfig(_Section):

@@ -50,3 +50,4 @@ EVAL_SECONDS = "eval/seconds"
 WARM_START_LOSS = "warm_start/loss"
 WARM_START_STEPS = "warm_start/steps"
 WARM_START_SECONDS = "warm_start/seconds"
+WARM_START_ACCURACY = "warm_start/accuracy"  # greedy, on training problems (stop_at_accuracy)

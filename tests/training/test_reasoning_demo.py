@@ -17,7 +17,7 @@ from training.config import ModelConfig, RunConfig, WarmStartConfig
 from training.config_io import load_file
 from training.envs import make_env
 from training.envs.chat import ConversationFormat
-from training.learner.warm_start import demo_sequences, warm_start
+from training.learner.warm_start import check_problem_seeds, demo_sequences, greedy_accuracy, warm_start
 from training.lint import lint_file
 from training.models import build_tiny_char
 from training.pipeline import play, setup, train
@@ -45,6 +45,7 @@ def test_example_validates_and_lints_clean() -> None:
     assert cfg.env.id == "grpolab:ReasoningGym-v0" and cfg.env.kwargs["task"] == "chain_sum"
     assert cfg.env.kwargs["min_digits"] == cfg.env.kwargs["max_digits"]  # same-width operands
     assert cfg.warm_start.player == "answers" and cfg.warm_start.steps > 0
+    assert cfg.warm_start.stop_at_accuracy is not None  # stops at a strength, not at a step count
     assert cfg.run.eval_greedy and cfg.run.final_eval_episodes >= 512
     result = lint_file(EXAMPLE)
     assert not result.invalid
@@ -132,6 +133,66 @@ def test_warm_start_on_answers_lowers_the_supervised_loss() -> None:
     assert out["warm_start/loss"] < out["warm_start/loss_first"]
 
 
+def one_digit_setup(seed: int = 0) -> tuple[Any, ConversationFormat, Any]:
+    """A small model and one-digit sums (`3-7=`): learnable to a measurable accuracy in ~100 steps."""
+    cfg = load_file(EXAMPLE).config
+    model = {"hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64}
+    policy = build_tiny_char(ModelConfig(**{**cfg.model.model_dump(), **model}), seed=seed)
+    kwargs = {**cfg.env.kwargs, "min_digits": 1, "max_digits": 1}
+
+    def new_env() -> Any:
+        return make_env(cfg.env.id, **kwargs)
+
+    return policy, ConversationFormat(policy.tokenizer, policy.fmt), new_env
+
+
+def test_warm_start_stops_when_the_training_accuracy_reaches_the_target() -> None:
+    torch.set_num_threads(1)
+    policy, fmt, new_env = one_digit_setup()
+    cap = 400
+    ws = WarmStartConfig(
+        steps=cap,
+        lr=1e-2,
+        batch_size=64,
+        player="answers",
+        stop_at_accuracy=0.2,
+        check_every=10,
+        check_problems=64,
+    )
+    assert (
+        greedy_accuracy(policy.model, new_env, fmt, list(range(64)), 3) < 0.2
+    )  # untrained: below the target
+    out = warm_start(policy.model, new_env, fmt, ws, 0, max_new_tokens=3)
+    stopped = int(out["warm_start/steps"])
+    assert stopped < cap and stopped % 10 == 0  # early, at a check
+    assert out["warm_start/accuracy"] >= 0.2
+    # the reported accuracy is the model's: the same check problems, answered again, give the same figure
+    seeds = check_problem_seeds(0, 64)
+    assert greedy_accuracy(policy.model, new_env, fmt, seeds, 3) == out["warm_start/accuracy"]
+
+
+def test_accuracy_checks_leave_the_warm_start_unchanged() -> None:
+    """An unreachable target runs to the cap, with exactly the weights of a warm start without checks."""
+    torch.set_num_threads(1)
+    weights = []
+    for target in (None, 1.0):
+        policy, fmt, new_env = one_digit_setup()
+        ws = WarmStartConfig(
+            steps=12, lr=1e-2, batch_size=16, player="answers", stop_at_accuracy=target, check_every=4
+        )
+        out = warm_start(policy.model, new_env, fmt, ws, 0, max_new_tokens=3)
+        assert out["warm_start/steps"] == 12.0
+        assert ("warm_start/accuracy" in out) == (target is not None)
+        weights.append([p.detach().clone() for p in policy.model.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(*weights, strict=True))
+
+
+@pytest.mark.parametrize("value", [0.0, 1.5, float("nan"), "high"])
+def test_stop_at_accuracy_refuses_values_outside_0_1(value: Any) -> None:
+    with pytest.raises(ValueError, match="stop_at_accuracy"):
+        WarmStartConfig(stop_at_accuracy=value)
+
+
 def test_answers_player_needs_an_env_that_offers_it() -> None:
     policy = build_tiny_char(ModelConfig(**TINY_MODEL))
     fmt = ConversationFormat(policy.tokenizer, policy.fmt)
@@ -213,7 +274,9 @@ def bench_module() -> Any:
 def test_bench_arms_differ_from_the_example_only_where_they_should() -> None:
     bench = bench_module()
     base = bench.example_raw()
-    fixed, double, sft = (bench.arm_raw(arm, 2, 150, sft_steps=700) for arm in ("fixed", "double", "sft"))
+    fixed, double, sft = (
+        bench.arm_raw(arm, 2, 150, sft_steps=700, ws_steps=310) for arm in ("fixed", "double", "sft")
+    )
     assert fixed["run"]["seed"] == double["run"]["seed"] == sft["run"]["seed"] == 2
     assert {k: v for k, v in fixed.items() if k != "run"} == {k: v for k, v in base.items() if k != "run"}
     # double: the ablation's arm (transition subsample + whitening, acknowledged), on the same warm start
@@ -223,5 +286,11 @@ def test_bench_arms_differ_from_the_example_only_where_they_should() -> None:
     assert double["warm_start"] == fixed["warm_start"] and double["model"] == fixed["model"]
     # sft: no RL, the same warm start continued for the extra steps
     assert sft["run"]["steps"] == 0
-    assert sft["warm_start"]["steps"] == fixed["warm_start"]["steps"] + 700
-    assert {**sft["warm_start"], "steps": 0} == {**fixed["warm_start"], "steps": 0}
+    # (the fixed run's warm start stopped at step 310), without the stopping check
+    assert sft["warm_start"]["steps"] == 310 + 700
+    assert sft["warm_start"]["stop_at_accuracy"] is None
+    assert {**sft["warm_start"], "steps": 0, "stop_at_accuracy": None} == {
+        **fixed["warm_start"],
+        "steps": 0,
+        "stop_at_accuracy": None,
+    }
