@@ -159,6 +159,7 @@ def figures(item: dict[str, Any]) -> dict[str, Any]:
         "end": end,
         "gain": None if start is None or end is None else end - start,
         "ws_steps": int(s.get("warm_start/steps", 0)),
+        "ws_accuracy": s.get("warm_start/accuracy"),  # greedy, on the check's training problems
         "ws_s": s.get("warm_start/seconds", 0.0),
         "ws_step_ms": 1000 * s.get("warm_start/seconds", 0.0) / max(s.get("warm_start/steps", 1), 1),
         "rl_steps": int(s.get("steps", 0)),
@@ -187,7 +188,8 @@ def pipeline_section(data: dict[str, list[dict[str, Any]]], cmd: str) -> str:
         textwrap.fill(
             f"Measured with `{cmd}` (`resources.cpu_threads: 1`; the machine's 2 cores were shared with other "
             "work, so wall times are inflated: the 1-minute load average at the start and end of each run is "
-            "shown; ms / RL step is rollout + learner time per step).",
+            "shown; ms / RL step is rollout + learner time per step; `train` is the warm start's last greedy "
+            "accuracy check on training problems, where it stopped).",
             WIDTH,
         ),
         "",
@@ -199,9 +201,10 @@ def pipeline_section(data: dict[str, list[dict[str, Any]]], cmd: str) -> str:
         s = sft.get(f["seed"])
         control = f"{_f(s['end'])} ({s['ws_steps'] - f['ws_steps']} more steps)" if s else "not run"
         load = "–" if not f["load"] else f"{f['load'][0]:.1f} → {f['load'][1]:.1f}"
+        ws_acc = "" if f["ws_accuracy"] is None else f" (train {f['ws_accuracy']:.2f})"
         lines.append(
-            f"| {f['seed']} | {_f(f['start'])} | {_f(f['end'])} | {_f(f['gain'], '+.3f')} | {f['ws_steps']} steps, "
-            f"{f['ws_s']:.0f} s | {f['rl_steps']} steps, {f['rl_s']:.0f} s | {_f(f['rl_step_ms'], '.0f')} | "
+            f"| {f['seed']} | {_f(f['start'])} | {_f(f['end'])} | {_f(f['gain'], '+.3f')} | {f['ws_steps']} steps"
+            f"{ws_acc}, {f['ws_s']:.0f} s | {f['rl_steps']} steps, {f['rl_s']:.0f} s | {_f(f['rl_step_ms'], '.0f')} | "
             f"{f['wall_s']:.0f} s | {load} | {control} |"
         )
     met = sum(1 for f in fixed if f["gain"] is not None and f["gain"] >= 0.15)
