@@ -59,3 +59,18 @@ def test_wrapper_scan_finds_the_scripts_a_file_runs() -> None:
     text = 'set -e\nif [ -n "$X" ]; then\n  bash "$DIR"/run_gsm8k.sh \\\n    --x 1\nfi\npython e.py --config b.yaml\n'
     assert command_words("a 'b c'\n") == [["a", "'b c'"]]
     assert _called_scripts(text) == ["run_gsm8k.sh", "b.yaml"]
+
+
+def test_a_syntax_error_is_noted_also_in_a_branch_not_taken_and_an_unclosed_bracket_is_gl000() -> None:
+    text = 'D=gpu\ncase "$D" in\n  gpu) N=8 ;;\n  npu) N=16 ) ;;\nesac\necho $N\n'
+    script = read_script(text)
+    assert [w.text for w in script.commands[-1].words] == ["echo", "8"]
+    assert any(n.startswith("line 4: bash syntax the reader could not parse") for n in script.notes), (
+        script.notes
+    )
+    for text, what, col in (("A=(x y\n", "`(`", 3), ('echo "${A:-x\n', "`${`", 7)):
+        res = lint_text(f"{VERL} {N}=8\n{text}", "verl")
+        f = res.findings[0]
+        assert res.invalid and f"unterminated {what}" in f.message and (f.line, f.column) == (2, col), (
+            f.message
+        )

@@ -152,6 +152,8 @@ class _Reader:
     # -- driving
 
     def run(self) -> Script:
+        for skip in self.parsed.skips():  # noted even in a branch not taken: bash refuses the whole script
+            self.script.notes.append(self.skip_note(skip.pos[0], skip.pos[1], skip.message))
         try:
             for part in self.parsed.statements:
                 self.node(part)
@@ -167,11 +169,17 @@ class _Reader:
         self.script.notes = _coalesce(self.script.notes)
         return self.script
 
-    def skipped(self, start: int, end: int, message: str) -> None:
-        chunk = self.text[start:end]
+    def skip_note(self, start: int, end: int, message: str) -> str:
         line, last = self.line_of(start), self.line_of(max(start, end - 1))
         where = f"line {line}" if last == line else f"lines {line}-{last}"
-        self.script.notes.append(f"{where}: bash syntax the reader could not parse ({message}); skipped")
+        return f"{where}: bash syntax the reader could not parse ({message}); skipped"
+
+    def skipped(self, start: int, end: int, message: str) -> None:
+        chunk = self.text[start:end]
+        line = self.line_of(start)
+        note = self.skip_note(start, end, message)
+        if note not in self.script.notes:  # `run` notes every skip up front
+            self.script.notes.append(note)
         for m in re.finditer(r"(?:^|[\s;&|(])([A-Za-z_][A-Za-z0-9_]*)\+?=", chunk):
             self.env[m.group(1)] = Val(
                 unknown=f"`{m.group(1)}` is set on line {line}, which the reader could not parse"

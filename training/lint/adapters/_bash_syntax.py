@@ -99,6 +99,30 @@ class Parsed:
     statements: list[Node]
     arrays: dict[int, list[Span]]  # offset of an array assignment's `(` -> its elements
 
+    def skips(self) -> list[Skip]:
+        """Every piece of text the grammar could not parse, in a branch the reader takes or not."""
+        found: list[Skip] = []
+
+        def walk(nodes: list[Node]) -> None:
+            for n in nodes:
+                if isinstance(n, Skip):
+                    found.append(n)
+                elif isinstance(n, Block):
+                    walk(n.parts)
+                elif isinstance(n, If):
+                    for cond, body in n.branches:
+                        walk((cond or []) + body)
+                elif isinstance(n, For):
+                    walk(n.body)
+                elif isinstance(n, Function):
+                    walk([n.body])
+                elif isinstance(n, Case):
+                    for _, body in n.arms:
+                        walk(body)
+
+        walk(self.statements)
+        return found
+
 
 _LANGUAGE: Language | None = None
 
@@ -165,15 +189,29 @@ _SIMPLE = frozenset(
         "redirected_statement",
     }
 )
+_WORDS = frozenset(
+    {"word", "concatenation", "string", "raw_string", "expansion", "simple_expansion", "number"}
+)
 _TEST_GROUPS = frozenset({"binary_expression", "unary_expression", "parenthesized_expression"})
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 _NOT_STATEMENTS = frozenset({"heredoc_body", "heredoc_redirect", "herestring_redirect", "file_redirect"})
 _RESERVED = frozenset({"then", "elif", "else", "fi", "do", "done", "esac", "in", "}"})
+_UNCLOSED = {  # (node, its missing closer) -> what bash reports as never closed (GL000)
+    ("string", '"'): "double quote",
+    ("command_substitution", "`"): "backquote",
+    ("command_substitution", ")"): "`$(`",
+    ("expansion", "}"): "`${`",
+    ("array", ")"): "`(`",
+}
 _CLOSERS = {
     "if_statement": "fi",
     "for_statement": "done",
+    "c_style_for_statement": "done",
     "while_statement": "done",
     "case_statement": "esac",
+    "subshell": ")",
+    "compound_statement": "}",
+    "do_group": "done",
 }
 
 
@@ -204,10 +242,9 @@ class _Builder:
             n = stack.pop()
             if not n.has_error:
                 continue
-            if n.is_missing and n.type in ('"', "`"):
-                start = self.span(n.parent)[0] if n.parent is not None else self.span(n)[0]
-                what = "double quote" if n.type == '"' else "backquote"
-                raise unreadable(f"unterminated {what}", *line_col(self.text, start))
+            unclosed = _UNCLOSED.get((n.parent.type if n.parent else "", n.type)) if n.is_missing else None
+            if unclosed and n.parent is not None:
+                raise unreadable(f"unterminated {unclosed}", *line_col(self.text, self.span(n.parent)[0]))
             if n.type == "ERROR":
                 self._quotes_in(*self.span(n))
             stack.extend(reversed(n.children))
@@ -236,9 +273,9 @@ class _Builder:
 
     def skip(self, n: TSNode, message: str = "") -> Skip:
         start, end = self.span(n)
-        shown = self.text[start:end].strip().split("\n", 1)[0]
-        shown = shown if len(shown) <= 40 else shown[:37] + "..."
-        return Skip((start, end), message or f"no bash grammar rule matches `{shown}`")
+        return Skip(
+            (start, end), message or f"no bash grammar rule matches `{_shown(self.text, start, end)}`"
+        )
 
     # -- statements
 
@@ -259,6 +296,10 @@ class _Builder:
                     out.append(node)
             elif c.type in (";;", ";&", ";;&") and parent.type != "case_item":
                 out.append(self.skip(c, f"`{c.type}` outside a `case`"))
+            elif c.is_missing:
+                out.append(self.skip(c, f"a `{c.type}` is missing here"))
+            elif parent.type == "ERROR" and c.type not in (";", "&", "\n"):
+                out.append(self.skip(c))  # the whole script is an error: its stray tokens
         return self.whole_lines(out) if any(isinstance(n, Skip) for n in out) else out
 
     def whole_lines(self, nodes: list[Node]) -> list[Node]:
@@ -289,14 +330,17 @@ class _Builder:
             return self.skip(n, f"`{closer}` is missing")
         if t == "list":
             parts: list[Node] = []
-            ops: list[str] = []
+            ops: list[str] = []  # ops[k] joins parts[k] and parts[k + 1]
+            pending = ";"  # the grammar's recovery may drop an operator
             for c in n.children:
-                if c.is_named:
-                    node = self.statement(c)
-                    if node is not None:
-                        parts.append(node)
+                node = self.statement(c) if c.is_named and c.type != "comment" else None
+                if node is not None:
+                    if parts:
+                        ops.append(pending)
+                    parts.append(node)
+                    pending = ";"
                 elif c.type in ("&&", "||"):
-                    ops.append(c.type)
+                    pending = c.type
             return Block("list", self.span(n), parts, ops)
         if t == "pipeline":
             return Block("pipeline", self.span(n), self.statements(n))
@@ -338,6 +382,16 @@ class _Builder:
                     if r.type == "file_redirect":
                         dest = [c for c in r.children if c.is_named and c.type != "file_descriptor"]
                         node.words.extend(self.span(c) for c in dest[1:])
+            # `cat <<EOF | python -m ...`: the grammar files the rest of the line under the here-document
+            rest = [
+                c
+                for r in n.children
+                if r.type == "heredoc_redirect"
+                for c in r.children
+                if c.is_named and not c.type.startswith("heredoc")
+            ]
+            if rest and node is not None:
+                return Block("group", self.span(n), [node, *self.statements(n, rest)])
             return node
         if t == "variable_assignment":
             return Command(self.span(n), assigns=[self.assignment(n)])
@@ -487,6 +541,8 @@ class _Builder:
             return self.skip(n)
         arms: list[tuple[list[Span], list[Node]]] = []
         for item in n.children:
+            if item.type == "ERROR":
+                return self.skip(n, f"no bash grammar rule matches `{_shown(self.text, *self.span(item))}`")
             if item.type != "case_item":
                 continue
             patterns: list[Span] = []
@@ -495,6 +551,8 @@ class _Builder:
             for c in item.children:
                 if c.type == ")" and not in_body:
                     in_body = True
+                elif not in_body and (c.type == "ERROR" or c.is_missing):
+                    return self.skip(n, f"no bash grammar rule matches `{_shown(self.text, *self.span(c))}`")
                 elif not in_body and c.is_named and c.type != "comment":
                     patterns.append(self.span(c))
                 elif in_body:
@@ -556,20 +614,32 @@ def _ends_command(gap: str) -> bool:
 
 
 def _broken(n: TSNode) -> bool:
-    """An error in the statement's own structure. One inside a word (the grammar misreads
-    `$(( a * (b + 1) ))` inside `${X:=...}`) is not: words are expanded from the text by `_bash.py`."""
+    """An error in the statement's own structure. One inside a word is not (the grammar misreads
+    `$(( a * (b + 1) ))` inside `${X:=...}`, and `${a.b}` is a word bash rejects only when it runs it): words are
+    expanded from the text by `_bash.py`. A piece with an error must still be words by bash's rules."""
     for c in n.children:
-        if c.type == "ERROR" and n.type == "command" and _error_is_words(c):
-            continue  # `${a.b}`: bash reads it as a word (and fails only when it runs it)
-        if c.type == "ERROR" or c.is_missing:
+        if not c.has_error and not c.is_missing:
+            continue
+        if c.is_missing:
             return True
-        if c.has_error and c.type in _SIMPLE | _TEST_GROUPS and _broken(c):
-            return True
+        if c.type in _SIMPLE or c.type in _TEST_GROUPS:
+            if _broken(c):
+                return True
+        elif not _error_is_words(c, inner=c.type == "array"):
+            return True  # `a(b c)`, a redirect the recovery ran on: operators where the grammar saw words
     return False
 
 
-def _error_is_words(n: TSNode) -> bool:
+def _shown(text: str, start: int, end: int) -> str:
+    shown = text[start:end].strip().split("\n", 1)[0]
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _error_is_words(n: TSNode, inner: bool = False) -> bool:
+    """Whether the node's text is a run of words by bash's rules (`inner`: inside its brackets)."""
     raw = (n.text or b"").decode("utf-8", "replace")
+    if inner:
+        raw = raw[1:-1] if raw.endswith(")") else raw[1:]
     try:
         return bool(_words_in(raw, 0, len(raw)))
     except ConfigError:  # a quote the grammar's recovery cut in two
