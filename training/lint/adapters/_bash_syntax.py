@@ -14,6 +14,7 @@ word ends; the evaluator uses them while expanding a word's text.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -99,29 +100,28 @@ class Parsed:
     statements: list[Node]
     arrays: dict[int, list[Span]]  # offset of an array assignment's `(` -> its elements
 
+    def nodes(self) -> Iterator[Node]:
+        """Every node, nested ones included, in a branch the reader takes or not."""
+        stack = list(reversed(self.statements))
+        while stack:
+            n = stack.pop()
+            yield n
+            inner: list[Node] = []
+            if isinstance(n, Block):
+                inner = n.parts
+            elif isinstance(n, If):
+                inner = [p for cond, body in n.branches for p in (cond or []) + body]
+            elif isinstance(n, For):
+                inner = n.body
+            elif isinstance(n, Function):
+                inner = [n.body]
+            elif isinstance(n, Case):
+                inner = [p for _, body in n.arms for p in body]
+            stack.extend(reversed(inner))
+
     def skips(self) -> list[Skip]:
-        """Every piece of text the grammar could not parse, in a branch the reader takes or not."""
-        found: list[Skip] = []
-
-        def walk(nodes: list[Node]) -> None:
-            for n in nodes:
-                if isinstance(n, Skip):
-                    found.append(n)
-                elif isinstance(n, Block):
-                    walk(n.parts)
-                elif isinstance(n, If):
-                    for cond, body in n.branches:
-                        walk((cond or []) + body)
-                elif isinstance(n, For):
-                    walk(n.body)
-                elif isinstance(n, Function):
-                    walk([n.body])
-                elif isinstance(n, Case):
-                    for _, body in n.arms:
-                        walk(body)
-
-        walk(self.statements)
-        return found
+        """Every piece of text the grammar could not parse."""
+        return [n for n in self.nodes() if isinstance(n, Skip)]
 
 
 _LANGUAGE: Language | None = None
@@ -152,28 +152,7 @@ def parse(text: str) -> Parsed:
 
 def command_words(text: str) -> list[list[str]]:
     """The written words of every simple command, nested ones included (for wrapper-script detection)."""
-    parsed = parse(text)
-    out: list[list[str]] = []
-
-    def walk(nodes: list[Node]) -> None:
-        for n in nodes:
-            if isinstance(n, Command):
-                out.append([text[a:b] for a, b in n.words])
-            elif isinstance(n, Block):
-                walk(n.parts)
-            elif isinstance(n, If):
-                for cond, body in n.branches:
-                    walk((cond or []) + body)
-            elif isinstance(n, For):
-                walk(n.body)
-            elif isinstance(n, Function):
-                walk([n.body])
-            elif isinstance(n, Case):
-                for _, body in n.arms:
-                    walk(body)
-
-    walk(parsed.statements)
-    return out
+    return [[text[a:b] for a, b in n.words] for n in parse(text).nodes() if isinstance(n, Command)]
 
 
 # ------------------------------------------------------------------------------------------ tree -> nodes
@@ -188,9 +167,6 @@ _SIMPLE = frozenset(
         "test_command",
         "redirected_statement",
     }
-)
-_WORDS = frozenset(
-    {"word", "concatenation", "string", "raw_string", "expansion", "simple_expansion", "number"}
 )
 _TEST_GROUPS = frozenset({"binary_expression", "unary_expression", "parenthesized_expression"})
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
