@@ -150,6 +150,7 @@ def stack() -> Iterator[Stack]:
     if why:
         pytest.skip(f"no OCI engine for the compose test: {why}")
     engine.install_packages()
+    lock = engine.hold_cache_lock()
     eng = engine.Engine()
     figures: dict[str, Any] = {}
     start = time.monotonic()
@@ -159,9 +160,8 @@ def stack() -> Iterator[Stack]:
     figures["image_mb"] = {
         n: round(eng.image_size_mb(engine.project_image(n))) for n in ("api", "worker-cpu")
     }
-    base_mb = eng.image_size_mb(
-        images["python"]
-    )  # the stand-in for python:3.11-slim: ours are the layers above
+    # the stand-in for python:3.11-slim is the base: the project's own layers are the rest
+    base_mb = eng.image_size_mb(images["python"])
     figures["own_layers_mb"] = {n: round(mb - base_mb) for n, mb in figures["image_mb"].items()}
     s = Stack(eng, images)
     s.figures = figures
@@ -177,6 +177,7 @@ def stack() -> Iterator[Stack]:
         FIGURES.parent.mkdir(exist_ok=True)
         FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
         print(f"\ncompose figures ({FIGURES}): {json.dumps(figures)}")
+        os.close(lock)
 
 
 @real_stack

@@ -8,6 +8,7 @@ storage and removes the old ones); stand-in images are tagged with a hash of the
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -75,6 +76,15 @@ def why_unavailable() -> str | None:
     if not shutil.which("node"):
         return "node (20) not found: the node:20-slim stand-in copies the host's"
     return None
+
+
+def hold_cache_lock() -> int:
+    """One compose test at a time on this machine (a CI run and a developer's share the cache, the project name and
+    podman's run state): blocks until the other has finished. The lock goes with the process."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    fd = os.open(CACHE / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
 
 
 def install_packages() -> None:
