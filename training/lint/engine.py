@@ -110,18 +110,19 @@ def _finding(
 
 def invalid_findings(errors: list[FieldError]) -> list[Finding]:
     """Validation/syntax problems as GL000 findings, so every reporter shows them like the rest."""
+    rule = RULES[INVALID]
     return [
         Finding(
-            rule=INVALID,
-            name="config-invalid",
-            severity="error",
+            rule=rule.id,
+            name=rule.name,
+            severity=rule.severity,
             message=(f"{e.field}: {e.message}" if e.field else e.message),
             why="The file cannot be used as a config, so nothing else can be checked until this is fixed.",
             fix="Fix the field named in the message (see `grpolab schema` for every field and its type).",
             pointer=e.pointer,
             line=e.line,
             column=e.column,
-            doc="docs/rules/GL000.md",
+            doc=rule.doc,
         )
         for e in errors
     ]

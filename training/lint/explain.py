@@ -4,25 +4,10 @@ from __future__ import annotations
 
 from training.lint.rules import RULES
 
-GL000_PAGE = """# GL000 config-invalid (error)
-
-**The file cannot be used as a config.**
-
-Reported for text that is not valid YAML/JSON, a value of the wrong type, an unknown key, NaN or infinity
-where a number must be finite, anchors/aliases, nesting deeper than 64 levels, or a file over 1 MB.
-Nothing else can be checked until it is fixed. The message names the field, the line and the column.
-
-## Fix
-Fix the field named in the message. `grpolab schema` prints every field with its type, default and
-description.
-"""
-
 
 def explain(rule_id: str) -> str:
     """The rule's page as Markdown. Raises KeyError for an unknown id."""
     rid = rule_id.upper()
-    if rid == "GL000":
-        return GL000_PAGE
     rule = RULES[rid]
     parts = [
         f"# {rule.id} {rule.name} ({rule.severity})",
@@ -41,6 +26,9 @@ def explain(rule_id: str) -> str:
         parts += ["", "## Fixed", "```yaml", rule.fixed_example.rstrip(), "```"]
     if rule.references:
         parts += ["", "## References", *[f"- {r}" for r in rule.references]]
+    if not rule.allowable:
+        parts += ["", "## Allowing it", "It cannot be allowed: nothing else was checked while it stands."]
+        return "\n".join(parts) + "\n"
     parts += [
         "",
         "## Allowing it on purpose",
@@ -54,9 +42,7 @@ def explain(rule_id: str) -> str:
 
 def all_pages() -> dict[str, str]:
     """File name -> page, for docs/rules/ (kept in sync by a test)."""
-    pages = {"GL000.md": GL000_PAGE}
-    pages.update({f"{rid}.md": explain(rid) for rid in RULES})
-    return pages
+    return {f"{rid}.md": explain(rid) for rid in RULES}
 
 
 def example_format(example: str) -> str:
@@ -75,7 +61,6 @@ def rule_table() -> str:
     rows = [
         "| id | name | severity | title |",
         "|---|---|---|---|",
-        "| [GL000](rules/GL000.md) | config-invalid | error | The file cannot be used as a config |",
     ]
     rows += [f"| [{r.id}](rules/{r.id}.md) | {r.name} | {r.severity} | {r.title} |" for r in RULES.values()]
     return "\n".join(rows) + "\n"

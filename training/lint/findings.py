@@ -35,6 +35,7 @@ class Rule:
     example: str = ""  # a config in our format that fires the rule
     fixed_example: str = ""  # the nearest config that does not
     references: tuple[str, ...] = ()
+    allowable: bool = True  # False: `lint.allow` cannot acknowledge it (GL000: nothing was checked)
 
     @property
     def doc(self) -> str:

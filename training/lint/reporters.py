@@ -58,21 +58,11 @@ def _tool_version() -> str:
 
 
 def sarif_report(results: list[LintResult]) -> str:
-    from training.lint.explain import GL000_PAGE, explain
+    from training.lint.explain import explain
 
-    rule_ids = ["GL000", *RULES]
     rules_meta: list[dict[str, Any]] = []
-    for rid in rule_ids:
-        if rid == "GL000":
-            name, title, sev, page = (
-                "config-invalid",
-                "The file cannot be used as a config",
-                "error",
-                GL000_PAGE,
-            )
-        else:
-            r = RULES[rid]
-            name, title, sev, page = r.name, r.title, r.severity, explain(rid)
+    for rid, r in RULES.items():
+        name, title, sev, page = r.name, r.title, r.severity, explain(rid)
         rules_meta.append(
             {
                 "id": rid,
@@ -84,7 +74,7 @@ def sarif_report(results: list[LintResult]) -> str:
                 "defaultConfiguration": {"level": _SARIF_LEVEL[sev]},
             }
         )
-    index = {rid: i for i, rid in enumerate(rule_ids)}
+    index = {rid: i for i, rid in enumerate(RULES)}
     sarif_results = []
     for res in results:
         for f in res.findings:

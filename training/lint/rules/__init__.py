@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from training.lint.findings import Rule
 from training.lint.rules import (
+    gl000_config_invalid,
     gl001_double_normalization,
     gl002_group_too_small,
     gl003_greedy_group,
@@ -49,6 +50,7 @@ from training.lint.rules import (
 )
 
 _MODULES = (
+    gl000_config_invalid,
     gl001_double_normalization,
     gl002_group_too_small,
     gl003_greedy_group,
