@@ -69,8 +69,7 @@ lint: venv
 	$(VENV)/bin/mypy training/config.py training/sourcemap.py training/lint
 	$(VENV)/bin/mypy --follow-imports=silent api worker
 
-test: venv gpu-path frontend frontend-test chromium
-	$(VENV)/bin/ruff check .
+test: venv gpu-path frontend frontend-test chromium lint
 	$(VENV)/bin/python -m pytest -q
 	$(MAKE) compose-test
 

@@ -584,7 +584,10 @@ class RunSection(_Section):
 
     @model_validator(mode="after")
     def _eval_sizes_are_explicit(self) -> RunSection:
-        if self.eval_episodes > self.final_eval_episodes and "final_eval_episodes" not in self.model_fields_set:
+        if (
+            self.eval_episodes > self.final_eval_episodes
+            and "final_eval_episodes" not in self.model_fields_set
+        ):
             # before final_eval_episodes existed, an eval_episodes above 512 also sized the final evaluation
             raise ValueError(
                 f"run.eval_episodes: {self.eval_episodes} now sizes only the start-of-run and periodic "

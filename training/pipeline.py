@@ -226,7 +226,13 @@ def _warm_start(
 
     t0 = time.perf_counter()
     figures = warm_start(
-        policy.model, new_env, fmt, cfg.warm_start, cfg.run.seed, log, max_new_tokens=cfg.rollout.max_new_tokens
+        policy.model,
+        new_env,
+        fmt,
+        cfg.warm_start,
+        cfg.run.seed,
+        log,
+        max_new_tokens=cfg.rollout.max_new_tokens,
     )
     figures[M.WARM_START_SECONDS] = time.perf_counter() - t0
     return figures

@@ -270,7 +270,9 @@ def test_values_only_the_shell_knows_are_unknown_not_the_default() -> None:
     )
     res = lint_text(text, "verl")
     assert not res.invalid and not res.blocking
-    f = next(f for f in res.findings if f.rule == "GL002")  # n unknown: only what verl's default (1) would give
+    f = next(
+        f for f in res.findings if f.rule == "GL002"
+    )  # n unknown: only what verl's default (1) would give
     assert f.severity == "info" and not f.from_default and "`$NUM` is not set in this file" in f.message
     assert "would be GL002 error" in f.message
 
