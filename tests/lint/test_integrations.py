@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from training.lint import RULES
-
 try:  # TRL is in the [bench] extra: the callback is tested with the real package where it is installed
     import trl
     from transformers import TrainerControl, TrainerState
@@ -24,7 +22,6 @@ except ImportError:  # pragma: no cover - the light install
 needs_trl = pytest.mark.skipif(trl is None, reason="TRL is not installed (pip install grpolab[bench])")
 
 ROOT = Path(__file__).resolve().parents[2]
-HAS_CISPO_RULE = any(r.name == "cispo-bounds" for r in RULES.values())
 
 
 def grpo_config(tmp_path: Path, **kw: object) -> Any:
@@ -93,9 +90,6 @@ def test_bad_min_severity_is_refused_with_the_choices() -> None:
 
 
 @needs_trl
-@pytest.mark.skipif(
-    not HAS_CISPO_RULE, reason="rule cispo-bounds is not in this tree yet (another engineer adds it)"
-)
 def test_fail_on_error_stops_before_training_and_allow_lets_it_run(tmp_path: Path) -> None:
     args = grpo_config(tmp_path, loss_type="cispo")  # epsilon_high unset: the IS weight is capped at 0.2
     with pytest.warns(LintWarning), pytest.raises(ConfigLintError, match=r"(?i)cispo") as exc:
@@ -147,9 +141,6 @@ def _tiny_trainer(tmp_path: Path, callback: Any, **kw: object) -> tuple[object, 
 
 
 @needs_trl
-@pytest.mark.skipif(
-    not HAS_CISPO_RULE, reason="rule cispo-bounds is not in this tree yet (another engineer adds it)"
-)
 def test_a_real_grpo_trainer_stops_before_its_first_step_then_trains_when_fixed(tmp_path: Path) -> None:
     trainer, steps = _tiny_trainer(tmp_path, LintCallback(fail_on_error=True), loss_type="cispo")
     with pytest.warns(LintWarning), pytest.raises(ConfigLintError):
