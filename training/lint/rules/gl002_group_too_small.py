@@ -10,11 +10,18 @@ from training.lint.rules._fixes import theirs
 def check(c: Concepts) -> list[Hit]:
     if not c.group_relative or c.group_size >= 2:
         return []
+    # what a group of one computes depends on the framework: ours subtracts the episode's own return (0);
+    # verl gives a singleton group mean 0 and std 1, so the raw score passes through (the adapter says so
+    # by leaving `group_mean` off)
+    effect = (
+        "so every advantage is 0 and nothing is learned"
+        if c.group_mean
+        else f"so the raw reward passes through with no baseline: plain REINFORCE, not {c.estimator}"
+    )
     return [
         Hit(
             f"{c.key('group_size')} is {c.group_size} with the group-relative estimator {c.estimator}: a group of "
-            "one is its own baseline, so every advantage is 0 (or, in some frameworks, the raw reward passes "
-            "through with no baseline) and nothing is learned as intended.",
+            f"one has no other episode to compare with, {effect}.",
             ("group_size", "estimator"),
             fix=theirs(c, f"set {c.key('group_size')} to 2 or more (4–16 is typical)"),
         )
