@@ -67,7 +67,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy training/config.py training/sourcemap.py training/lint
-	$(VENV)/bin/mypy --follow-imports=silent api worker
+	$(VENV)/bin/mypy --follow-imports=silent service api worker
 
 test: venv gpu-path frontend frontend-test chromium lint
 	$(VENV)/bin/python -m pytest -q

@@ -20,9 +20,9 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.db.session import migrate
 from api.routers import auth, events, health, lint, metrics, runs, schema
-from api.settings import Settings, get_settings
+from service.db.session import migrate
+from service.settings import Settings, get_settings
 
 log = logging.getLogger("grpolab.api")
 API_PREFIX = "/api/v1"

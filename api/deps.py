@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api import strict_json
-from api.auth import cached_name, verify_token
-from api.db.session import get_sessionmaker
 from api.errors import ApiError
-from api.settings import Settings
+from service.auth import cached_name, verify_token
+from service.db.session import get_sessionmaker
+from service.settings import Settings
 
 log = logging.getLogger("grpolab.api")
 

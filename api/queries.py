@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import Run, RunEvent
 from api.errors import ApiError
+from service.db.models import Run, RunEvent
 
 
 def get_run(session: Session, run_id: str) -> Run:
@@ -35,6 +35,15 @@ SUMMARY_COLUMNS = (
     Run.error,
     Run.cancel_requested,
     Run.queue,
+    Run.created_by,
+    Run.project,
+    Run.sweep_id,
+    Run.waiting_reason,
+    Run.executor,
+    Run.nodes,
+    Run.ranks,
+    Run.notes,
+    Run.archived,
 )
 
 
@@ -55,6 +64,15 @@ def summary_dict(run: Run) -> dict[str, Any]:
         "error": run.error,
         "cancel_requested": run.cancel_requested,
         "queue": run.queue,
+        "owner": run.created_by,
+        "project": run.project,
+        "sweep_id": run.sweep_id,
+        "waiting_reason": run.waiting_reason,
+        "executor": run.executor,
+        "nodes": run.nodes,
+        "ranks": run.ranks,
+        "notes": run.notes,
+        "archived": run.archived,
     }
 
 
@@ -71,4 +89,5 @@ def detail_dict(session: Session, run: Run) -> dict[str, Any]:
         "findings": list(run.findings or []),
         "history": [{"status": e.status, "at": e.at, "reason": e.reason} for e in events],
         "summary": run.summary,
+        "sweep_arm": run.sweep_arm,
     }

@@ -128,6 +128,19 @@ class RunSummary(BaseModel):
     error: str | None = Field(description="Why the run failed, or null.")
     cancel_requested: bool = Field(False, description="A cancel was asked for and the worker is stopping it.")
     queue: str = Field("cpu", description="Worker queue: `cpu` or `gpu` (resources.gpus > 0).")
+    owner: str | None = Field(None, description="Name of the user who submitted the run.")
+    project: str = Field("default", description="The project the run belongs to.")
+    sweep_id: str | None = Field(None, description="The sweep this run is an arm of, or null.")
+    waiting_reason: str | None = Field(
+        None, description="Why a queued run is not starting (e.g. no live worker serves its queue), or null."
+    )
+    executor: str = Field(
+        "local", description="Where the run executes: `local` (worker child process) or `ray`."
+    )
+    nodes: int = Field(1, description="Hosts the run spans.")
+    ranks: int = Field(1, description="Learner processes (ranks) of the run.")
+    notes: str = Field("", description="Free-text notes, editable by the owner.")
+    archived: bool = Field(False, description="Hidden from the default runs list.")
 
 
 class HistoryItem(BaseModel):
@@ -142,6 +155,9 @@ class RunDetail(RunSummary):
     findings: list[FindingOut]
     history: list[HistoryItem]
     summary: dict[str, Any] | None = Field(description="The trainer's summary.json, once written.")
+    sweep_arm: dict[str, Any] | None = Field(
+        None, description='For a sweep arm: the overrides it applies, `{"dotted.key": value}`.'
+    )
 
 
 class RunList(BaseModel):

@@ -11,11 +11,11 @@ from typing import Any
 
 import yaml
 
-from api.broker import queue_for
 from api.env_registry import env_id_problem
 from api.errors import ApiError
 from api.schemas import RunCreate
-from api.settings import Settings
+from service.broker import queue_for
+from service.settings import Settings
 from training.config import hub_id_problem
 from training.config_io import ConfigError, FieldError, LoadedConfig, load_text, validate_raw
 from training.lint import lint_loaded

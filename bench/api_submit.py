@@ -126,7 +126,7 @@ def main() -> int:
             redis.Redis(port=redis_srv.port).delete("cpu", "gpu")
         from sqlalchemy import text
 
-        from api.db.session import get_engine
+        from service.db.session import get_engine
 
         with get_engine(db_url).begin() as conn:
             conn.execute(text("UPDATE runs SET status = 'cancelled' WHERE status = 'queued'"))

@@ -29,6 +29,7 @@ print('\n'.join(p['dependencies'] + p['optional-dependencies']['service']))" > /
  && pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
 COPY README.md ./
 COPY training/ training/
+COPY service/ service/
 COPY api/ api/
 COPY worker/ worker/
 COPY grpolab/ grpolab/

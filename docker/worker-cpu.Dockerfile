@@ -27,6 +27,7 @@ print('\n'.join(p['dependencies'] + e['service'] + e['train']))" > /tmp/requirem
  && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/* /tmp/requirements.txt
 COPY README.md ./
 COPY training/ training/
+COPY service/ service/
 COPY api/ api/
 COPY worker/ worker/
 COPY grpolab/ grpolab/

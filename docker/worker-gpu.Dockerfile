@@ -26,6 +26,7 @@ WORKDIR /app
 RUN pip install "torch==2.13.0" "vllm==0.32.0" "deepspeed==0.19.8"
 COPY pyproject.toml README.md ./
 COPY training/ training/
+COPY service/ service/
 COPY api/ api/
 COPY worker/ worker/
 COPY grpolab/ grpolab/

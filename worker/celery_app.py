@@ -1,4 +1,4 @@
-"""The worker's Celery app: the same configuration as the API's client (api.broker) plus the run task.
+"""The worker's Celery app: the same configuration as the API's client (service.broker) plus the run task.
 
 Start with `grpolab worker` (or `celery -A worker.celery_app worker -Q cpu`). One run at a time per worker
 process (`--pool solo`): the run itself is a child process that uses every core it is given.
@@ -13,9 +13,9 @@ import threading
 
 from celery.signals import worker_ready, worker_shutting_down
 
-from api.broker import RUN_TASK, make_celery
-from api.db.session import migrate
-from api.settings import get_settings
+from service.broker import RUN_TASK, make_celery
+from service.db.session import migrate
+from service.settings import get_settings
 from worker.reaper import start_reaper
 from worker.runner import SHUTTING_DOWN, execute_run
 

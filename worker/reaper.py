@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select
 
-from api.broker import enqueue_run, queue_depth
-from api.db.lifecycle import transition
-from api.db.models import Run, RunStatus, utcnow
-from api.db.session import session_scope
-from api.settings import Settings
+from service.broker import enqueue_run, queue_depth
+from service.db.lifecycle import transition
+from service.db.models import Run, RunStatus, utcnow
+from service.db.session import session_scope
+from service.settings import Settings
 
 log = logging.getLogger("grpolab.reaper")
 

@@ -26,11 +26,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from api.broker import enqueue_run
-from api.db.lifecycle import transition
-from api.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
-from api.db.session import session_scope
-from api.settings import Settings
+from service.broker import enqueue_run
+from service.db.lifecycle import transition
+from service.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
+from service.db.session import session_scope
+from service.settings import Settings
 from training import metrics as M
 from training.distributed import launch_command
 from worker.child import MARK, finite

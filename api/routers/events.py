@@ -26,12 +26,12 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from api.db.models import FINISHED, LogLine, MetricPoint, Run, RunEvent
-from api.db.session import DbTuning, get_sessionmaker
 from api.deps import CurrentUser, SettingsDep
 from api.errors import ApiError
 from api.routers.runs import ERRORS, RUN_ID
 from api.schemas import ErrorBody
+from service.db.models import FINISHED, LogLine, MetricPoint, Run, RunEvent
+from service.db.session import DbTuning, get_sessionmaker
 
 log = logging.getLogger("grpolab.api")
 router = APIRouter(prefix="/runs", tags=["runs"])

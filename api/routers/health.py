@@ -1,6 +1,6 @@
 """GET /healthz (no auth): is the database reachable, is the broker reachable — answered within a second.
 
-The checks use their own small engine (api.db.session.HEALTH_TUNING) and their own thread limiter, so a busy
+The checks use their own small engine (service.db.session.HEALTH_TUNING) and their own thread limiter, so a busy
 or hung main pool, or a thread pool full of waiting requests, cannot make a probe hang: a check that takes
 longer than HEALTH_DEADLINE_S is reported as `timeout` (503) and left to finish in the background.
 """
@@ -14,11 +14,11 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api.broker import broker_ok
-from api.db.session import HEALTH_TUNING, get_engine
 from api.deps import SettingsDep
 from api.schemas import Health
-from api.settings import Settings
+from service.broker import broker_ok
+from service.db.session import HEALTH_TUNING, get_engine
+from service.settings import Settings
 
 router = APIRouter(tags=["health"])
 

@@ -7,9 +7,9 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select
 
-from api.broker import queue_depth
-from api.db.models import Run, RunStatus
 from api.deps import CurrentUser, OneThreadRoute, SessionDep, SettingsDep
+from service.broker import queue_depth
+from service.db.models import Run, RunStatus
 
 router = APIRouter(tags=["metrics"], route_class=OneThreadRoute)
 

@@ -12,9 +12,6 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 
-from api.broker import enqueue_run
-from api.db.lifecycle import create_run_history, transition
-from api.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
 from api.deps import CurrentUser, OneThreadRoute, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.queries import SUMMARY_COLUMNS, detail_dict, get_run, summary_dict
@@ -30,6 +27,9 @@ from api.schemas import (
     StatusName,
 )
 from api.submission import prepare
+from service.broker import enqueue_run
+from service.db.lifecycle import create_run_history, transition
+from service.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
 
 log = logging.getLogger("grpolab.api")
 router = APIRouter(prefix="/runs", tags=["runs"], route_class=OneThreadRoute)
@@ -130,6 +130,12 @@ def create_run(
         "reward_sparkline": [],
         "log_seq": 0,
         "output_dir": str(out),
+        "project": "default",
+        "executor": "local",
+        "nodes": 1,
+        "ranks": 1,
+        "notes": "",
+        "archived": False,
     }
     reason = f"submitted by {user}"
     try:

@@ -7,8 +7,11 @@ import { Compare } from "./pages/Compare";
 import { NewRun } from "./pages/NewRun";
 import { Rule, Rules } from "./pages/Rule";
 import { RunDetail } from "./pages/RunDetail";
+import { Queue } from "./pages/Queue";
 import { Runs } from "./pages/Runs";
 import { SignIn } from "./pages/SignIn";
+import { SweepDetail } from "./pages/SweepDetail";
+import { Sweeps } from "./pages/Sweeps";
 import { Link, match, useLocation } from "./router";
 
 type Me = { name: string };
@@ -39,6 +42,9 @@ function route(pathname: string): ReactNode {
   if (pathname === "/new") return <NewRun />;
   if (pathname === "/compare") return <Compare />;
   if (pathname === "/rules") return <Rules />;
+  if (pathname === "/sweeps") return <Sweeps />;
+  if (pathname === "/queue") return <Queue />;
+  if ((m = match("/sweeps/:id", pathname))) return <SweepDetail key={m.id} id={m.id} />;
   if ((m = match("/runs/:id", pathname))) return <RunDetail key={m.id} id={m.id} />;
   if ((m = match("/rules/:id", pathname))) return <Rule id={m.id} />;
   return (
@@ -53,6 +59,8 @@ const NAV = [
   { to: "/", label: "Runs", active: (p: string) => p === "/" || p.startsWith("/runs") },
   { to: "/new", label: "New run", active: (p: string) => p === "/new" },
   { to: "/compare", label: "Compare", active: (p: string) => p === "/compare" },
+  { to: "/sweeps", label: "Sweeps", active: (p: string) => p.startsWith("/sweeps") },
+  { to: "/queue", label: "Queue", active: (p: string) => p === "/queue" },
   { to: "/rules", label: "Lint rules", active: (p: string) => p.startsWith("/rules") },
 ];
 

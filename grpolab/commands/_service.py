@@ -24,8 +24,8 @@ def apply_data_dir(args: argparse.Namespace) -> None:
 
 def first_token(data_dir: Path, db_url: str) -> str:
     """The token in <data-dir>/first-token if it still works, else a new one written there (0600)."""
-    from api.auth import create_token, verify_token
-    from api.db.session import session_scope
+    from service.auth import create_token, verify_token
+    from service.db.session import session_scope
 
     path = data_dir / "first-token"
     with session_scope(db_url) as s:
@@ -33,7 +33,13 @@ def first_token(data_dir: Path, db_url: str) -> str:
             token = path.read_text().strip()
             if verify_token(s, token):
                 return token
-        token = create_token(s, "first-run")
+        from sqlalchemy import select
+
+        from service.db.models import ApiToken
+
+        taken = set(s.execute(select(ApiToken.name).where(ApiToken.name.like("first-run%"))).scalars())
+        name = next(n for n in ("first-run", *(f"first-run-{k}" for k in range(2, 10_000))) if n not in taken)
+        token = create_token(s, name)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(token + "\n")

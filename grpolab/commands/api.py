@@ -27,8 +27,8 @@ def run(args: argparse.Namespace) -> int:
     apply_data_dir(args)
     import uvicorn
 
-    from api.db.session import migrate
-    from api.settings import get_settings
+    from service.db.session import migrate
+    from service.settings import get_settings
 
     settings = get_settings()
     migrate(settings.db_url)  # once here, not in each uvicorn worker

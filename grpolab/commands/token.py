@@ -29,10 +29,10 @@ def run(args: argparse.Namespace) -> int:
     apply_data_dir(args)
     from sqlalchemy import select, update
 
-    from api.auth import create_token
-    from api.db.models import ApiToken
-    from api.db.session import migrate, session_scope
-    from api.settings import Settings
+    from service.auth import create_token
+    from service.db.models import ApiToken
+    from service.db.session import migrate, session_scope
+    from service.settings import Settings
 
     settings = Settings.from_env()
     migrate(settings.db_url)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 from grpolab.commands._service import add_data_dir, apply_data_dir, first_token
 
 if TYPE_CHECKING:
-    from api.settings import Settings
+    from service.settings import Settings
 
 HELP = "run the web UI + API + a worker on this machine (embedded: SQLite, no server needed)"
 DESCRIPTION = """\
@@ -186,8 +186,8 @@ def _port_free(host: str, port: int) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     apply_data_dir(args)
-    from api.db.session import migrate
-    from api.settings import Settings
+    from service.db.session import migrate
+    from service.settings import Settings
 
     if not _port_free(args.host, args.port):
         _say(f"grpolab up: port {args.port} on {args.host} is in use; choose another with --port", sys.stderr)

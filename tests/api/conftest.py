@@ -18,7 +18,7 @@ def pg() -> Iterator[FreshDatabase]:
     if why:
         pytest.skip(why)
     db = FreshDatabase()
-    from api.db.session import migrate
+    from service.db.session import migrate
 
     migrate(db.url)
     yield db
@@ -36,8 +36,8 @@ def redis_srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]
 def settings(pg: FreshDatabase, redis_srv: RedisServer, tmp_path: Path):  # type: ignore[no-untyped-def]
     from sqlalchemy import text
 
-    from api.db.session import get_engine
-    from api.settings import Settings
+    from service.db.session import get_engine
+    from service.settings import Settings
 
     with get_engine(pg.url).begin() as conn:  # every test starts from empty tables
         conn.execute(text("TRUNCATE runs, run_events, metric_points, log_lines CASCADE"))

@@ -174,7 +174,7 @@ def test_database_settings_reach_postgres(settings) -> None:  # type: ignore[no-
     """Time-outs are set on the service's connections, and the pool is never smaller than the thread limit."""
     from sqlalchemy import text
 
-    from api.db.session import get_engine
+    from service.db.session import get_engine
 
     tuned = settings.model_copy(
         update={"api_threads": 8, "db_pool_size": 4, "db_statement_timeout_s": 7, "db_pool_timeout_s": 3}

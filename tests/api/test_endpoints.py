@@ -120,9 +120,9 @@ def test_frontend_deep_links(settings, tmp_path) -> None:
 
 
 def test_sse_replays_and_ends(client, settings) -> None:
-    from api.db.lifecycle import transition
-    from api.db.models import LogLine, MetricPoint, RunStatus
-    from api.db.session import session_scope
+    from service.db.lifecycle import transition
+    from service.db.models import LogLine, MetricPoint, RunStatus
+    from service.db.session import session_scope
 
     run_id = client.post("/api/v1/runs", json={"config": {}}).json()["id"]
     with session_scope(settings.db_url) as s:
@@ -164,7 +164,7 @@ def test_database_down_is_503_not_500(tmp_path) -> None:  # type: ignore[no-unty
     from infra import free_port
 
     from api.app import create_app
-    from api.settings import Settings
+    from service.settings import Settings
 
     s = Settings(data_dir=tmp_path, database_url=f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x")
     with TestClient(create_app(s, run_migrations=False), raise_server_exceptions=False) as c:

@@ -295,8 +295,8 @@ def test_trust_remote_code_allowed_by_operator(settings) -> None:
 def test_safe_relative_output_dir_stays_inside(client, settings) -> None:
     r = client.post("/api/v1/runs", json={"config": {"run": {"output_dir": "sweeps/a"}}})
     assert r.status_code == 201, r.text
-    from api.db.models import Run
-    from api.db.session import session_scope
+    from service.db.models import Run
+    from service.db.session import session_scope
 
     with session_scope(settings.db_url) as s:
         out = s.get(Run, r.json()["id"]).output_dir

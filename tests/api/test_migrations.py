@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from api.db.models import Base
-from api.db.session import get_engine, migrate
+from service.db.models import Base
+from service.db.session import get_engine, migrate
 
 
 def _diff(url: str) -> list:

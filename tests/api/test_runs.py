@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from api.db.models import Run, RunEvent
+from service.db.models import Run, RunEvent
 from training.config import RunConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +18,7 @@ ALLOWED = (
 
 
 def count_runs(settings) -> int:  # type: ignore[no-untyped-def]
-    from api.db.session import session_scope
+    from service.db.session import session_scope
 
     with session_scope(settings.db_url) as s:
         return int(s.execute(select(func.count()).select_from(Run)).scalar_one())
@@ -117,9 +117,9 @@ def test_cancel_queued_then_conflict_then_retry(client, settings) -> None:
 
 
 def test_transition_is_the_atomic_claim(settings, client) -> None:
-    from api.db.lifecycle import transition
-    from api.db.models import RunStatus
-    from api.db.session import session_scope
+    from service.db.lifecycle import transition
+    from service.db.models import RunStatus
+    from service.db.session import session_scope
 
     run_id = client.post("/api/v1/runs", json={"config": {}}).json()["id"]
     with session_scope(settings.db_url) as s:
@@ -137,8 +137,8 @@ def test_transition_is_the_atomic_claim(settings, client) -> None:
 
 
 def test_metrics_and_logs_since(client, settings) -> None:
-    from api.db.models import LogLine, MetricPoint
-    from api.db.session import session_scope
+    from service.db.models import LogLine, MetricPoint
+    from service.db.session import session_scope
 
     run_id = client.post("/api/v1/runs", json={"config": {}}).json()["id"]
     with session_scope(settings.db_url) as s:

@@ -72,7 +72,7 @@ class FreshDatabase:
     def drop(self) -> None:
         import psycopg
 
-        from api.db.session import get_engine
+        from service.db.session import get_engine
 
         get_engine(self.url).dispose()
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -222,12 +222,21 @@ def start_api(env: dict[str, str], log: Path, *extra: str) -> tuple[Proc, str]:
     return proc, base
 
 
-def make_token(db_url: str, name: str = "tester") -> str:
-    from api.auth import create_token
-    from api.db.session import session_scope
+def make_token(db_url: str, name: str = "tester", role: str = "admin") -> str:
+    """A new token for the user `name` (created with `role` if new); token names are unique, user names reused."""
+    from sqlalchemy import select
+
+    from service.auth import create_token
+    from service.db.models import User
+    from service.db.session import session_scope
 
     with session_scope(db_url) as s:
-        return create_token(s, name)
+        user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
+        if user is None:
+            user = User(name=name, role=role)
+            s.add(user)
+            s.flush()
+        return create_token(s, f"{name}-{secrets.token_hex(4)}", user)
 
 
 def wait_status(client: httpx.Client, run_id: str, statuses: set[str], timeout: float) -> dict[str, Any]:

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from api.db.lifecycle import transition
-from api.db.models import Run, RunEvent, RunStatus, utcnow
-from api.db.session import migrate, session_scope
-from api.settings import Settings
+from service.db.lifecycle import transition
+from service.db.models import Run, RunEvent, RunStatus, utcnow
+from service.db.session import migrate, session_scope
+from service.settings import Settings
 from worker.reaper import reap_lost
 
 

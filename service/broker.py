@@ -13,7 +13,7 @@ from kombu import Queue
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as kombu_sqla
 
-from api.settings import Settings
+from service.settings import Settings
 
 RUN_TASK = "grpolab.run_training"
 QUEUES = ("cpu", "gpu")
@@ -35,7 +35,7 @@ class SqlaTransport(kombu_sqla.Transport):
 
 
 # `sqla+sqlite:///…` URLs are routed to the subclass above (in the API and in workers alike)
-TRANSPORT_ALIASES["grpolabsqla"] = "api.broker:SqlaTransport"
+TRANSPORT_ALIASES["grpolabsqla"] = "service.broker:SqlaTransport"
 
 
 def _broker_url(settings: Settings) -> str:

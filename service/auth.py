@@ -11,7 +11,7 @@ import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import ApiToken
+from service.db.models import ApiToken, Role, User
 
 TOKEN_PREFIX = "glab_"
 _CACHE_TTL_S = 10.0  # a revoked token stops working within this time; saves a query on every request
@@ -23,13 +23,24 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, name: str) -> str:
-    """Store a new token for `name` and return it: the only time it exists in clear."""
+def create_token(session: Session, name: str, user: User | None = None) -> str:
+    """Store a new token named `name` for `user` and return it: the only time it exists in clear.
+
+    Token names are unique. Without a user, the token gets an admin user of the same name (what every token was
+    before users existed)."""
     name = name.strip()
     if not name or len(name) > 100:
         raise ValueError("a token name must have 1 to 100 characters")
+    if session.execute(select(ApiToken.id).where(ApiToken.name == name)).first() is not None:
+        raise ValueError(f"a token named '{name}' exists already: choose another name")
+    if user is None:
+        user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+        if user is None:
+            user = User(name=name, role=Role.ADMIN)
+            session.add(user)
+            session.flush()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, token_hash=hash_token(token)))
+    session.add(ApiToken(name=name, token_hash=hash_token(token), user_id=user.id))
     return token
 
 
@@ -41,7 +52,7 @@ def cached_name(token: str) -> str | None:
 
 
 def verify_token(session: Session, token: str) -> str | None:
-    """The token's name, or None when it is unknown or revoked."""
+    """The name of the token's user, or None when the token is unknown or revoked or its user disabled."""
     if not token or len(token) > 200:
         return None
     name = cached_name(token)
@@ -50,9 +61,9 @@ def verify_token(session: Session, token: str) -> str | None:
     digest = hash_token(token)
     now = time.monotonic()
     row = session.execute(
-        select(ApiToken.name, ApiToken.token_hash).where(
-            ApiToken.token_hash == digest, ApiToken.revoked.is_(False)
-        )
+        select(User.name, ApiToken.token_hash)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == digest, ApiToken.revoked.is_(False), User.disabled.is_(False))
     ).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None

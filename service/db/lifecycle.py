@@ -15,7 +15,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from api.db.models import FINISHED, Run, RunEvent, RunStatus, utcnow
+from service.db.models import FINISHED, Run, RunEvent, RunStatus, utcnow
 
 S = RunStatus
 ALLOWED: dict[RunStatus, frozenset[RunStatus]] = {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from api.db.session import DEFAULT_TUNING, DbTuning
+from service.db.session import DEFAULT_TUNING, DbTuning
 
 ENV_PREFIX = "GRPOLAB_"
 

@@ -1,11 +1,11 @@
-"""Alembic environment: run migrations on the engine handed over by api.db.session.migrate."""
+"""Alembic environment: run migrations on the engine handed over by service.db.session.migrate."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine, text
 
-from api.db.models import Base
+from service.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -21,16 +21,24 @@ def run_migrations_online() -> None:
         if postgres:
             connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_ID})
             connection.commit()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # batch migrations copy and drop tables: with foreign keys on, the drop would cascade to child rows
+            connection.execute(text("PRAGMA foreign_keys=OFF"))
+            connection.commit()
         try:
             context.configure(
                 connection=connection,
                 target_metadata=target_metadata,
-                render_as_batch=connection.dialect.name == "sqlite",
+                render_as_batch=sqlite,
             )
             with context.begin_transaction():
                 context.run_migrations()
             connection.commit()
         finally:
+            if sqlite:
+                connection.execute(text("PRAGMA foreign_keys=ON"))
+                connection.commit()
             if postgres:
                 connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_ID})
                 connection.commit()
