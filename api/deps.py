@@ -1,5 +1,9 @@
-"""Typed dependencies injected into the routers: settings, a DB session, the caller's token name; and the route
-class that runs a sync endpoint and closes its session in one worker thread.
+"""Typed dependencies injected into the routers: settings, a DB session, the caller (`CurrentUser`), role and
+ownership checks (`require_role`, `MemberUser`, `AdminUser`, `ensure_can_modify`); and the route class that runs a
+sync endpoint and closes its session in one worker thread.
+
+Who may do what (one place): a viewer reads; a member submits and changes its OWN runs (and sweeps); an admin does
+anything. A refusal is 403 `forbidden` with the reason in the standard error shape.
 
 Why one thread: a session that still holds its pooled connection after the endpoint returned would keep it
 "idle in transaction" until the dependency's clean-up, and that clean-up would need another worker thread. Under
@@ -25,7 +29,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api import strict_json
 from api.errors import ApiError
-from service.auth import cached_name, verify_token
+from api.ratelimit import rate_limit
+from service.auth import Identity, cached_identity, verify_token
+from service.db.models import Role
 from service.db.session import get_sessionmaker
 from service.settings import Settings
 
@@ -141,7 +147,7 @@ _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 _bearer = HTTPBearer(auto_error=False, description="A token from `grpolab token create NAME`.")
 
 
-def _verify(settings: Settings, token: str) -> str | None:
+def _verify(settings: Settings, token: str) -> Identity | None:
     """Check a token in a short session of its own, opened and closed in this one thread."""
     with get_sessionmaker(settings.db_url, settings.db_tuning)() as session:
         return verify_token(session, token)
@@ -151,9 +157,10 @@ async def current_user(
     request: Request,
     settings: SettingsDep,
     _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
+) -> Identity:
     """Async so that the common case (a token verified seconds ago) costs no thread hop; the database is
-    asked in a worker thread otherwise, on a connection held only for that one query."""
+    asked in a worker thread otherwise, on a connection held only for that one query. Every authenticated
+    request also takes one unit from its token's rate bucket (api.ratelimit)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
@@ -168,12 +175,65 @@ async def current_user(
             401, "unauthorized", "malformed Authorization header: use `Bearer <token>`", headers=_UNAUTHORIZED
         )
     token = token.strip()
-    name = cached_name(token) if len(token) <= 200 else None
-    if name is None:
-        name = await run_in_threadpool(_verify, settings, token)
-    if name is None:
-        raise ApiError(401, "unauthorized", "invalid or revoked token", headers=_UNAUTHORIZED)
-    return name
+    identity = cached_identity(token) if len(token) <= 200 else None
+    if identity is None:
+        identity = await run_in_threadpool(_verify, settings, token)
+    if identity is None:
+        raise ApiError(
+            401, "unauthorized", "invalid or revoked token, or a disabled user", headers=_UNAUTHORIZED
+        )
+    rate_limit(request.app, settings, token, identity.token_name)
+    return identity
 
 
-CurrentUser = Annotated[str, Depends(current_user)]
+CurrentUser = Annotated[Identity, Depends(current_user)]
+
+_ROLE_REASON = {
+    Role.VIEWER: "a viewer may only read",
+    Role.MEMBER: "a member may submit runs and change its own runs",
+}
+
+
+def _forbidden(message: str) -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
+def require_role(*roles: Role) -> Callable[[Identity], Coroutine[Any, Any, Identity]]:
+    """A dependency that lets only callers with one of `roles` through (403 naming the role otherwise)."""
+    allowed = frozenset(roles)
+    names = " or ".join(sorted(r.value for r in allowed))
+
+    async def check(user: CurrentUser) -> Identity:  # async: no thread hop, no database
+        if user.role not in allowed:
+            why = _ROLE_REASON.get(user.role, f"the role {user.role.value} may not do this")
+            raise _forbidden(
+                f"user '{user.name}' is a {user.role.value}: {why}; this needs the role {names} "
+                "(an admin can change it with `grpolab user set-role`)"
+            )
+        return user
+
+    return check
+
+
+MemberUser = Annotated[Identity, Depends(require_role(Role.ADMIN, Role.MEMBER))]
+"""A caller who may create things (runs, sweeps): a member or an admin."""
+AdminUser = Annotated[Identity, Depends(require_role(Role.ADMIN))]
+"""A caller who may do anything: an admin."""
+
+
+def ensure_can_modify(user: Identity, owner_id: int | None, what: str, owner_name: str | None = None) -> None:
+    """Refuse (403) a change to `what` (e.g. "run 3f9c1a2b4d5e") unless the caller is an admin, or a member who
+    owns it. Call it for EVERY mutating endpoint on a run or sweep, after loading the row (a missing row is 404
+    first)."""
+    if user.role == Role.ADMIN:
+        return
+    if user.role != Role.MEMBER:
+        raise _forbidden(
+            f"user '{user.name}' is a {user.role.value}: a viewer may only read, not change {what}"
+        )
+    if owner_id is None or owner_id != user.user_id:
+        owner = f"'{owner_name}'" if owner_name else "another user"
+        raise _forbidden(
+            f"{what} belongs to {owner}; a member may change only its own runs and sweeps (ask its owner or an "
+            "admin)"
+        )

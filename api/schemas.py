@@ -229,7 +229,12 @@ class TemplateOut(BaseModel):
 
 
 class Me(BaseModel):
-    name: str
+    name: str = Field(description="The caller's user name.")
+    role: Literal["admin", "member", "viewer"] = Field(
+        description="admin: anything; member: submits and changes its own runs; viewer: reads."
+    )
+    token_name: str = Field(description="The name of the token used for this request.")
+    projects: list[str] = Field(description="Project names (every user reads every project).")
 
 
 class Health(BaseModel):

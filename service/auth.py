@@ -1,4 +1,7 @@
-"""Bearer tokens: created once (shown once), stored as SHA-256, checked on every request but /healthz."""
+"""Bearer tokens: created once (shown once), stored as SHA-256, checked on every request but /healthz.
+
+A token acts as its user: `verify_token` answers who the caller is (user id, name, role) and which token was used.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import hmac
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,23 +18,45 @@ from sqlalchemy.orm import Session
 from service.db.models import ApiToken, Role, User
 
 TOKEN_PREFIX = "glab_"
-_CACHE_TTL_S = 10.0  # a revoked token stops working within this time; saves a query on every request
-_cache: dict[str, tuple[str, float]] = {}
+_CACHE_TTL_S = 10.0  # a revoked token, a disabled user or a new role takes effect within this time
+_cache: dict[str, tuple[Identity, float]] = {}
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The caller of a request: a user, seen through one of its tokens."""
+
+    user_id: int
+    name: str
+    role: Role
+    token_name: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def check_name(name: str, what: str) -> str:
+    """A user, token or project name: 1 to 100 printable characters, no surrounding blanks."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValueError(f"a {what} name must have 1 to 100 characters")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
+        raise ValueError(f"a {what} name must be printable text (no control characters)")
+    return name
+
+
 def create_token(session: Session, name: str, user: User | None = None) -> str:
     """Store a new token named `name` for `user` and return it: the only time it exists in clear.
 
     Token names are unique. Without a user, the token gets an admin user of the same name (what every token was
-    before users existed)."""
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise ValueError("a token name must have 1 to 100 characters")
+    before users existed; `grpolab up`'s first-run token is made this way, so the first user is an admin)."""
+    name = check_name(name, "token")
     if session.execute(select(ApiToken.id).where(ApiToken.name == name)).first() is not None:
         raise ValueError(f"a token named '{name}' exists already: choose another name")
     if user is None:
@@ -44,29 +70,36 @@ def create_token(session: Session, name: str, user: User | None = None) -> str:
     return token
 
 
-def cached_name(token: str) -> str | None:
-    """The token's name if it was verified within the last few seconds (no database access)."""
+def cached_identity(token: str) -> Identity | None:
+    """The token's caller if it was verified within the last few seconds (no database access)."""
     with _lock:
         hit = _cache.get(hash_token(token))
     return hit[0] if hit and hit[1] > time.monotonic() else None
 
 
-def verify_token(session: Session, token: str) -> str | None:
-    """The name of the token's user, or None when the token is unknown or revoked or its user disabled."""
+def forget_cached() -> None:
+    """Drop every cached verification (tests, and commands that change roles in this process)."""
+    with _lock:
+        _cache.clear()
+
+
+def verify_token(session: Session, token: str) -> Identity | None:
+    """Who the token acts for, or None when the token is unknown or revoked or its user disabled."""
     if not token or len(token) > 200:
         return None
-    name = cached_name(token)
-    if name is not None:
-        return name
+    hit = cached_identity(token)
+    if hit is not None:
+        return hit
     digest = hash_token(token)
     now = time.monotonic()
     row = session.execute(
-        select(User.name, ApiToken.token_hash)
+        select(User.id, User.name, User.role, ApiToken.name.label("token_name"), ApiToken.token_hash)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == digest, ApiToken.revoked.is_(False), User.disabled.is_(False))
     ).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
+    identity = Identity(user_id=row.id, name=row.name, role=Role(row.role), token_name=row.token_name)
     with _lock:
-        _cache[digest] = (row.name, now + _CACHE_TTL_S)
-    return str(row.name)
+        _cache[digest] = (identity, now + _CACHE_TTL_S)
+    return identity

@@ -87,6 +87,52 @@ class Settings(BaseModel):
         ge=0,
         description="PostgreSQL `idle_in_transaction_session_timeout`: a transaction left open is ended (0 = none).",
     )
+    # quotas and limits (docs/service.md, "Users, roles and quotas"); 0 turns a limit off
+    rate_limit_per_s: float = Field(
+        20.0,
+        ge=0,
+        description="Requests per second one token may make, on average, to one API process (a token bucket per "
+        "token in that process; 0 = no limit). Over it: 429 with Retry-After.",
+    )
+    rate_limit_burst: int = Field(
+        200, ge=1, description="Requests a token may make at once before `rate_limit_per_s` applies."
+    )
+    max_queued_runs_per_user: int = Field(
+        100,
+        ge=0,
+        description="Queued runs one user may have; a submit or retry over it gets 429 (0 = no limit).",
+    )
+    max_running_runs_per_user: int = Field(
+        0,
+        ge=0,
+        description="Running runs one user may have when submitting or retrying; over it: 429 (0 = no limit). "
+        "Checked at submission, not when a worker starts a run.",
+    )
+    max_steps: int = Field(
+        100_000, ge=0, description="Largest run.steps accepted at submission (0 = no limit)."
+    )
+    max_model_params: int = Field(
+        8_000_000_000,
+        ge=0,
+        description="Largest model accepted at submission, in parameters, where the size is knowable: built-in "
+        "models and local folders with a config.json (0 = no limit).",
+    )
+    max_batch_size: int = Field(
+        4096,
+        ge=0,
+        description="Largest rollout.batch_size and warm_start.batch_size (episodes per step; 0 = no limit).",
+    )
+    max_cpu_threads: int = Field(
+        64,
+        ge=0,
+        description="Largest resources.cpu_threads × resources.cpu_ranks of one run (0 = no limit).",
+    )
+    max_wall_time_s: float = Field(
+        0,
+        ge=0,
+        description="Largest run.max_wall_time_s a config may ask for, where the config has that field "
+        "(0 = no limit).",
+    )
 
     @property
     def sqlite_mode(self) -> bool:

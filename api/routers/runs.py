@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 
-from api.deps import CurrentUser, OneThreadRoute, SessionDep, SettingsDep
+from api.deps import CurrentUser, MemberUser, OneThreadRoute, SessionDep, SettingsDep, ensure_can_modify
 from api.errors import ApiError
 from api.queries import SUMMARY_COLUMNS, detail_dict, get_run, summary_dict
 from api.schemas import (
@@ -88,7 +88,7 @@ def create_run(
     body: RunCreate,
     settings: SettingsDep,
     session: SessionDep,
-    user: CurrentUser,
+    user: MemberUser,
     response: Response,
     idempotency_key: Annotated[
         str | None,
@@ -119,8 +119,9 @@ def create_run(
         "config_text": p.config_text,
         "findings": p.findings,
         "queue": p.queue,
-        "idempotency_key": _scoped_key(user, idempotency_key),
-        "created_by": user,
+        "idempotency_key": _scoped_key(user.name, idempotency_key),
+        "created_by": user.name,
+        "owner_id": user.user_id,
         "created_at": now,
         "enqueued_at": now,
         "attempts": 0,
@@ -137,7 +138,7 @@ def create_run(
         "notes": "",
         "archived": False,
     }
-    reason = f"submitted by {user}"
+    reason = f"submitted by {user.name}"
     try:
         # Core on the session's own connection (one pooled connection per request, never two), parameters
         # apart (the compiled statement is cached), no read-back: the least work and round trips per submit
@@ -228,7 +229,8 @@ def cancel_run(run_id: RUN_ID, session: SessionDep, user: CurrentUser) -> Any:
     """A queued run is cancelled at once; a running one is stopped by its worker within a few seconds
     (`cancel_requested` is true until then)."""
     run = get_run(session, run_id)
-    reason = f"cancelled by {user}"
+    ensure_can_modify(user, run.owner_id, f"run {run_id}", run.created_by)
+    reason = f"cancelled by {user.name}"
     if not transition(session, run_id, RunStatus.CANCELLED, reason, from_={RunStatus.QUEUED}):
         n = session.execute(
             update(Run)
@@ -255,11 +257,12 @@ def cancel_run(run_id: RUN_ID, session: SessionDep, user: CurrentUser) -> Any:
 def retry_run(run_id: RUN_ID, settings: SettingsDep, session: SessionDep, user: CurrentUser) -> Any:
     """The run resumes from its last checkpoint; its attempts start again from zero."""
     run = get_run(session, run_id)
+    ensure_can_modify(user, run.owner_id, f"run {run_id}", run.created_by)
     ok = transition(
         session,
         run_id,
         RunStatus.QUEUED,
-        f"retried by {user}",
+        f"retried by {user.name}",
         from_={RunStatus.FAILED, RunStatus.CANCELLED},
         attempts=0,
         error=None,

@@ -11,7 +11,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_me(client) -> None:
-    assert client.get("/api/v1/me").json() == {"name": "tester"}
+    me = client.get("/api/v1/me").json()
+    assert {k: me[k] for k in ("name", "role", "projects")} == {
+        "name": "tester",
+        "role": "admin",
+        "projects": ["default"],
+    }
+    assert me["token_name"].startswith("tester-")
 
 
 def test_lint_matches_cli_json(client) -> None:
