@@ -44,7 +44,14 @@ def settings(pg: FreshDatabase, redis_srv: RedisServer, tmp_path: Path):  # type
     import redis
 
     redis.Redis(port=redis_srv.port).flushall()
-    return Settings(data_dir=tmp_path / "data", database_url=pg.url, broker_url=redis_srv.url)
+    # quotas off (tests send many requests from one token); tests/api/test_quotas.py turns them on
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=pg.url,
+        broker_url=redis_srv.url,
+        rate_limit_per_s=0,
+        max_queued_runs_per_user=0,
+    )
 
 
 @pytest.fixture

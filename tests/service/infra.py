@@ -158,8 +158,11 @@ def service_env(db_url: str, broker_url: str, data_dir: Path, **extra: str) -> d
         GRPOLAB_REAPER_INTERVAL_S="1",
         GRPOLAB_REQUEUE_AFTER_S="2",
         PYTHONUNBUFFERED="1",
-        **extra,
+        # quotas off: tests and benchmarks send bursts from one token (tests/api/test_quotas.py turns them on)
+        GRPOLAB_RATE_LIMIT_PER_S="0",
+        GRPOLAB_MAX_QUEUED_RUNS_PER_USER="0",
     )
+    env.update(extra)
     if not db_url:
         env.pop("DATABASE_URL")
     if not broker_url:
