@@ -115,3 +115,134 @@ export function paddedRange(lo: number | null, hi: number | null): [number, numb
   const pad = (hi - lo) * 0.05;
   return [lo - pad, hi + pad];
 }
+
+// -- what a researcher reads off a curve: x axis choice, smoothing, log scale, hover values ----------------------
+
+/** What the x axis counts. `time` and `tokens` are derived from the trainer's per-step metrics (see xValues). */
+export type XAxis = "step" | "time" | "tokens";
+
+export const X_AXIS_LABELS: Record<XAxis, string> = {
+  step: "step",
+  time: "train time (s)",
+  tokens: "sampled tokens",
+};
+
+const ROLLOUT_S = "time/rollout_s";
+const LEARN_S = "time/learn_s";
+const TOKENS_PER_S = "throughput/tokens_per_s";
+
+/**
+ * The x value of every point on the chosen axis. The trainer logs every step with its rollout and learn seconds
+ * and tokens/s, so `time` is the running sum of rollout + learn seconds (checkpoint and eval time left out) and
+ * `tokens` the running sum of tokens/s × those seconds. A gap of k steps counts its next logged step k times
+ * (the missing steps are assumed alike). A point without the timing metrics gets null: unknown, not zero.
+ */
+export function xValues(points: MetricPoint[], axis: XAxis): (number | null)[] {
+  if (axis === "step") return points.map((p) => p.step);
+  let total = 0;
+  let prevStep: number | null = null;
+  return points.map((p) => {
+    const roll = p.metrics[ROLLOUT_S];
+    const learn = p.metrics[LEARN_S];
+    const gap = prevStep === null ? 1 : Math.max(1, p.step - prevStep);
+    prevStep = p.step;
+    if (!Number.isFinite(roll) || !Number.isFinite(learn)) return null;
+    const seconds = roll + learn;
+    if (axis === "time") total += seconds * gap;
+    else {
+      const rate = p.metrics[TOKENS_PER_S];
+      if (!Number.isFinite(rate)) return null;
+      total += rate * seconds * gap;
+    }
+    return total;
+  });
+}
+
+/** Which axes these points can be drawn against (step always; the others when the timing metrics are logged). */
+export function availableAxes(points: MetricPoint[]): XAxis[] {
+  const has = (m: string) => points.some((p) => Number.isFinite(p.metrics[m]));
+  const axes: XAxis[] = ["step"];
+  if (has(ROLLOUT_S) && has(LEARN_S)) axes.push("time");
+  if (has(ROLLOUT_S) && has(LEARN_S) && has(TOKENS_PER_S)) axes.push("tokens");
+  return axes;
+}
+
+/**
+ * One metric's series against the chosen x axis; points with an unknown x or a non-finite value are dropped.
+ * `lastStepsOnly` > 0 keeps the last that many steps (time and tokens still count from the run's start).
+ */
+export function seriesOnAxis(points: MetricPoint[], metric: string, axis: XAxis, lastStepsOnly = 0): Series {
+  const xs = xValues(points, axis);
+  const cutoff = lastStepsOnly > 0 && points.length ? points[points.length - 1].step - lastStepsOnly : -Infinity;
+  const x: number[] = [];
+  const y: number[] = [];
+  points.forEach((p, i) => {
+    const v = p.metrics[metric];
+    const xv = xs[i];
+    if (p.step > cutoff && xv !== null && typeof v === "number" && Number.isFinite(v)) (x.push(xv), y.push(v));
+  });
+  return { x, y };
+}
+
+/**
+ * Exponential moving average as TensorBoard draws it: weight in [0, 1) on the previous value, debiased so the
+ * first points are not pulled towards 0. Nulls stay null and do not advance the average.
+ */
+export function smoothEma(values: (number | null)[], weight: number): (number | null)[] {
+  const w = Math.min(Math.max(weight, 0), 0.999);
+  if (w === 0) return values.slice();
+  let last = 0;
+  let n = 0;
+  return values.map((v) => {
+    if (v === null || !Number.isFinite(v)) return null;
+    last = last * w + (1 - w) * v;
+    n++;
+    return last / (1 - w ** n);
+  });
+}
+
+/** For a log axis: values that are not > 0 cannot be drawn; they become null and are counted. */
+export function positiveOnly(values: (number | null)[]): { values: (number | null)[]; dropped: number } {
+  let dropped = 0;
+  const out = values.map((v) => {
+    if (v !== null && v <= 0) {
+      dropped++;
+      return null;
+    }
+    return v;
+  });
+  return { values: out, dropped };
+}
+
+/**
+ * The point of a series nearest to `x` (its own points, not the shared axis: in Compare the runs' x values
+ * differ, and a hover must still give every run's value). Null for an empty series. Binary search: x sorted.
+ */
+export function nearestPoint(s: Series, x: number): { x: number; y: number | null } | null {
+  const n = s.x.length;
+  if (!n) return null;
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (s.x[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  const i = lo > 0 && Math.abs(s.x[lo - 1] - x) <= Math.abs(s.x[lo] - x) ? lo - 1 : lo;
+  return { x: s.x[i], y: s.y[i] };
+}
+
+/**
+ * Tick increments for an axis that counts whole things (steps, tokens): no 1.5 or 2.5 early in a run (B15).
+ * uPlot picks the smallest increment that leaves enough room between ticks.
+ */
+export const INTEGER_INCREMENTS: number[] = (() => {
+  const out: number[] = [];
+  for (let mag = 1; mag <= 1e12; mag *= 10) out.push(mag, 2 * mag, 5 * mag);
+  return out;
+})();
+
+/** Is every value in [0, 1]? Then a reward sparkline draws on the fixed 0…1 scale (an honest picture). */
+export function inUnitInterval(values: number[]): boolean {
+  return values.length > 0 && values.every((v) => v >= 0 && v <= 1);
+}
