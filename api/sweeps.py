@@ -1,0 +1,291 @@
+"""Sweeps: check every arm of a grid (validation and lint, nothing stored), then store the sweep and its runs
+in one transaction; read them back with per-status counts and the seed statistics of the summary.
+
+Each arm goes through the same `api.submission.prepare` as POST /runs, so an arm is accepted exactly when the
+same config sent alone would be.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from api.errors import ApiError
+from api.schemas import RunCreate
+from api.submission import Prepared, prepare
+from api.sweep_grid import add_allow, apply_overrides, arm_label, check_grid, expand
+from api.sweep_schemas import SweepCreate
+from service.auth import Identity
+from service.broker import enqueue_run
+from service.db.lifecycle import create_run_history
+from service.db.models import DEFAULT_PROJECT, FINISHED, Project, Run, RunStatus, Sweep, User, utcnow
+from service.settings import Settings
+from training.sourcemap import ConfigSyntaxError, SourceMap, parse_text
+
+log = logging.getLogger("grpolab.api")
+
+
+@dataclass
+class Arm:
+    index: int
+    overrides: dict[str, Any]
+    prepared: Prepared | None = None
+    refusal: ApiError | None = None
+
+    @property
+    def label(self) -> str:
+        return arm_label(self.overrides)
+
+
+def _base(config_text: str) -> tuple[dict[str, Any], SourceMap]:
+    try:
+        raw, smap = parse_text(config_text)
+    except ConfigSyntaxError as exc:
+        message = f"config_text: {exc.message}"
+        raise ApiError(
+            422,
+            "invalid_config",
+            f"the base config is not valid: {message}",
+            errors=[
+                {
+                    "pointer": "/config_text",
+                    "field": "config_text",
+                    "message": exc.message,
+                    "line": exc.line,
+                    "column": exc.column,
+                }
+            ],
+        ) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ApiError(
+            422,
+            "invalid_config",
+            "the base config must be a mapping of sections (e.g. `algorithm:`, `run:`)",
+            errors=[
+                {
+                    "pointer": "/config_text",
+                    "field": "config_text",
+                    "message": "not a mapping of sections",
+                    "line": 1,
+                    "column": 1,
+                }
+            ],
+        )
+    return raw, smap
+
+
+def _locate(items: list[dict[str, Any]], smap: SourceMap, overridden: set[str]) -> list[dict[str, Any]]:
+    """Point errors and findings at the base text where the base spells the field out (not at an override)."""
+    out = []
+    for item in items:
+        pointer = item.get("pointer") or ""
+        key = pointer.strip("/").replace("/", ".")
+        if item.get("line") is None and pointer and smap.has(pointer) and key not in overridden:
+            pos = smap.locate(pointer)
+            if pos:
+                item = {**item, "line": pos.line, "column": pos.column}
+        out.append(item)
+    return out
+
+
+def check_arms(body: SweepCreate, settings: Settings) -> list[Arm]:
+    """Every arm validated and linted (each refusal kept, not raised): what preview shows and create requires."""
+    check_grid(body.grid)
+    raw, smap = _base(body.config_text)
+    allow = [a.model_dump() for a in body.allow]
+    arms = []
+    for index, overrides in enumerate(expand(body.grid)):
+        arm = Arm(index, overrides)
+        config = add_allow(apply_overrides(raw, overrides), allow)
+        name = f"{body.name} · {arm.label}"[:200]
+        try:
+            arm.prepared = prepare(RunCreate(name=name, config=config, tags=body.tags), settings)
+        except ApiError as exc:
+            exc.errors = _locate(exc.errors, smap, set(overrides))
+            exc.findings = _locate(exc.findings, smap, set(overrides))
+            arm.refusal = exc
+        arms.append(arm)
+    return arms
+
+
+def arm_check(arm: Arm) -> dict[str, Any]:
+    ok = arm.refusal is None
+    return {
+        "index": arm.index,
+        "overrides": arm.overrides,
+        "label": arm.label,
+        "ok": ok,
+        "code": None if ok else arm.refusal.code,  # type: ignore[union-attr]
+        "message": None if ok else arm.refusal.message,  # type: ignore[union-attr]
+        "errors": [] if ok else arm.refusal.errors,  # type: ignore[union-attr]
+        "findings": arm.prepared.findings if arm.prepared else arm.refusal.findings,  # type: ignore[union-attr]
+    }
+
+
+def refuse_if_any(arms: list[Arm]) -> None:
+    """422 naming every refused arm and its findings (each finding tagged with its arm) before anything is stored."""
+    refused = [a for a in arms if a.refusal is not None]
+    if not refused:
+        return
+    lint_only = all(a.refusal.code == "lint_failed" for a in refused)  # type: ignore[union-attr]
+    parts = [f"arm {a.index} ({a.label}): {a.refusal.message}" for a in refused[:5]]  # type: ignore[union-attr]
+    more = f"; and {len(refused) - 5} more" if len(refused) > 5 else ""
+    errors, findings = [], []
+    for a in refused:
+        assert a.refusal is not None
+        errors += [{**e, "message": f"arm {a.index} ({a.label}): {e['message']}"} for e in a.refusal.errors]
+        findings += [{**f, "arm": a.index, "arm_label": a.label} for f in a.refusal.findings]
+    raise ApiError(
+        422,
+        "lint_failed" if lint_only else "invalid_config",
+        f"{len(refused)} of {len(arms)} arms refused, nothing stored: " + "; ".join(parts) + more,
+        errors=errors,
+        findings=findings,
+    )
+
+
+def check_project(session: Session, name: str | None) -> str:
+    project = name or DEFAULT_PROJECT
+    if session.get(Project, project) is None:
+        known = ", ".join(session.execute(select(Project.name).order_by(Project.name).limit(20)).scalars())
+        message = f"no project named '{project[:100]}' (known: {known or 'none'}); an admin creates projects"
+        raise ApiError(
+            422,
+            "invalid_request",
+            message,
+            errors=[
+                {"pointer": "/project", "field": "project", "message": message, "line": None, "column": None}
+            ],
+        )
+    return project
+
+
+def _run_row(
+    settings: Settings, arm: Arm, sweep_id: str, project: str, user: Identity, now: Any
+) -> dict[str, Any]:
+    """The runs row of one arm: the same columns POST /runs writes, plus the sweep link and the overrides."""
+    p = arm.prepared
+    assert p is not None
+    run_id = uuid.uuid4().hex[:12]
+    out = (
+        settings.data_dir.resolve() / p.output_subdir / run_id
+        if p.output_subdir
+        else settings.runs_dir / run_id
+    )
+    return {
+        "id": run_id,
+        "name": p.name,
+        "status": RunStatus.QUEUED.value,
+        "tags": p.tags,
+        "tags_index": "," + ",".join(p.tags) + ",",
+        "config": p.config,
+        "config_text": p.config_text,
+        "findings": p.findings,
+        "queue": p.queue,
+        "idempotency_key": None,
+        "created_by": user.name,
+        "owner_id": user.user_id,
+        "created_at": now,
+        "enqueued_at": now,
+        "attempts": 0,
+        "cancel_requested": False,
+        "step": 0,
+        "total_steps": int(p.config["run"]["steps"]),
+        "reward_sparkline": [],
+        "log_seq": 0,
+        "output_dir": str(out),
+        "project": project,
+        "sweep_id": sweep_id,
+        "sweep_arm": arm.overrides,
+        "executor": "local",
+        "nodes": 1,
+        "ranks": 1,
+        "notes": "",
+        "archived": False,
+    }
+
+
+def store(
+    session: Session, settings: Settings, body: SweepCreate, arms: list[Arm], project: str, user: Identity
+) -> tuple[Sweep, list[dict[str, Any]]]:
+    """The sweep and all its runs in one transaction (all or nothing), then each run sent to its queue."""
+    now = utcnow()
+    sweep = Sweep(
+        id=uuid.uuid4().hex[:12],
+        name=body.name,
+        project=project,
+        owner_id=user.user_id,
+        config_text=body.config_text,
+        grid=body.grid,
+        created_at=now,
+        archived=False,
+    )
+    rows = [_run_row(settings, a, sweep.id, project, user, now) for a in arms]
+    session.add(sweep)
+    session.flush()
+    conn = session.connection()
+    conn.execute(insert(Run), rows)
+    for row in rows:
+        create_run_history(conn, row["id"], f"submitted by {user.name} (sweep {sweep.id})", now)
+    session.commit()
+    for row in rows:
+        try:
+            enqueue_run(settings, row["id"], row["queue"])
+        except Exception:
+            # the run stays queued, marked never-sent: a worker's reaper sends it once the broker is back
+            log.exception(
+                "could not enqueue run %s of sweep %s; the reaper will send it", row["id"], sweep.id
+            )
+            session.execute(update(Run).where(Run.id == row["id"]).values(enqueued_at=None))
+            session.commit()
+    return sweep, rows
+
+
+def status_counts(session: Session, sweep_ids: list[str]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {s: {} for s in sweep_ids}
+    if not sweep_ids:
+        return counts
+    rows = session.execute(
+        select(Run.sweep_id, Run.status, func.count())
+        .where(Run.sweep_id.in_(sweep_ids))
+        .group_by(Run.sweep_id, Run.status)
+    ).all()
+    for sweep_id, status, n in rows:
+        counts[str(sweep_id)][status] = int(n)
+    return counts
+
+
+def overall_status(counts: dict[str, int]) -> str:
+    if not counts or all(s in {x.value for x in FINISHED} for s in counts):
+        return "finished"
+    return "running" if counts.get(RunStatus.RUNNING.value) else "queued"
+
+
+def sweep_dict(sweep: Sweep, counts: dict[str, int], owner: str | None) -> dict[str, Any]:
+    return {
+        "id": sweep.id,
+        "name": sweep.name,
+        "project": sweep.project,
+        "owner": owner,
+        "created_at": sweep.created_at,
+        "archived": sweep.archived,
+        "grid": sweep.grid,
+        "runs": sum(counts.values()),
+        "counts": counts,
+        "status": overall_status(counts),
+    }
+
+
+def owner_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(wanted))).all()
+    return {int(i): str(n) for i, n in rows}

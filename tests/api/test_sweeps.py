@@ -1,0 +1,243 @@
+"""Sweeps on PostgreSQL with the Redis broker: grid expansion, every arm linted before anything is stored,
+ownership, and the seed statistics checked against numbers computed by hand."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+import pytest
+from infra import make_token  # tests/service (put on sys.path by conftest)
+from sqlalchemy import func, insert, select, text
+
+from api.sweep_grid import expand, key_problem
+from api.sweep_stats import describe, t_quantile
+from service.db.models import MetricPoint, Run, RunStatus, Sweep
+
+BASE = "algorithm:\n  group_size: 4\nrollout:\n  batch_size: 8\nrun:\n  steps: 3\n  eval_episodes: 0\n"
+GRID = {"algorithm.estimator": ["grpo", "rloo"], "run.seed": [0, 1, 2]}
+# Student t 0.975 quantiles from a printed table (e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2)
+T975 = {1: 12.706, 2: 4.303, 4: 2.776, 9: 2.262, 29: 2.045}
+
+
+@pytest.fixture
+def empty(settings):  # type: ignore[no-untyped-def]
+    """No sweeps left by an earlier test (the shared fixture empties runs only)."""
+    from service.db.session import get_engine
+
+    with get_engine(settings.db_url).begin() as conn:
+        conn.execute(text("TRUNCATE sweeps CASCADE"))
+    return settings
+
+
+def counts(settings) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    """(sweeps, runs, broker messages): what a refused sweep must leave at zero."""
+    import redis
+
+    from service.db.session import session_scope
+
+    with session_scope(settings.db_url) as s:
+        sweeps = int(s.execute(select(func.count()).select_from(Sweep)).scalar_one())
+        runs = int(s.execute(select(func.count()).select_from(Run)).scalar_one())
+    r = redis.Redis.from_url(settings.broker)
+    return sweeps, runs, int(r.llen("cpu") + r.llen("gpu"))
+
+
+def as_user(client, settings, name: str, role: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"Authorization": f"Bearer {make_token(settings.db_url, name, role)}"}
+
+
+def test_expansion_order_and_key_check() -> None:
+    arms = expand({"a.x": [1, 2], "b.y": ["p", "q", "r"]})
+    assert len(arms) == 6 and arms[0] == {"a.x": 1, "b.y": "p"} and arms[1] == {"a.x": 1, "b.y": "q"}
+    assert arms[5] == {"a.x": 2, "b.y": "r"}
+    assert key_problem("algorithm.estimator") is None
+    assert key_problem("env.kwargs.size") is None  # a free-form mapping: any key below it
+    assert "did you mean 'algorithm.estimator'" in (key_problem("algorithm.estimater") or "")
+    assert "is a value, not a section" in (key_problem("run.seed.x") or "")
+
+
+def test_t_quantiles_match_the_printed_table() -> None:
+    for df, expected in T975.items():
+        assert round(t_quantile(0.975, df), 3) == expected
+    # a large df approaches the normal quantile 1.95996
+    assert abs(t_quantile(0.975, 100_000) - 1.95996) < 1e-4
+
+
+def test_describe_by_hand() -> None:
+    d = describe([0.2, 0.5, 0.8])
+    assert d is not None
+    # mean 0.5; deviations -0.3, 0, 0.3 → s² = 0.18 / 2 = 0.09, s = 0.3; half = 4.303 * 0.3 / √3 = 0.74530
+    assert d.n == 3 and d.mean == pytest.approx(0.5) and d.std == pytest.approx(0.3)
+    assert d.ci_low == pytest.approx(0.5 - 0.74530, abs=1e-4)
+    assert d.ci_high == pytest.approx(0.5 + 0.74530, abs=1e-4)
+    one = describe([0.7])
+    assert one is not None and one.n == 1 and one.std is None and one.ci_low is None
+
+
+def test_create_expands_grid_into_linked_queued_runs(client, empty) -> None:
+    r = client.post("/api/v1/sweeps", json={"name": "est x seed", "config_text": BASE, "grid": GRID})
+    assert r.status_code == 201, r.text
+    sweep = r.json()
+    assert sweep["runs"] == 6 and sweep["counts"] == {"queued": 6} and sweep["status"] == "queued"
+    arms = [run["sweep_arm"] for run in sweep["items"]]
+    assert arms == expand(GRID)  # arm order: the grid's expansion
+    first = sweep["items"][0]
+    assert (
+        first["sweep_id"] == sweep["id"]
+        and first["name"] == 'est x seed · algorithm.estimator="grpo", run.seed=0'
+    )
+    assert sweep["owner"] == "tester" and sweep["project"] == "default"
+    assert counts(empty) == (1, 6, 6)
+    detail = client.get(f"/api/v1/runs/{sweep['items'][4]['id']}").json()
+    assert detail["config"]["algorithm"]["estimator"] == "rloo" and detail["config"]["run"]["seed"] == 1
+    assert detail["config"]["rollout"]["batch_size"] == 8  # the base config under the overrides
+    assert detail["sweep_arm"] == {"algorithm.estimator": "rloo", "run.seed": 1}
+    listed = client.get("/api/v1/sweeps").json()
+    assert listed["total"] == 1 and listed["items"][0]["counts"] == {"queued": 6}
+
+
+def test_gl001_arm_refused_with_nothing_stored_then_allowed(client, empty) -> None:
+    grid = {"algorithm.norm_return": [False, True], "run.seed": [0, 1]}
+    body: dict[str, Any] = {"name": "norm", "config_text": BASE, "grid": grid}
+    r = client.post("/api/v1/sweeps", json=body)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail["code"] == "lint_failed"
+    assert "2 of 4 arms refused, nothing stored" in detail["message"]
+    assert "arm 2 (algorithm.norm_return=true, run.seed=0)" in detail["message"]
+    gl001 = [f for f in detail["findings"] if f["rule"] == "GL001"]
+    assert [f["arm"] for f in gl001] == [2, 3]
+    assert counts(empty) == (0, 0, 0)
+
+    preview = client.post("/api/v1/sweeps/preview", json=body).json()
+    assert preview["count"] == 4 and preview["ok"] is False
+    assert [a["ok"] for a in preview["arms"]] == [True, True, False, False]
+    assert counts(empty) == (0, 0, 0)  # a preview stores nothing either
+
+    body["allow"] = [{"rule": "GL001", "reason": "ablation of the second normalization"}]
+    r = client.post("/api/v1/sweeps", json=body)
+    assert r.status_code == 201, r.text
+    run = client.get(f"/api/v1/runs/{r.json()['items'][3]['id']}").json()
+    assert any(f["rule"] == "GL001" and f["allowed"] for f in run["findings"])
+    assert counts(empty) == (1, 4, 4)
+
+
+@pytest.mark.parametrize(
+    ("grid", "needle"),
+    [
+        ({"algorithm.estimater": ["grpo"]}, "did you mean 'algorithm.estimator'"),
+        ({"run.seed": []}, "grid key 'run.seed' has no values"),
+        ({"run.seed": [1, 1]}, "lists 1 twice"),
+        (
+            {"run.seed": list(range(11)), "optim.lr": [0.001 * (i + 1) for i in range(10)]},
+            "expands to 110 runs",
+        ),
+        ({}, "the grid is empty"),
+    ],
+)
+def test_bad_grid_is_422_naming_the_key(client, empty, grid, needle) -> None:
+    r = client.post("/api/v1/sweeps", json={"name": "bad", "config_text": BASE, "grid": grid})
+    assert r.status_code == 422, r.text
+    assert needle in r.json()["detail"]["message"]
+    assert r.json()["detail"]["errors"][0]["field"].startswith("grid")
+    assert counts(empty) == (0, 0, 0)
+
+
+def test_invalid_arm_value_and_base_syntax_are_422(client, empty) -> None:
+    r = client.post(
+        "/api/v1/sweeps",
+        json={"name": "v", "config_text": BASE, "grid": {"algorithm.group_size": [4, "many"]}},
+    )
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "invalid_config"
+    assert 'arm 1 (algorithm.group_size="many")' in r.json()["detail"]["errors"][0]["message"]
+    r = client.post("/api/v1/sweeps", json={"name": "s", "config_text": "run: [\n", "grid": GRID})
+    assert r.status_code == 422 and r.json()["detail"]["errors"][0]["field"] == "config_text"
+    r = client.post(
+        "/api/v1/sweeps", json={"name": "p", "config_text": BASE, "grid": GRID, "project": "nope"}
+    )
+    assert r.status_code == 422 and "no project named 'nope'" in r.json()["detail"]["message"]
+    assert counts(empty) == (0, 0, 0)
+
+
+def test_ownership_viewer_member_admin(client, empty) -> None:
+    settings = empty
+    viewer = as_user(client, settings, "vera", "viewer")
+    alice = as_user(client, settings, "alice", "member")
+    bob = as_user(client, settings, "bob", "member")
+    body = {"name": "own", "config_text": BASE, "grid": {"run.seed": [0, 1]}}
+    r = client.post("/api/v1/sweeps", json=body, headers=viewer)
+    assert r.status_code == 403 and "viewer" in r.json()["detail"]["message"]
+    assert (
+        client.post("/api/v1/sweeps/preview", json=body, headers=viewer).status_code == 200
+    )  # reading is fine
+    mine = client.post("/api/v1/sweeps", json=body, headers=alice).json()
+    assert mine["owner"] == "alice"
+    r = client.post(f"/api/v1/sweeps/{mine['id']}/cancel", headers=bob)
+    assert r.status_code == 403 and "belongs to" in r.json()["detail"]["message"]
+    assert client.post(f"/api/v1/sweeps/{mine['id']}/cancel", headers=viewer).status_code == 403
+    r = client.post(f"/api/v1/sweeps/{mine['id']}/cancel", headers=alice)
+    assert (
+        r.status_code == 200 and r.json()["counts"] == {"cancelled": 2} and r.json()["status"] == "finished"
+    )
+    other = client.post("/api/v1/sweeps", json=body, headers=bob).json()
+    r = client.post(f"/api/v1/sweeps/{other['id']}/cancel")  # the admin cancels anyone's
+    assert r.status_code == 200 and r.json()["counts"] == {"cancelled": 2}
+    assert client.post("/api/v1/sweeps/nosuch/cancel").status_code == 404
+
+
+def _finish(settings, run_ids: list[str], series: dict[str, list[float]]) -> None:  # type: ignore[no-untyped-def]
+    from service.db.lifecycle import transition
+    from service.db.session import session_scope
+
+    with session_scope(settings.db_url) as s:
+        for run_id in run_ids:
+            values = series.get(run_id, [])
+            if values:
+                s.execute(
+                    insert(MetricPoint),
+                    [
+                        {"run_id": run_id, "step": i + 1, "metrics": {"rollout/reward_mean": v}}
+                        for i, v in enumerate(values)
+                    ],
+                )
+            transition(s, run_id, RunStatus.RUNNING, "test")
+            transition(s, run_id, RunStatus.SUCCEEDED, "test")
+
+
+def test_summary_bands_and_final_table_by_hand(client, empty) -> None:
+    sweep = client.post("/api/v1/sweeps", json={"name": "st", "config_text": BASE, "grid": GRID}).json()
+    ids = [r["id"] for r in sweep["items"]]  # grpo seeds 0,1,2 then rloo seeds 0,1,2
+    series = {
+        ids[0]: [0.1, 0.2, 0.3],
+        ids[1]: [0.3, 0.4, 0.6],
+        ids[2]: [0.2, 0.6],  # this seed logged two steps only
+        ids[3]: [0.5, 0.5, 0.9],
+    }
+    _finish(empty, ids[:4], series)  # rloo seeds 1 and 2 stay queued
+    s = client.get(f"/api/v1/sweeps/{sweep['id']}/summary", params={"metric": "rollout/reward_mean"}).json()
+    grpo, rloo = s["groups"]
+    assert grpo["label"] == 'algorithm.estimator="grpo"' and grpo["seeds"] == [0, 1, 2]
+    band = {p["step"]: p for p in grpo["bands"]["rollout/reward_mean"]}
+    # step 2: values 0.2, 0.4, 0.6 → mean 0.4, s = 0.2, half-width 4.303 * 0.2 / √3 = 0.49687
+    assert (
+        band[2]["n"] == 3 and band[2]["mean"] == pytest.approx(0.4) and band[2]["std"] == pytest.approx(0.2)
+    )
+    assert band[2]["ci_high"] - band[2]["mean"] == pytest.approx(0.49687, abs=1e-4)
+    # step 3: only two seeds logged it, 0.3 and 0.6 → mean 0.45, s = 0.2121, half = 12.706 * 0.2121 / √2
+    assert band[3]["n"] == 2 and band[3]["mean"] == pytest.approx(0.45)
+    assert band[3]["std"] == pytest.approx(statistics.stdev([0.3, 0.6]))
+    assert band[3]["ci_high"] - band[3]["mean"] == pytest.approx(
+        12.706 * 0.3 / math.sqrt(2) / math.sqrt(2), rel=1e-4
+    )
+    final = grpo["final"]["rollout/reward_mean"]
+    # each run's last value: 0.3, 0.6, 0.6 → mean 0.5, s = √(0.03) = 0.17321, half = 4.303 * 0.17321 / √3
+    assert final["values"] == pytest.approx([0.3, 0.6, 0.6]) and final["n"] == 3
+    assert final["mean"] == pytest.approx(0.5) and final["std"] == pytest.approx(math.sqrt(0.03))
+    assert final["ci_low"] == pytest.approx(0.5 - 4.303 * math.sqrt(0.03) / math.sqrt(3), abs=2e-4)
+    one = rloo["final"]["rollout/reward_mean"]  # one succeeded seed: a mean, no interval, and why
+    assert one["n"] == 1 and one["mean"] == pytest.approx(0.9) and one["ci_low"] is None
+    assert "one seed" in one["note"]
+    assert rloo["statuses"] == ["succeeded", "queued", "queued"]
+    assert [p["n"] for p in rloo["bands"]["rollout/reward_mean"]] == [1, 1, 1]
