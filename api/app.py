@@ -21,6 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.routers import auth, events, health, lint, metrics, runs, schema, sweeps
+from api.routers import webhooks as webhook_routes
+from api.routers import workers as worker_routes
 from service.db.session import migrate
 from service.settings import Settings, get_settings
 
@@ -317,6 +319,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.include_router(health.router)  # /healthz at the root too, for probes
     for r in (health, auth, runs, events, lint, schema, metrics):
         app.include_router(r.router, prefix=API_PREFIX)
+    app.include_router(worker_routes.router, prefix=API_PREFIX)  # /workers, /queue
+    app.include_router(webhook_routes.router, prefix=API_PREFIX)
     app.include_router(sweeps.router, prefix=API_PREFIX)
 
     @app.get("/openapi.json", include_in_schema=False)

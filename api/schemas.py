@@ -158,6 +158,11 @@ class RunDetail(RunSummary):
     sweep_arm: dict[str, Any] | None = Field(
         None, description='For a sweep arm: the overrides it applies, `{"dotted.key": value}`.'
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Submit response only: what the submitter should know, e.g. that no live worker consumes "
+        "the run's queue (the same text is the run's `waiting_reason`). Empty elsewhere.",
+    )
 
 
 class RunList(BaseModel):

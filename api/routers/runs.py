@@ -30,6 +30,7 @@ from api.submission import prepare
 from service.broker import enqueue_run
 from service.db.lifecycle import create_run_history, transition
 from service.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
+from service.queue_status import waiting_reason_for
 
 log = logging.getLogger("grpolab.api")
 router = APIRouter(prefix="/runs", tags=["runs"], route_class=OneThreadRoute)
@@ -137,6 +138,8 @@ def create_run(
         "ranks": 1,
         "notes": "",
         "archived": False,
+        # never silently forever-queued: a queue no live worker consumes is said at once (service.queue_status)
+        "waiting_reason": waiting_reason_for(session, settings, p.queue),
     }
     reason = f"submitted by {user.name}"
     try:
@@ -172,6 +175,7 @@ def create_run(
         "findings": run.findings,
         "history": [{"status": RunStatus.QUEUED.value, "at": now, "reason": reason}],
         "summary": None,
+        "warnings": [values["waiting_reason"]] if values["waiting_reason"] else [],
     }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from service.db.models import FINISHED, Run, RunEvent, RunStatus, utcnow
+from service.webhooks import note_finished
 
 S = RunStatus
 ALLOWED: dict[RunStatus, frozenset[RunStatus]] = {
@@ -53,6 +54,8 @@ def transition(
         raise ValueError(f"no transition from {sorted(from_ or [])} to {to}")
     at = at or utcnow()
     values: dict[str, Any] = {"status": to.value, **fields}
+    if to is not S.QUEUED:
+        values.setdefault("waiting_reason", None)  # a run that started or ended waits for nothing
     if to is S.RUNNING:
         values.setdefault("started_at", at)
         values.setdefault("heartbeat_at", at)
@@ -71,6 +74,8 @@ def transition(
     won = session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
     if won:
         session.execute(insert(RunEvent), {"run_id": run_id, "status": to.value, "at": at, "reason": reason})
+        if to in FINISHED:
+            note_finished(session, run_id)  # webhooks are sent after the commit, off this thread
     return won
 
 
