@@ -23,10 +23,12 @@ COMMANDS: dict[str, str] = {
     "api": "api",
     "worker": "worker",
     "submit": "submit",
+    "sweep": "sweep",
     "runs": "runs",
     "logs": "logs",
     "cancel": "cancel",
     "token": "token",
+    "cluster": "cluster",
 }
 
 DESCRIPTION = """\

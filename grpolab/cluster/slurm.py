@@ -1,0 +1,152 @@
+"""A run as a Slurm batch script: one task per node on `nodes` exclusive nodes, Ray's head on the first node (where
+the batch script itself runs), a Ray worker on each other node through one `srun` step, then the pipeline as the
+Ray driver. The run config travels inside the script (a quoted here-document), so `sbatch FILE` is all it takes.
+
+The run folder is named after the job, not the Slurm job id: submitting the same script again resumes from the
+last checkpoint there (`grpolab train` resumes from a folder that holds one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shlex
+
+from grpolab.cluster.spec import (
+    ClusterJob,
+    ClusterSpecError,
+    format_slurm_time,
+    pipeline_command,
+)
+
+RAY_PORT = 6379
+#: Seconds the script waits for every Ray node to join before it gives up (and frees the allocation).
+NODE_WAIT_S = 300
+_SLURM_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18, "m": 10**-3, "": 1}
+
+
+def slurm_memory(quantity: str) -> str:
+    """A Kubernetes quantity as sbatch's --mem: whole MiB (Slurm's `M`), rounded up."""
+    m = re.match(r"^([0-9.]+)([A-Za-z]*)$", quantity)
+    assert m, quantity  # checked by check_quantity when the job was made
+    number, unit = float(m.group(1)), m.group(2)
+    size = number * (_BINARY.get(unit) or _DECIMAL[unit])
+    return f"{max(1, -(-int(size) // 2**20))}M"
+
+
+def _check_slurm_names(job: ClusterJob) -> None:
+    if not job.project.isprintable():  # it goes into a comment line and an `export`
+        raise ClusterSpecError(f"project {job.project!r}: a project name with control characters")
+    for option, value in (
+        ("--queue", job.queue),
+        ("--priority-class", job.priority_class),
+        ("--account", job.account),
+    ):
+        if value and not _SLURM_NAME.match(value):
+            raise ClusterSpecError(
+                f"{option} {value!r}: a Slurm partition, QOS or account name is letters, digits, '_', '.', '-'"
+            )
+
+
+def sbatch_options(job: ClusterJob) -> list[tuple[str, str | None]]:
+    """(option, value) of the script's #SBATCH lines; value None for a flag."""
+    options: list[tuple[str, str | None]] = [
+        ("--job-name", job.name),
+        ("--nodes", str(job.nodes)),
+        ("--ntasks-per-node", "1"),  # one Ray node per host; Ray places the ranks
+        ("--cpus-per-task", str(job.cpus_per_node)),
+        ("--mem", slurm_memory(job.memory_per_node)),
+        ("--exclusive", None),  # no other job on these nodes: NCCL and the rollout engines own the GPUs
+        ("--output", "%x-%j.out"),
+    ]
+    if job.gpus_per_node:
+        options.insert(4, ("--gpus-per-node", str(job.gpus_per_node)))
+    if job.time_limit_s:
+        options.append(("--time", format_slurm_time(job.time_limit_s)))
+    for option, value in (
+        ("--partition", job.queue),
+        ("--qos", job.priority_class),
+        ("--account", job.account),
+    ):
+        if value:
+            options.append((option, value))
+    return options
+
+
+def _heredoc_delimiter(text: str) -> str:
+    """A here-document end word that no line of the config is."""
+    lines = set(text.splitlines())
+    word = "GRPOLAB_CONFIG_END"
+    while word in lines:
+        word += "_" + hashlib.sha256(word.encode()).hexdigest()[:4]
+    return word
+
+
+def render_sbatch(job: ClusterJob) -> str:
+    """The batch script's text."""
+    _check_slurm_names(job)
+    header = [
+        "#!/bin/bash",
+        f"# GRPO Lab run {job.name} (project {job.project}): Ray on {job.nodes} node(s), then the pipeline.",
+        "# Made by `grpolab cluster render --target slurm`; submit with `sbatch THIS_FILE`.",
+    ]
+    header += [f"#SBATCH {o}" if v is None else f"#SBATCH {o}={v}" for o, v in sbatch_options(job)]
+    config = job.config_text if job.config_text.endswith("\n") else job.config_text + "\n"
+    end = _heredoc_delimiter(config)
+    gpus = f" --gpus-per-node={job.gpus_per_node}" if job.gpus_per_node else ""
+    ray_gpus = f" --num-gpus={job.gpus_per_node}"
+    # the other words of the command are plain, so joining them as they are is the quoting bash needs
+    train = " ".join(pipeline_command('"$config"', '"$run_dir"'))
+    body = f"""\
+set -euo pipefail
+
+export GRPOLAB_PROJECT={shlex.quote(job.project)}
+run_dir="${{GRPOLAB_RUN_DIR:-$SLURM_SUBMIT_DIR/runs/{job.name}}}"
+mkdir -p "$run_dir"
+config="$run_dir/config.yaml"
+cat >"$config" <<'{end}'
+{config}{end}
+
+mapfile -t nodes < <(scontrol show hostnames "$SLURM_JOB_NODELIST")
+head_node="${{nodes[0]}}"
+head_ip="$(srun --overlap --nodes=1 --ntasks=1 --nodelist="$head_node" hostname --ip-address | awk '{{print $1}}')"
+export RAY_ADDRESS="$head_ip:{RAY_PORT}"
+
+# Ray's processes run as srun steps in the background; they end with the allocation, or here on exit.
+ray_steps=()
+stop_ray() {{
+  kill "${{ray_steps[@]}}" 2>/dev/null || true
+}}
+trap stop_ray EXIT
+
+# Wait until N Ray nodes are alive (Ray's own node table, read by a short driver).
+wait_for_nodes() {{
+  local want="$1" waited=0
+  until python -c "import ray, sys; ray.init(logging_level='ERROR'); sys.exit(sum(n['Alive'] for n in ray.nodes()) < $want)" 2>/dev/null; do
+    if ((waited >= {NODE_WAIT_S})); then
+      echo "grpolab: fewer than $want Ray nodes joined after {NODE_WAIT_S} s; see the srun output above" >&2
+      exit 1
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
+}}
+
+srun --overlap --nodes=1 --ntasks=1 --nodelist="$head_node"{gpus} \\
+  ray start --head --node-ip-address="$head_ip" --port={RAY_PORT} \\
+  --num-cpus="$SLURM_CPUS_PER_TASK"{ray_gpus} --block &
+ray_steps+=("$!")
+wait_for_nodes 1
+
+if ((${{#nodes[@]}} > 1)); then
+  srun --nodes=$((${{#nodes[@]}} - 1)) --ntasks=$((${{#nodes[@]}} - 1)) --exclude="$head_node"{gpus} \\
+    ray start --address="$RAY_ADDRESS" --num-cpus="$SLURM_CPUS_PER_TASK"{ray_gpus} --block &
+  ray_steps+=("$!")
+fi
+wait_for_nodes "${{#nodes[@]}}"
+
+{train}
+"""
+    return "\n".join(header) + "\n\n" + body
