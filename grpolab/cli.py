@@ -23,7 +23,6 @@ COMMANDS: dict[str, str] = {
     "api": "api",
     "worker": "worker",
     "submit": "submit",
-    "sweep": "sweep",
     "runs": "runs",
     "logs": "logs",
     "cancel": "cancel",
