@@ -576,6 +576,13 @@ class RunSection(_Section):
     checkpoint_every: int = Field(
         25, ge=0, description="Save a checkpoint every N steps (0 = only at the end)."
     )
+    sample_episodes: int = Field(
+        4,
+        ge=0,
+        le=64,
+        description="Episodes kept per step in `samples.jsonl` (prompt, completion, reward, advantage; texts "
+        "capped at 2,000 characters), shown on the run page: what the policy writes. 0 keeps none.",
+    )
     output_dir: str | None = Field(
         None,
         description="Where metrics and checkpoints go (CLI: default `runs/<timestamp>`; the service chooses "

@@ -7,6 +7,7 @@
         batch  = build_batch(groups)      advantages per group → token-level batch (training/batch.py)
         learned = learn(run, batch)       one optimizer step (training.loss), weights pushed to the rollout
         log_step(run, step, metrics)      metrics.jsonl + on_metrics
+        sample_log.write(step, groups)    samples.jsonl: a few episodes' text, reward, advantage
         save_checkpoint(run, step)        every run.checkpoint_every steps
     finish(run)                           final checkpoint, evaluation on fresh episodes, summary.json
 
@@ -43,6 +44,7 @@ from training.backends import LearnerBackend, RolloutBackend, SamplingParams, Tr
 from training.batch import build_batch
 from training.config import RunConfig
 from training.envs.runner import Episode, play_groups
+from training.samples import SampleLog
 
 MetricsCallback = Callable[[int, dict[str, float]], None]
 LogCallback = Callable[[str], None]
@@ -96,6 +98,7 @@ def train(
     t_start = time.perf_counter()
     run = setup(config, Path(out_dir), resume=resume, on_metrics=on_metrics, on_log=on_log)
     start_step = resume_or_start(run)
+    sample_log = SampleLog(run.out_dir, config, start_step, writer=run.ranks.is_writer)
     step, stopped, last = start_step, False, dict[str, float]()
     for step in range(start_step + 1, config.run.steps + 1):
         if distributed.any_rank(should_stop is not None and should_stop()):
@@ -111,8 +114,10 @@ def train(
         t_learn = time.perf_counter() - t1
         last = step_metrics(groups, adv_stats, learned, t_roll, t_learn)
         if _due(config.run.eval_every, step) and config.run.eval_episodes:
-            last[M.EVAL_SUCCESS_RATE] = evaluate(run, config.run.eval_episodes, tag=step)["success_rate"]
+            ev = evaluate(run, config.run.eval_episodes, tag=step)  # the run page draws these (eval curves)
+            last[M.EVAL_SUCCESS_RATE], last[M.EVAL_REWARD_MEAN] = ev["success_rate"], ev["reward_mean"]
         log_step(run, step, last)
+        sample_log.write(step, groups)  # samples.jsonl: a few episodes' text, reward and advantage
         if _due(config.run.checkpoint_every, step) and step < config.run.steps:
             save_checkpoint(run, step)
     return finish(run, step, stopped, last, t_start)
