@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
@@ -45,6 +45,37 @@ SUMMARY_COLUMNS = (
     Run.notes,
     Run.archived,
 )
+
+
+#: GET /runs?sort=: the core columns a list can be sorted by in the database (config and metric columns are
+#: sorted by the UI, on the page it loaded)
+RunSort = Literal["created_at", "name", "status", "step", "last_reward", "finished_at"]
+SortOrder = Literal["asc", "desc"]
+_SORT_COLUMNS: dict[str, Any] = {
+    "created_at": Run.created_at,
+    "name": Run.name,
+    "status": Run.status,
+    "step": Run.step,
+    "last_reward": Run.last_reward,
+    "finished_at": Run.finished_at,
+}
+
+
+def run_order(sort: RunSort = "created_at", order: SortOrder = "desc") -> list[ColumnElement[Any]]:
+    """ORDER BY for a runs list: the column, runs without a value (no reward yet, not finished) last in
+    either direction, then newest first and the id so that pages never overlap."""
+    col = _SORT_COLUMNS[sort]
+    return [
+        col.is_(None),  # false sorts before true: values first, then the nulls
+        col.asc() if order == "asc" else col.desc(),
+        Run.created_at.desc(),
+        Run.id,
+    ]
+
+
+def tag_prefix_filter(prefix: str) -> ColumnElement[bool]:
+    """Runs with a tag that starts with `prefix` (tags_index is `,a,b,`: a tag starts right after a comma)."""
+    return Run.tags_index.contains(f",{prefix}", autoescape=True)
 
 
 def summary_dict(run: Run) -> dict[str, Any]:

@@ -14,7 +14,16 @@ from sqlalchemy.orm import load_only
 
 from api.deps import CurrentUser, MemberUser, OneThreadRoute, SessionDep, SettingsDep, ensure_can_modify
 from api.errors import ApiError
-from api.queries import SUMMARY_COLUMNS, detail_dict, get_run, summary_dict
+from api.queries import (
+    SUMMARY_COLUMNS,
+    RunSort,
+    SortOrder,
+    detail_dict,
+    get_run,
+    run_order,
+    summary_dict,
+    tag_prefix_filter,
+)
 from api.schemas import (
     NO_NUL_PATTERN,
     TAG_PATTERN,
@@ -192,6 +201,15 @@ def list_runs(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    sort: Annotated[
+        RunSort,
+        Query(description="Sort by this column; runs without a value (no reward yet, unfinished) last."),
+    ] = "created_at",
+    order: Annotated[SortOrder, Query(description="`asc` or `desc` (ties: newest first).")] = "desc",
+    tag_prefix: Annotated[
+        str | None,
+        Query(max_length=64, pattern=TAG_PATTERN, description="Only runs with a tag that starts with this."),
+    ] = None,
 ) -> Any:
     """Newest first."""
     where = []
@@ -201,12 +219,14 @@ def list_runs(
         where.append(Run.tags_index.contains(f",{tag},", autoescape=True))
     if q:
         where.append(Run.name.icontains(q, autoescape=True) | Run.id.startswith(q, autoescape=True))
+    if tag_prefix:
+        where.append(tag_prefix_filter(tag_prefix))
     total = session.execute(select(func.count()).select_from(Run).where(*where)).scalar_one()
     rows = session.execute(
         select(Run)
         .options(load_only(*SUMMARY_COLUMNS))  # not the configs, texts and findings a list never shows
         .where(*where)
-        .order_by(Run.created_at.desc(), Run.id)
+        .order_by(*run_order(sort, order))
         .limit(limit)
         .offset(offset)
     ).scalars()
