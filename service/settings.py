@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -54,6 +55,23 @@ class Settings(BaseModel):
     )
     broker_polling_interval_s: float = Field(
         0.05, gt=0, description="Polling interval of the SQLite broker (embedded mode only)."
+    )
+    executor: Literal["local", "ray"] = Field(
+        "local",
+        description="Where a worker runs its runs: `local` (a child process on its host) or `ray` (a Ray Job on "
+        "the cluster at `ray_address`; docs/ray.md). Set by `grpolab worker --executor`.",
+    )
+    ray_address: str | None = Field(
+        None,
+        description="The Ray cluster's dashboard (Job API) address for `executor: ray`, e.g. "
+        "`http://ray-head:8265`; default: Ray's own RAY_ADDRESS / the local cluster.",
+    )
+    child_mem_limit_mb: int | None = Field(
+        None,
+        ge=64,
+        description="Address-space limit (RLIMIT_AS, MiB) of each training process a worker starts; a run that "
+        "exceeds it fails with a MemoryError instead of taking the host down. Unset: no limit. Address space, "
+        "not resident memory: leave room for torch's reservations (CUDA maps far more; leave it unset on GPU).",
     )
     frontend_dist: Path | None = Field(None, description="Built web UI served at `/`; default frontend/dist.")
     api_threads: int = Field(

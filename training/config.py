@@ -544,6 +544,59 @@ class ResourcesConfig(_Section):
         "`grpolab train --nproc N`. Each uses `cpu_threads` threads.",
     )
     cpu_threads: int = Field(2, ge=1, le=1024, description="torch threads for CPU work, per rank.")
+    nodes: int = Field(
+        1,
+        ge=1,
+        le=1024,
+        description="Machines the learner ranks spread over. > 1 needs a worker started with `--executor ray`: "
+        "the ranks go into a Ray placement group with one bundle per node (docs/ray.md).",
+    )
+    gpus_per_node: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="GPUs (one rank each) on every node of a multi-node run; `gpus` is then nodes × "
+        "gpus_per_node. 0 with `gpus: 0`: each node runs `cpu_ranks` CPU ranks (gloo).",
+    )
+    ray_resources: dict[str, float] = Field(
+        default_factory=dict,
+        description="Extra Ray resources every node's bundle asks for with `--executor ray` (custom resources "
+        'of your cluster, e.g. `{"a100": 1}`); the local executor ignores them.',
+    )
+
+    @model_validator(mode="after")
+    def _nodes_and_gpus_agree(self) -> ResourcesConfig:
+        if self.gpus_per_node:
+            total = self.nodes * self.gpus_per_node
+            if self.gpus not in (0, total):
+                raise ValueError(
+                    f"resources.gpus is {self.gpus} but nodes × gpus_per_node is {self.nodes} × "
+                    f"{self.gpus_per_node} = {total}: set gpus to {total}, or leave it out"
+                )
+            self.gpus = total
+        elif self.nodes > 1 and self.gpus:
+            if self.gpus % self.nodes:
+                raise ValueError(
+                    f"resources.gpus ({self.gpus}) does not split evenly over resources.nodes ({self.nodes}): "
+                    "set resources.gpus_per_node instead"
+                )
+            self.gpus_per_node = self.gpus // self.nodes
+        bad = {k: v for k, v in self.ray_resources.items() if not k or v < 0}
+        if bad:
+            raise ValueError(f"resources.ray_resources {bad}: names must be non-empty, amounts ≥ 0")
+        return self
+
+    @property
+    def ranks_per_node(self) -> int:
+        """Learner ranks on each node: one per GPU, else `cpu_ranks`."""
+        if self.nodes > 1:
+            return self.gpus_per_node or self.cpu_ranks
+        return self.gpus if self.gpus > 0 else self.cpu_ranks
+
+    @property
+    def world_size(self) -> int:
+        """Learner ranks over all nodes (the data-parallel world size)."""
+        return self.nodes * self.ranks_per_node
 
 
 class RunSection(_Section):

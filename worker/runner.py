@@ -1,21 +1,16 @@
-"""Run one claimed run: start the training child process, stream its output to the DB, heartbeat, cancel.
+"""Run one claimed run: start it through the worker's executor, stream its output to the DB, heartbeat, cancel.
 
-The worker process itself never imports torch: the child (`worker.child`) does. Metrics and log lines are
+The executor (worker/executors/: `local` child process or `ray` job) runs the trainer; this supervisor is the
+same for both. The worker process itself never imports torch: the child (`worker.child`) does. Metrics and log lines are
 written in batches (one transaction every FLUSH_S) together with the heartbeat; the heartbeat UPDATE is guarded
 by `worker = me AND status = running`, so a worker that lost its run (reaped, or cancelled) notices and stops.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import json
 import logging
-import os
 import queue
-import signal
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,8 +27,11 @@ from service.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
 from service.db.session import session_scope
 from service.settings import Settings
 from training import metrics as M
-from training.distributed import launch_command
 from worker.child import MARK, finite
+from worker.executors import EXIT_INFRA_LOST, Execution, Executor, ExecutorRefused, LaunchSpec, make_executor
+from worker.executors.local import resources_of, trainer_command, trainer_ranks
+
+__all__ = ["SHUTTING_DOWN", "execute_run", "trainer_command", "trainer_ranks"]
 
 log = logging.getLogger("grpolab.worker")
 FLUSH_S = 0.5
@@ -45,40 +43,13 @@ MAX_LINE = 4000
 SHUTTING_DOWN = threading.Event()
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGKILL when the worker dies (kill -9 must not leave a trainer behind)."""
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    os.setsid()  # own process group: a Ctrl-C in the terminal reaches the worker, which stops us cleanly
-
-
-def _resources(config: Any) -> dict[str, Any]:
-    res = config.get("resources") if isinstance(config, dict) else None
-    return res if isinstance(res, dict) else {}
-
-
-def trainer_ranks(config: dict[str, Any]) -> int:
-    """How many ranks a run trains on: `resources.gpus` when > 0 (one process per GPU), else
-    `resources.cpu_ranks` (default 1)."""
-    res = _resources(config)
-    gpus = int(res.get("gpus") or 0)
-    return gpus if gpus > 0 else int(res.get("cpu_ranks") or 1)
-
-
-def trainer_command(config: dict[str, Any], out_dir: Path) -> list[str]:
-    """The training child's command line: `python -m worker.child DIR`, or on several ranks the same command
-    under the trainer's launcher (`python -m training.distributed --nproc N -- ...`; rank 0 reports)."""
-    child = [sys.executable, "-m", "worker.child", str(out_dir)]
-    n = trainer_ranks(config)
-    return launch_command(n, child) if n > 1 else child
-
-
 @dataclass
 class Batch:
     metrics: dict[int, dict[str, Any]] = field(default_factory=dict)
     logs: list[tuple[Any, str]] = field(default_factory=list)
     summary: dict[str, Any] | None = None
     error: str | None = None
+    infra_lost: str | None = None  # the executor's infrastructure went away (a `lost` event): requeue
 
 
 def _parse(line: str, batch: Batch) -> None:
@@ -97,13 +68,16 @@ def _parse(line: str, batch: Batch) -> None:
             batch.summary = event.get("summary")
         elif kind == "error":
             batch.error = str(event.get("message", ""))[:2000]
+        elif kind == "lost":
+            batch.infra_lost = str(event.get("message", ""))[:2000]
         return
     batch.logs.append((utcnow(), line[:MAX_LINE]))
 
 
 class RunSupervisor:
-    def __init__(self, settings: Settings, run_id: str, worker_name: str):
+    def __init__(self, settings: Settings, run_id: str, worker_name: str, executor: Executor | None = None):
         self.settings = settings
+        self.executor = executor or make_executor(settings.executor, settings.ray_address)
         self.url = settings.db_url
         self.run_id = run_id
         self.me = worker_name
@@ -113,6 +87,7 @@ class RunSupervisor:
         self.cancel_reason: str | None = None
         self.lost = False
         self._queue = "cpu"
+        self.attempt = 0
 
     # -- claim ---------------------------------------------------------------------------------------------
     def claim(self) -> Run | None:
@@ -121,15 +96,31 @@ class RunSupervisor:
             if run is None or run.status != RunStatus.QUEUED.value:
                 return None  # already claimed, finished or cancelled: this message is a duplicate
             attempt = run.attempts + 1
-            reason = f"started on {self.me} (attempt {attempt})"
+            try:
+                nodes, ranks = self.executor.placement(run.config)
+            except ValueError:
+                nodes, ranks = 1, 1  # an unreadable resources section fails in the trainer, with its message
+            where = f" (executor {self.executor.name}, {nodes} node(s), {ranks} rank(s))"
+            reason = (
+                f"started on {self.me} (attempt {attempt}){where if self.executor.name != 'local' else ''}"
+            )
             if not transition(
-                s, self.run_id, RunStatus.RUNNING, reason, from_={RunStatus.QUEUED}, worker=self.me
+                s,
+                self.run_id,
+                RunStatus.RUNNING,
+                reason,
+                from_={RunStatus.QUEUED},
+                worker=self.me,
+                executor=self.executor.name,
+                nodes=nodes,
+                ranks=ranks,
             ):
                 return None
             s.flush()
             s.refresh(run)
             self.seq = run.log_seq
             self._queue = run.queue
+            self.attempt = run.attempts
             return run
 
     # -- main loop -----------------------------------------------------------------------------------------
@@ -144,44 +135,45 @@ class RunSupervisor:
         except OSError as exc:
             self._finish(RunStatus.FAILED, f"cannot write the run's folder {out_dir}: {exc.strerror}")
             return "failed"
-        threads = str(_resources(run.config).get("cpu_threads", 2))
-        # the trainer needs no credentials: keep the database and broker URLs (passwords) out of its environment
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BROKER_URL")}
-        env.update(PYTHONUNBUFFERED="1", OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+        spec = LaunchSpec(
+            run_id=self.run_id,
+            attempt=run.attempts,
+            config=run.config,
+            out_dir=out_dir,
+            env=self._trainer_env(run.config),
+            cwd=self.settings.data_dir.resolve(),  # relative model paths resolve inside the data dir
+        )
         try:
-            child = subprocess.Popen(
-                trainer_command(run.config, out_dir),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
-                bufsize=1,
-                env=env,
-                cwd=self.settings.data_dir.resolve(),  # relative model paths resolve inside the data dir
-                preexec_fn=_die_with_parent,
+            execution = self.executor.start(spec, self.lines)
+        except ExecutorRefused as exc:
+            self._finish(RunStatus.FAILED, str(exc))
+            return "failed"
+        except Exception as exc:  # OSError, or the Ray cluster unreachable: say which executor failed
+            log.exception("run %s: the %s executor could not start it", self.run_id, self.executor.name)
+            self._finish(
+                RunStatus.FAILED, f"could not start the training process ({self.executor.name}): {exc}"
             )
-        except OSError as exc:
-            self._finish(RunStatus.FAILED, f"could not start the training process: {exc}")
             return "failed"
         self._backfill(out_dir)
-        reader = threading.Thread(target=self._read, args=(child,), daemon=True)
-        reader.start()
         try:
-            self._supervise(child, reader)
+            rc = self._supervise(execution)
         finally:
-            if child.poll() is None:  # the supervisor itself failed: never leave a trainer behind
-                child.kill()
-                child.wait()
-        return self._conclude(child.returncode)
+            execution.close()
+        return self._conclude(rc, execution.infra_lost)
 
-    def _supervise(self, child: subprocess.Popen[str], reader: threading.Thread) -> None:
+    def _trainer_env(self, config: dict[str, Any]) -> dict[str, str]:
+        threads = str(resources_of(config).cpu_threads) if isinstance(config, dict) else "2"
+        env = {"PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        if self.settings.child_mem_limit_mb:
+            env["GRPOLAB_CHILD_MEM_LIMIT_MB"] = str(self.settings.child_mem_limit_mb)
+        return env
+
+    def _supervise(self, execution: Execution) -> int:
+        """Stream, heartbeat and cancel until the execution has ended and its output is stored; its exit code."""
         killed_at: float | None = None
         db_failing_since: float | None = None
         while True:
-            exited = child.poll() is not None
-            if exited:
-                reader.join(timeout=5)
+            rc = execution.poll()
             self._drain()
             try:
                 self._flush()
@@ -193,13 +185,13 @@ class RunSupervisor:
                 db_failing_since = db_failing_since or time.monotonic()
                 if time.monotonic() - db_failing_since > self.settings.heartbeat_timeout_s:
                     raise
-            if exited and db_failing_since is None:
-                break
+            if rc is not None and db_failing_since is None:
+                return rc
             if (self.cancel_reason or self.lost or SHUTTING_DOWN.is_set()) and killed_at is None:
-                child.send_signal(signal.SIGTERM)  # the pipeline stops after its current step
+                execution.stop()  # the pipeline stops after its current step
                 killed_at = time.monotonic()
             elif killed_at is not None and time.monotonic() - killed_at > self.settings.cancel_grace_s:
-                child.kill()
+                execution.kill()
             time.sleep(FLUSH_S)
 
     def _backfill(self, out_dir: Path) -> None:
@@ -223,12 +215,6 @@ class RunSupervisor:
                 continue
             if (stored or 0) < step <= max(steps):
                 self.pending.metrics[step] = finite(row)
-
-    def _read(self, child: subprocess.Popen[str]) -> None:
-        assert child.stdout is not None
-        for line in child.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
 
     def _drain(self) -> None:
         while True:
@@ -308,30 +294,25 @@ class RunSupervisor:
         return out
 
     # -- end -----------------------------------------------------------------------------------------------
-    def _conclude(self, rc: int) -> str:
+    def _conclude(self, rc: int, infra_lost: str | None = None) -> str:
         if self.lost and not self.cancel_reason:
             return "lost"
         summary, error = self.pending.summary, self.pending.error
-        if (
-            SHUTTING_DOWN.is_set()
-            and not self.cancel_reason
-            and not (rc == 0 and summary and not summary.get("stopped"))
-        ):
-            with session_scope(self.url) as s:
-                transition(
-                    s,
-                    self.run_id,
-                    RunStatus.QUEUED,
-                    f"worker {self.me} shut down; the run resumes from its last checkpoint",
-                    from_={RunStatus.RUNNING},
-                )
-            try:
-                enqueue_run(self.settings, self.run_id, self._queue)
-            except Exception:  # broker down too: mark it never-sent, the next reaper sends it
-                log.exception("run %s: could not requeue; the reaper will send it", self.run_id)
-                with session_scope(self.url) as s:
-                    s.execute(update(Run).where(Run.id == self.run_id).values(enqueued_at=None))
-            return "requeued"
+        finished = bool(rc == 0 and summary and not summary.get("stopped"))
+        infra_lost = (
+            infra_lost
+            or self.pending.infra_lost
+            or ("the executor's infrastructure went away" if rc == EXIT_INFRA_LOST else None)
+        )
+        if infra_lost and not self.cancel_reason and not finished:
+            # like a lost worker: the next attempt resumes from the last checkpoint, up to max_attempts
+            if self.attempt >= self.settings.max_attempts:
+                reason = f"{infra_lost} on attempt {self.attempt} of {self.settings.max_attempts}; giving up"
+                self._finish(RunStatus.FAILED, reason)
+                return "failed"
+            return self._requeue(f"{infra_lost}; requeued to resume from its last checkpoint")
+        if SHUTTING_DOWN.is_set() and not self.cancel_reason and not finished:
+            return self._requeue(f"worker {self.me} shut down; the run resumes from its last checkpoint")
         if self.cancel_reason and (rc != 0 or (summary or {}).get("stopped")):
             self._finish(RunStatus.CANCELLED, self.cancel_reason, summary=summary)
             return "cancelled"
@@ -343,6 +324,17 @@ class RunSupervisor:
             reason = f"the training process was killed by signal {-rc}"
         self._finish(RunStatus.FAILED, reason, error=reason)
         return "failed"
+
+    def _requeue(self, reason: str) -> str:
+        with session_scope(self.url) as s:
+            transition(s, self.run_id, RunStatus.QUEUED, reason, from_={RunStatus.RUNNING})
+        try:
+            enqueue_run(self.settings, self.run_id, self._queue)
+        except Exception:  # broker down too: mark it never-sent, the next reaper sends it
+            log.exception("run %s: could not requeue; the reaper will send it", self.run_id)
+            with session_scope(self.url) as s:
+                s.execute(update(Run).where(Run.id == self.run_id).values(enqueued_at=None))
+        return "requeued"
 
     def _finish(self, to: RunStatus, reason: str, **fields: Any) -> None:
         if to is RunStatus.FAILED:
