@@ -11,7 +11,6 @@ that another part of the service stores (a quota, an executor) is left alone.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,19 +77,9 @@ def live_consumers(session: Session, settings: Settings, now: datetime | None = 
     return served
 
 
-# the submit path asks once per POST /runs: answered from memory for a second (a worker that just came up clears
-# a reason given in that second at its next heartbeat)
-_SERVED_TTL_S = 1.0
-_served_cache: dict[str, tuple[float, dict[str, list[str]]]] = {}
-
-
 def waiting_reason_for(session: Session, settings: Settings, queue: str) -> str | None:
     """The reason a run submitted now to `queue` would wait (None: a live worker consumes the queue)."""
-    hit = _served_cache.get(settings.db_url)
-    if hit is None or hit[0] < time.monotonic():
-        hit = (time.monotonic() + _SERVED_TTL_S, live_consumers(session, settings))
-        _served_cache[settings.db_url] = hit
-    return None if hit[1].get(queue) else no_worker_reason(queue)
+    return None if live_consumers(session, settings).get(queue) else no_worker_reason(queue)
 
 
 def refresh_waiting_reasons(session: Session, settings: Settings) -> int:

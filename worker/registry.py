@@ -46,11 +46,6 @@ def visible_gpus() -> int:
     return sum(1 for line in out.splitlines() if line.startswith("GPU "))
 
 
-def executor_name(settings: Settings) -> str:
-    """`local` unless the worker was started for another executor (`grpolab worker --executor ray`)."""
-    return str(getattr(settings, "executor", None) or os.environ.get("GRPOLAB_EXECUTOR") or "local")
-
-
 def _upsert(session: Session, row: dict[str, Any]) -> None:
     """Insert the worker's row, or replace it when a worker of the same name registers again."""
     dialect = session.get_bind().dialect.name
@@ -81,7 +76,7 @@ class Registration:
             "host": socket.gethostname(),
             "queues": self.queues,
             "gpus": visible_gpus(),
-            "executor": executor_name(self.settings),
+            "executor": self.settings.executor,  # GRPOLAB_EXECUTOR, set by `grpolab worker --executor`
             "current_run": None,
             "started_at": now,
             "heartbeat_at": now,

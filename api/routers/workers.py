@@ -2,18 +2,53 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+import anyio.to_thread
+from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentUser, OneThreadRoute, SessionDep, SettingsDep
 from api.schemas import ErrorBody
 from service.db.models import utcnow
+from service.db.session import session_scope
 from service.queue_status import list_workers, queue_overview, refresh_waiting_reasons
+from service.settings import Settings
 
-router = APIRouter(tags=["workers"], route_class=OneThreadRoute)
+log = logging.getLogger("grpolab.api")
+
+
+def _refresh(settings: Settings) -> None:
+    with session_scope(settings.db_url) as session:
+        refresh_waiting_reasons(session, settings)
+
+
+async def _refresh_forever(settings: Settings) -> None:
+    """Workers refresh the waiting reasons on every heartbeat; when the last one is killed nobody would, so the
+    API does too, every half heartbeat timeout (one short thread hop; nothing written when nothing changed)."""
+    while True:
+        await asyncio.sleep(settings.heartbeat_timeout_s / 2)
+        try:
+            await anyio.to_thread.run_sync(_refresh, settings)
+        except Exception:  # the database may be restarting: next round
+            log.exception("refreshing waiting reasons failed")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    task = asyncio.create_task(_refresh_forever(app.state.settings))
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+router = APIRouter(tags=["workers"], route_class=OneThreadRoute, lifespan=_lifespan)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or invalid token."}
 }

@@ -10,10 +10,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from infra import tiny_config
+from infra import tiny_config, wait_for
 from sqlalchemy import text, update
 
-from service import queue_status
 from service.db.lifecycle import transition
 from service.db.models import RunStatus, WorkerRecord, utcnow
 from service.db.session import session_scope
@@ -29,9 +28,7 @@ def queue_client(settings, client):  # type: ignore[no-untyped-def]
 
     with get_engine(settings.db_url).begin() as conn:
         conn.execute(text("TRUNCATE workers CASCADE"))
-    queue_status._served_cache.clear()  # the submit path's one-second memory of who serves what
-    yield client
-    queue_status._served_cache.clear()
+    return client
 
 
 def submit(client: Any, config_text: str) -> dict[str, Any]:
@@ -120,8 +117,8 @@ def test_live_worker_no_reason_and_positions_in_enqueue_order(settings, queue_cl
 
 def test_workers_report_queues_gpus_and_executor(settings, queue_client, monkeypatch) -> None:
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
-    monkeypatch.setenv("GRPOLAB_EXECUTOR", "ray")
-    Registration(settings, "gpu-3@test", ["gpu", "cpu"]).register()
+    ray_worker = settings.model_copy(update={"executor": "ray"})  # `grpolab worker --executor ray`
+    Registration(ray_worker, "gpu-3@test", ["gpu", "cpu"]).register()
     (worker,) = queue_client.get("/api/v1/workers").json()["items"]
     assert worker["queues"] == ["cpu", "gpu"] and worker["gpus"] == 2 and worker["executor"] == "ray"
     assert worker["current_run"] is None and worker["info"]["pid"] > 0
@@ -132,3 +129,22 @@ def test_queue_and_workers_need_a_token(queue_client) -> None:
         assert queue_client.get(path, headers={"Authorization": ""}).status_code == 401
     r = queue_client.get("/api/v1/queue?limit=0")
     assert r.status_code == 422 and r.json()["detail"]["errors"][0]["field"] == "limit"
+
+
+def test_api_refreshes_reasons_when_the_last_worker_dies(settings, queue_client) -> None:
+    """No worker left to refresh anything: the API's own refresher (every half heartbeat timeout) gives the
+    queued run its reason without anyone opening the queue page."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    quick = settings.model_copy(update={"heartbeat_timeout_s": 1.0})
+    Registration(quick, "gpu-4@test", ["gpu"]).register()  # then killed -9: it never beats again
+    with TestClient(create_app(quick)) as client:
+        client.headers["Authorization"] = queue_client.headers["Authorization"]
+        run = submit(client, GPU_CONFIG)
+        wait_for(
+            lambda: client.get(f"/api/v1/runs/{run['id']}").json()["waiting_reason"] == GPU_REASON,
+            15,
+            "the API never refreshed the waiting reason",
+        )
