@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "api": "api",
     "worker": "worker",
     "submit": "submit",
+    "sweep": "sweep",
     "runs": "runs",
     "logs": "logs",
     "cancel": "cancel",

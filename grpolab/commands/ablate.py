@@ -24,8 +24,14 @@ double-norm: trains, for --seeds seeds each, on a level where episode lengths va
 Then writes docs/ablation.md (tables + advantage diagnostics) and docs/ablation-double-norm.png. Each run goes
 to <runs>/<arm>-seed<k>; finished runs are kept and skipped, so an interrupted ablation resumes.
 
+With --server URL the ablation is submitted to a running GRPO Lab as one sweep instead (nothing trains here):
+the 2 × 2 factorial of the second normalization (`algorithm.norm_return`) and the transition subsample
+(`rollout.subsample.unit`) × --seeds seeds: fixed, whiten, double and the subsample alone; with --arms fixed,whiten
+only the normalization varies. Anyone can open it on the sweep's page (curves with bands over seeds, final table).
+
 Examples:
   grpolab ablate double-norm --seeds 5
+  grpolab ablate double-norm --seeds 3 --steps 100 --server http://lab:8000
   grpolab ablate double-norm --arms fixed,double --seeds 3
   grpolab ablate double-norm --report-only
 """
@@ -64,6 +70,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", default="runs/ablate-double-norm", help="where the runs go")
     p.add_argument("--docs", default="docs", help="where ablation.md and the PNG go")
     p.add_argument("--report-only", action="store_true", help="rebuild the report from existing runs")
+    p.add_argument(
+        "--server",
+        metavar="URL",
+        default=None,
+        help="submit the ablation to this GRPO Lab as a sweep (token: --token or $GRPOLAB_TOKEN)",
+    )
+    p.add_argument("--token", default=None, help="API token for --server (default: $GRPOLAB_TOKEN)")
 
 
 def arm_raw(arm: str, seed: int, steps: int, env: str, transitions: int) -> dict[str, Any]:
@@ -128,10 +141,64 @@ def _lint_blocking(loaded: Any) -> list[str]:
     return [f"{f.rule}: {f.message}" for f in lint_loaded(loaded).blocking]
 
 
+ALLOW = [
+    {"rule": "GL001", "reason": "ablation: the seed's second normalization (norm_return), on purpose"},
+    {"rule": "GL006", "reason": "ablation: the seed's transition subsampling, on purpose"},
+]
+
+
+def sweep_body(arms: tuple[str, ...], seeds: int, steps: int, env: str, transitions: int) -> dict[str, Any]:
+    """The POST /sweeps body of the ablation: the fixed arm's config as the base, the factors as the grid."""
+    base = arm_raw("fixed", 0, steps, env, transitions)
+    base["rollout"] = {"subsample": {"unit": "none", "size": transitions}}  # the size the double arm uses
+    grid: dict[str, list[Any]] = {}
+    if "double" in arms:
+        grid["rollout.subsample.unit"] = ["none", "transitions"]
+    if "double" in arms or "whiten" in arms:
+        grid["algorithm.norm_return"] = [False, True]
+    grid["run.seed"] = list(range(seeds))
+    import yaml
+
+    return {
+        "name": f"ablate double-norm ({env}, {steps} steps)",
+        "config_text": "# grpolab ablate double-norm: the fixed arm; the grid adds the others\n"
+        + yaml.safe_dump(base, sort_keys=False),
+        "grid": grid,
+        "tags": ["ablate-double-norm"],
+        "allow": ALLOW,
+    }
+
+
+def submit_sweep(args: argparse.Namespace) -> int:
+    from grpolab.commands._client import ApiFailure, Client
+    from grpolab.commands.sweep import report_refusal
+
+    args.url = args.server
+    client = Client(args)
+    body = sweep_body(tuple(args.arms), args.seeds, args.steps, args.env, args.transitions)
+    try:
+        sweep = client.request("POST", "/sweeps", json=body)
+    except ApiFailure as exc:
+        return report_refusal(exc, "<ablate>")
+    for item in sweep["items"]:
+        print(f"{item['id']}  {item['name']}")
+    print(sweep["id"])
+    print(f"queued {sweep['runs']} runs → {client.url}/sweeps/{sweep['id']}", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.seeds < 1 or args.steps < 1:
         print("grpolab ablate: --seeds and --steps must be ≥ 1", file=sys.stderr)
         return 2
+    if args.server:
+        if args.report_only:
+            print(
+                "grpolab ablate: --report-only reads local runs; the sweep's page is the server's report",
+                file=sys.stderr,
+            )
+            return 2
+        return submit_sweep(args)
     arms: tuple[str, ...] = tuple(args.arms)
     runs = Path(args.runs)
     if not args.report_only:

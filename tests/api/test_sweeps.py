@@ -241,3 +241,77 @@ def test_summary_bands_and_final_table_by_hand(client, empty) -> None:
     assert "one seed" in one["note"]
     assert rloo["statuses"] == ["succeeded", "queued", "queued"]
     assert [p["n"] for p in rloo["bands"]["rollout/reward_mean"]] == [1, 1, 1]
+
+
+@pytest.fixture
+def live(empty):  # type: ignore[no-untyped-def]
+    """The app served over HTTP (uvicorn in a thread) for the CLI, and an admin token."""
+    import threading
+
+    import uvicorn
+    from infra import free_port, wait_for
+
+    from api.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(empty), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 20, "uvicorn did not start")
+    yield f"http://127.0.0.1:{port}", make_token(empty.db_url)
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_cli_sweep_dry_run_submit_and_ablate_server(live, empty, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from grpolab.cli import main
+
+    url, token = live
+    (tmp_path / "base.yaml").write_text(BASE)
+    sweep_file = tmp_path / "sweep.yaml"
+    sweep_file.write_text(
+        "name: cli sweep\nconfig_file: base.yaml\ngrid:\n  algorithm.norm_return: [false, true]\n  run.seed: [0, 1]\n"
+    )
+    conn = ["--url", url, "--token", token]
+    assert main(["sweep", str(sweep_file), "--dry-run", *conn]) == 1  # the norm_return arms are refused
+    out = capsys.readouterr().out
+    assert "ok      arm 0: algorithm.norm_return=false, run.seed=0" in out
+    assert "REFUSED arm 2: algorithm.norm_return=true, run.seed=0" in out and "GL001" in out
+    assert "4 runs; 2 arm(s) refused" in out
+    assert main(["sweep", str(sweep_file), *conn]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "2 of 4 arms refused, nothing stored" in err
+        and "arm 3 (algorithm.norm_return=true, run.seed=1)" in err
+    )
+    assert counts(empty) == (0, 0, 0)
+
+    sweep_file.write_text(sweep_file.read_text().replace("[false, true]", "[false]"))
+    assert main(["sweep", str(sweep_file), *conn]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].endswith("algorithm.norm_return=False, run.seed=0")
+    sweep = lines[-1]
+
+    assert (
+        main(["ablate", "double-norm", "--seeds", "2", "--steps", "3", "--server", url, "--token", token])
+        == 0
+    )
+    ablation = capsys.readouterr().out.strip().splitlines()[-1]
+    import httpx
+
+    detail = httpx.get(f"{url}/api/v1/sweeps/{ablation}", headers={"Authorization": f"Bearer {token}"}).json()
+    # the 2 × 2 factorial × 2 seeds; GL001/GL006 acknowledged for every arm
+    assert detail["runs"] == 8 and detail["grid"]["rollout.subsample.unit"] == ["none", "transitions"]
+    double = httpx.get(
+        f"{url}/api/v1/runs/{detail['items'][6]['id']}", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    assert double["sweep_arm"] == {
+        "rollout.subsample.unit": "transitions",
+        "algorithm.norm_return": True,
+        "run.seed": 0,
+    }
+    assert {f["rule"] for f in double["findings"] if f["allowed"]} >= {"GL001", "GL006"}
+    assert double["config"]["rollout"]["subsample"]["size"] == 200
+    assert sweep != ablation
