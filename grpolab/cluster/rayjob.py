@@ -112,6 +112,9 @@ def _ray_cluster_spec(job: ClusterJob) -> dict[str, Any]:
             "template": _pod_template(job, "ray-head", ports=HEAD_PORTS),
         },
     }
+    custom = {name: _amount(value) for name, value in job.ray_resources.items()}
+    if custom:
+        cluster["headGroupSpec"]["resources"] = custom
     if job.worker_replicas:
         cluster["workerGroupSpecs"] = [
             {
@@ -122,9 +125,14 @@ def _ray_cluster_spec(job: ClusterJob) -> dict[str, Any]:
                 "maxReplicas": job.worker_replicas,
                 "rayStartParams": {},
                 "template": _pod_template(job, "ray-worker", ports={}),
+                **({"resources": custom} if custom else {}),
             }
         ]
     return cluster
+
+
+def _amount(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _pod_template(job: ClusterJob, container_name: str, ports: dict[str, int]) -> dict[str, Any]:

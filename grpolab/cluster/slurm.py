@@ -9,6 +9,7 @@ last checkpoint there (`grpolab train` resumes from a folder that holds one).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shlex
 
@@ -93,13 +94,16 @@ def render_sbatch(job: ClusterJob) -> str:
         "# Made by `grpolab cluster render --target slurm`; submit with `sbatch THIS_FILE`.",
     ]
     header += [f"#SBATCH {o}" if v is None else f"#SBATCH {o}={v}" for o, v in sbatch_options(job)]
-    config = job.config_text if job.config_text.endswith("\n") else job.config_text + "\n"
-    end = _heredoc_delimiter(config)
-    gpus = f" --gpus-per-node={job.gpus_per_node}" if job.gpus_per_node else ""
-    ray_gpus = f" --num-gpus={job.gpus_per_node}"
     # the other words of the command are plain, so joining them as they are is the quoting bash needs
     train = " ".join(pipeline_command('"$config"', '"$run_dir"'))
-    body = f"""\
+    return "\n".join(header) + "\n\n" + _setup(job) + _ray_nodes(job) + f"\n{train}\n"
+
+
+def _setup(job: ClusterJob) -> str:
+    """Strict mode, the run folder with the config written into it, the allocation checked against the run."""
+    config = job.config_text if job.config_text.endswith("\n") else job.config_text + "\n"
+    end = _heredoc_delimiter(config)
+    return f"""\
 set -euo pipefail
 
 export GRPOLAB_PROJECT={shlex.quote(job.project)}
@@ -109,10 +113,26 @@ config="$run_dir/config.yaml"
 cat >"$config" <<'{end}'
 {config}{end}
 
+# the run's placement group asks for {job.nodes} node(s): an allocation of another size would never fit it
+if [[ "$SLURM_JOB_NUM_NODES" != {job.nodes} ]]; then
+  echo "grpolab: the allocation has $SLURM_JOB_NUM_NODES nodes, the run config resources.nodes {job.nodes}" >&2
+  exit 1
+fi
+"""
+
+
+def _ray_nodes(job: ClusterJob) -> str:
+    """Ray's head on the batch host, one worker per other node, and the wait until all of them joined."""
+    gpus = f" --gpus-per-node={job.gpus_per_node}" if job.gpus_per_node else ""
+    node_args = f"--num-cpus={job.cpus_per_node} --num-gpus={job.gpus_per_node}"
+    if job.ray_resources:  # the custom resources the run's placement group asks every node for
+        node_args += " --resources=" + shlex.quote(json.dumps(job.ray_resources, sort_keys=True))
+    text = f"""
 mapfile -t nodes < <(scontrol show hostnames "$SLURM_JOB_NODELIST")
 head_node="${{nodes[0]}}"
 head_ip="$(srun --overlap --nodes=1 --ntasks=1 --nodelist="$head_node" hostname --ip-address | awk '{{print $1}}')"
-export RAY_ADDRESS="$head_ip:{RAY_PORT}"
+ray_port="${{GRPOLAB_RAY_PORT:-{RAY_PORT}}}"
+export RAY_ADDRESS="$head_ip:$ray_port"
 
 # Ray's processes run as srun steps in the background; they end with the allocation, or here on exit.
 ray_steps=()
@@ -135,18 +155,14 @@ wait_for_nodes() {{
 }}
 
 srun --overlap --nodes=1 --ntasks=1 --nodelist="$head_node"{gpus} \\
-  ray start --head --node-ip-address="$head_ip" --port={RAY_PORT} \\
-  --num-cpus="$SLURM_CPUS_PER_TASK"{ray_gpus} --block &
+  ray start --head --node-ip-address="$head_ip" --port="$ray_port" {node_args} --block &
 ray_steps+=("$!")
-wait_for_nodes 1
-
-if ((${{#nodes[@]}} > 1)); then
-  srun --nodes=$((${{#nodes[@]}} - 1)) --ntasks=$((${{#nodes[@]}} - 1)) --exclude="$head_node"{gpus} \\
-    ray start --address="$RAY_ADDRESS" --num-cpus="$SLURM_CPUS_PER_TASK"{ray_gpus} --block &
-  ray_steps+=("$!")
-fi
-wait_for_nodes "${{#nodes[@]}}"
-
-{train}
 """
-    return "\n".join(header) + "\n\n" + body
+    if job.worker_replicas:
+        n = job.worker_replicas
+        text += f"""wait_for_nodes 1
+srun --nodes={n} --ntasks={n} --ntasks-per-node=1 --exclude="$head_node"{gpus} \\
+  ray start --address="$RAY_ADDRESS" {node_args} --block &
+ray_steps+=("$!")
+"""
+    return text + f"wait_for_nodes {job.nodes}\n"

@@ -6,9 +6,8 @@ length, Slurm's time format) so a mistake shows here, with the option and the fi
 from __future__ import annotations
 
 import hashlib
-import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 #: The Ray release the images are expected to carry (the `ray` extra pins the same one).
@@ -51,6 +50,8 @@ class ClusterJob:
     time_limit_s: int | None = None  # RayJob activeDeadlineSeconds / sbatch --time
     volume_claim: str | None = None  # a ReadWriteMany PVC mounted at DATA_DIR in every pod (RayJob only)
     account: str | None = None  # sbatch --account
+    # custom Ray resources every node offers (the run's placement group asks each bundle for them)
+    ray_resources: dict[str, float] = field(default_factory=dict)
     ray_version: str = RAY_VERSION
 
     @property
@@ -148,16 +149,16 @@ def check_quantity(option: str, value: str) -> str:
 
 
 def run_shape(config: Any) -> tuple[int, int, int]:
-    """(nodes, GPUs per node, ranks per node) of a RunConfig.
+    """(nodes, GPUs per node, learner ranks per node) of a RunConfig.
 
-    `resources.nodes` / `resources.gpus_per_node` are the multi-node fields; a config from before them (or one
-    that leaves `gpus_per_node` unset) is one node with `resources.gpus` GPUs."""
+    `resources.nodes` and `resources.gpus_per_node` are the multi-node fields (0 GPUs per node on one node means
+    `resources.gpus` there); a config from before them is one node with `resources.gpus` GPUs."""
     res = config.resources
     nodes = int(getattr(res, "nodes", None) or 1)
-    gpus_per_node = getattr(res, "gpus_per_node", None)
-    gpus_per_node = int(res.gpus if gpus_per_node is None else gpus_per_node)
-    # a rank per GPU; without GPUs, the CPU ranks (gloo) spread evenly over the nodes
-    ranks_per_node = gpus_per_node or max(1, math.ceil(int(res.cpu_ranks) / nodes))
+    gpus_per_node = int(getattr(res, "gpus_per_node", None) or 0) or int(res.gpus) // nodes
+    ranks = getattr(res, "ranks_per_node", None)
+    # a rank per GPU; without GPUs, `cpu_ranks` CPU ranks (gloo) on every node
+    ranks_per_node = int(ranks) if ranks is not None else (gpus_per_node or int(res.cpu_ranks))
     return nodes, gpus_per_node, ranks_per_node
 
 
@@ -176,6 +177,7 @@ def job_from_config(config: Any, config_text: str, *, name: str, project: str, *
         gpus_per_node=gpus_per_node,
         cpus_per_node=int(cpus),
         memory_per_node=check_quantity("--memory-per-node", str(memory)),
+        ray_resources=dict(getattr(config.resources, "ray_resources", None) or {}),
         **{k: v for k, v in options.items() if v is not None},
     )
     if job.cpus_per_node < 1:

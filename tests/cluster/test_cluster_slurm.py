@@ -1,0 +1,139 @@
+"""The Slurm batch script: bash accepts it, our own bash reader (the linter's) reads every command of it, its
+#SBATCH and srun options are Slurm's, and its first part really runs (the config written byte for byte)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import SHAPES, make_job
+from slurm_options import SBATCH_OPTIONS, SRUN_OPTIONS
+
+from grpolab.cluster import ClusterJob, ClusterSpecError, render_sbatch
+from grpolab.cluster.slurm import slurm_memory
+from training.lint.adapters._bash import read_script
+
+
+def _sbatch_lines(script: str) -> list[str]:
+    """The #SBATCH lines sbatch reads: those before the first line that is a command."""
+    found = []
+    for line in script.splitlines()[1:]:
+        if line.startswith("#SBATCH"):
+            found.append(line[len("#SBATCH") :].strip())
+        elif line.strip() and not line.startswith("#"):
+            break
+    return found
+
+
+def _options(words: list[str]) -> dict[str, str | None]:
+    return {
+        w[2:].partition("=")[0]: (w.partition("=")[2] if "=" in w else None) for w in words if w[:2] == "--"
+    }
+
+
+def _srun_flags(words: list[str]) -> list[str]:
+    """srun's own options: the words before the command it runs."""
+    flags = []
+    for word in words[1:]:
+        if not word.startswith("-"):
+            break
+        flags.append(word)
+    return flags
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_script_is_bash_and_its_sbatch_options_are_sbatchs(shape: str) -> None:
+    _, nodes, gpus_per_node = SHAPES[shape]
+    job = make_job(shape, time_limit_s=90 * 60, queue="gpu_long", priority_class="high", account="ml-lab")
+    script = render_sbatch(job)
+    checked = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
+    options = _options(["--" + line.lstrip("-") for line in _sbatch_lines(script)])
+    assert set(options) <= SBATCH_OPTIONS, set(options) - SBATCH_OPTIONS
+    assert options["nodes"] == str(nodes)
+    assert options["ntasks-per-node"] == "1"
+    assert "exclusive" in options and options["exclusive"] is None
+    assert options.get("gpus-per-node") == (str(gpus_per_node) if gpus_per_node else None)
+    assert options["time"] == "01:30:00"
+    assert (options["partition"], options["qos"], options["account"]) == ("gpu_long", "high", "ml-lab")
+    assert options["cpus-per-task"] == str(job.cpus_per_node)
+
+
+@pytest.mark.parametrize("shape", ["cpu-1-node", "gpu-2-nodes-8", "cpu-3-nodes"])
+def test_our_bash_reader_reads_the_script(shape: str) -> None:
+    """The linter's reader follows the script as bash runs it: nothing skipped, Ray's head then nodes-1 workers
+    (one srun step, one task per node), then the pipeline on the config the script wrote."""
+    _, nodes, gpus_per_node = SHAPES[shape]
+    job = make_job(shape)
+    read = read_script(render_sbatch(job))
+    assert read.notes == []
+    commands = [[w.text for w in c.words] for c in read.commands]
+    sruns = [c for c in commands if c[0] == "srun"]
+    for words in sruns:
+        assert set(_options(_srun_flags(words))) <= SRUN_OPTIONS, words
+    ray_starts = [c for c in sruns if "ray" in c]
+    head, workers = ray_starts[0], ray_starts[1:]
+    assert "--head" in head and _options(head)["nodes"] == "1"
+    if nodes == 1:
+        assert workers == []
+    else:
+        (worker,) = workers
+        assert _options(worker)["nodes"] == _options(worker)["ntasks"] == str(nodes - 1)
+        assert _options(worker)["ntasks-per-node"] == "1"
+    for words in ray_starts:
+        assert _options(words)["num-gpus"] == str(gpus_per_node)
+        assert _options(words).get("gpus-per-node") == (str(gpus_per_node) if gpus_per_node else None)
+    waits = [c for c in commands if c[0] == "wait_for_nodes"]
+    assert waits[-1] == ["wait_for_nodes", str(nodes)]
+    mkdir = next(c for c in commands if c[0] == "mkdir")
+    train = next(c for c in commands if c[:2] == ["grpolab", "train"])
+    run_dir = mkdir[-1]
+    assert train[2] == f"{run_dir}/config.yaml"
+    assert train[train.index("--out") + 1] == run_dir == f"$SLURM_SUBMIT_DIR/runs/{job.name}"
+
+
+TRICKY_CONFIG = """\
+# a config whose text bash must not touch: $HOME `date` $(echo no) \\ 'quotes' "too"
+run: {steps: 3}
+GRPOLAB_CONFIG_END
+"""
+
+
+def test_the_script_writes_the_config_byte_for_byte_and_checks_the_allocation(tmp_path: Path) -> None:
+    """Run the script's first part for real: with an allocation of the wrong size it stops right after writing
+    the config, before anything asks Slurm or Ray."""
+    job = make_job("cpu-3-nodes")
+    job = ClusterJob(**{**job.__dict__, "config_text": TRICKY_CONFIG})
+    script = tmp_path / "job.sbatch"
+    script.write_text(render_sbatch(job))
+    env = {**os.environ, "SLURM_SUBMIT_DIR": str(tmp_path), "SLURM_JOB_NUM_NODES": "2"}
+    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert "the allocation has 2 nodes, the run config resources.nodes 3" in done.stderr
+    written = tmp_path / "runs" / job.name / "config.yaml"
+    assert written.read_text() == TRICKY_CONFIG
+
+
+@pytest.mark.skipif(
+    shutil.which("shellcheck") is None, reason="shellcheck not installed (apt-get install shellcheck)"
+)
+@pytest.mark.parametrize("shape", ["cpu-1-node", "gpu-2-nodes-8"])
+def test_shellcheck_finds_nothing(shape: str, tmp_path: Path) -> None:
+    script = tmp_path / "job.sbatch"
+    script.write_text(render_sbatch(make_job(shape)))
+    checked = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout
+
+
+def test_slurm_values_are_checked() -> None:
+    assert (
+        slurm_memory("64Gi") == "65536M" and slurm_memory("1G") == "954M" and slurm_memory("512Mi") == "512M"
+    )
+    with pytest.raises(ClusterSpecError, match=re.escape("--queue 'gpu long'")):
+        render_sbatch(make_job("cpu-1-node", queue="gpu long"))
+    with pytest.raises(ClusterSpecError, match="control characters"):
+        render_sbatch(make_job("cpu-1-node", project="a\nrm -rf /"))
