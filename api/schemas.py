@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from service.auth import IDENT_PATTERN
+
 StatusName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TAG_PATTERN = r"^[A-Za-z0-9_.:/-]{1,64}$"
 # control characters (terminal escapes, CR) and bidirectional overrides: a name is shown in terminals and tables,
@@ -109,6 +111,48 @@ class RunCreate(BaseModel):
         max_length=20,
         description="Labels to filter runs by (letters, digits, `_.:/-`, at most 64 characters each).",
         json_schema_extra={"items": {"type": "string", "pattern": TAG_PATTERN}},
+    )
+    project: str = Field(
+        "default",
+        min_length=1,
+        max_length=100,
+        pattern=IDENT_PATTERN,
+        description="The project the run belongs to; it must exist (`GET /api/v1/projects`; an admin adds one "
+        "with `grpolab project add NAME`). Unknown: 422 naming it.",
+    )
+
+
+class RunPatch(BaseModel):
+    """Edit a run's name, tags, notes or archived flag (its owner or an admin); fields left out stay as they are."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"notes": "lr sweep baseline", "tags": ["baseline"], "archived": False}]
+        },
+    )
+
+    name: Annotated[str | SkipJsonSchema[None], AfterValidator(_printable_name)] = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="New display name (printable text).",
+        json_schema_extra={"pattern": NAME_PATTERN},
+    )
+    tags: list[str] | SkipJsonSchema[None] = Field(
+        None,
+        max_length=20,
+        description="The new tag list (replaces the old one; letters, digits, `_.:/-`, at most 64 each).",
+        json_schema_extra={"items": {"type": "string", "pattern": TAG_PATTERN}},
+    )
+    notes: str | SkipJsonSchema[None] = Field(
+        None,
+        max_length=20_000,
+        description="Free-text notes (replaces the old ones).",
+        json_schema_extra={"pattern": NO_NUL_PATTERN},
+    )
+    archived: bool | SkipJsonSchema[None] = Field(
+        None, description="true hides the run from the default runs list; false shows it again."
     )
 
 
@@ -240,6 +284,73 @@ class Me(BaseModel):
     )
     token_name: str = Field(description="The name of the token used for this request.")
     projects: list[str] = Field(description="Project names (every user reads every project).")
+
+
+RoleName = Literal["admin", "member", "viewer"]
+
+
+class UserOut(BaseModel):
+    name: str
+    role: RoleName = Field(
+        description="admin: anything; member: submits and changes its own runs; viewer: reads."
+    )
+    disabled: bool = Field(description="A disabled user's tokens get 401.")
+    created_at: datetime
+    tokens: int = Field(0, description="Active (not revoked) tokens of this user.")
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "alice", "role": "member"}]}
+    )
+
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=IDENT_PATTERN,
+        description="Unique user name: letters, digits and `_.@+-`.",
+    )
+    role: RoleName = Field("member", description="admin, member (default) or viewer.")
+
+
+class UserCreated(UserOut):
+    token: str = Field(description="The user's first API token, shown only in this response: hand it over.")
+    token_name: str = Field(description="The token's name (the user's name, or `<name>-2`… when taken).")
+
+
+class ProjectOut(BaseModel):
+    name: str
+    description: str
+    created_at: datetime
+    runs: int = Field(0, description="Runs in the project (archived ones included).")
+
+
+class ProjectList(BaseModel):
+    items: list[ProjectOut]
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "reasoning", "description": "chain-sum runs"}]},
+    )
+
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=IDENT_PATTERN,
+        description="Unique project name: letters, digits and `_.@+-`.",
+    )
+    description: str = Field(
+        "",
+        max_length=2000,
+        description="What the project is for.",
+        json_schema_extra={"pattern": NO_NUL_PATTERN},
+    )
 
 
 class Health(BaseModel):

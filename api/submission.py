@@ -5,16 +5,20 @@ Nothing here writes anything: a refused submission leaves no trace in the databa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+from sqlalchemy.orm import Session
 
 from api.env_registry import env_id_problem
 from api.errors import ApiError
+from api.run_limits import check_run_size
 from api.schemas import RunCreate
 from service.broker import queue_for
+from service.db.models import Project
 from service.settings import Settings
 from training.config import hub_id_problem
 from training.config_io import ConfigError, FieldError, LoadedConfig, load_text, validate_raw
@@ -323,17 +327,20 @@ def prepare(body: RunCreate, settings: Settings) -> Prepared:
             findings=findings,
         )
     cfg = loaded.config
-    bad_tags = [t for t in body.tags if not _tag_ok(t)]
-    if bad_tags:
+    check_tags(body.tags)
+    config = cfg.model_dump(mode="json")
+    over = check_run_size(config, settings)
+    if over:
+        more = f" (and {len(over) - 1} more)" if len(over) > 1 else ""
         raise ApiError(
             422,
-            "invalid_request",
-            f"tag {bad_tags[0]!r} is not allowed: use 1-64 letters, digits or _.:/-",
-            errors=[_field_error("/tags", "tags use 1-64 letters, digits or _.:/-")],
+            "over_limit",
+            f"the run is larger than this server allows: {over[0]['field']}: {over[0]['message']}{more}",
+            errors=[{**e, **_position(loaded, e["pointer"])} for e in over],
         )
     return Prepared(
         name=body.name or default_name(cfg),
-        config=cfg.model_dump(mode="json"),
+        config=config,
         config_text=body.config_text if body.config_text is not None else _yaml_text(body.config),
         findings=findings,
         queue=queue_for(cfg.model_dump(mode="json")),
@@ -349,7 +356,30 @@ def _yaml_text(config: dict[str, Any] | None) -> str:
     return yaml.dump(config, Dumper=dumper, sort_keys=False, allow_unicode=True)
 
 
-def _tag_ok(tag: str) -> bool:
-    import re
+def check_tags(tags: list[str]) -> None:
+    """422 naming the first tag outside 1-64 letters, digits or `_.:/-` (submit and PATCH)."""
+    bad = next((t for t in tags if re.fullmatch(r"[A-Za-z0-9_.:/-]{1,64}", t) is None), None)
+    if bad is not None:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"tag {bad[:64]!r} is not allowed: use 1-64 letters, digits or _.:/-",
+            errors=[_field_error("/tags", "tags use 1-64 letters, digits or _.:/-")],
+        )
 
-    return re.fullmatch(r"[A-Za-z0-9_.:/-]{1,64}", tag) is not None
+
+def check_project(session: Session, project: str) -> None:
+    """422 naming the project when it does not exist."""
+    if session.get(Project, project) is None:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"unknown project {project!r}: use an existing one (GET /api/v1/projects) or ask an admin to add it "
+            "(`grpolab project add NAME`)",
+            errors=[_field_error("/project", f"no project named {project!r}")],
+        )
+
+
+def _position(loaded: LoadedConfig, pointer: str) -> dict[str, Any]:
+    pos = loaded.locate(pointer)
+    return {"line": pos.line if pos else None, "column": pos.column if pos else None}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -41,13 +42,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+# user and project names appear in URLs, filters and terminals: a plain alphabet (token names are free text)
+IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$"
+
+
 def check_name(name: str, what: str) -> str:
-    """A user, token or project name: 1 to 100 printable characters, no surrounding blanks."""
+    """A token name (1 to 100 printable characters), or a user or project name (IDENT_PATTERN)."""
     name = name.strip()
     if not name or len(name) > 100:
         raise ValueError(f"a {what} name must have 1 to 100 characters")
     if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
         raise ValueError(f"a {what} name must be printable text (no control characters)")
+    if what != "token" and not re.fullmatch(IDENT_PATTERN, name):
+        raise ValueError(
+            f"the {what} name {name!r} is not allowed: use letters, digits and _.@+- (starting with a letter or "
+            "digit, at most 100 characters)"
+        )
     return name
 
 

@@ -1,8 +1,9 @@
-"""Runs: submit, list, inspect, cancel, retry, metrics and logs."""
+"""Runs: submit, list, inspect, edit, cancel, retry, metrics and logs.
+
+Who may change a run: its owner (a member) or an admin (api.deps.ensure_can_modify); a viewer only reads."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from sqlalchemy.orm import load_only
 
 from api.deps import CurrentUser, MemberUser, OneThreadRoute, SessionDep, SettingsDep, ensure_can_modify
 from api.errors import ApiError
+from api.idempotency import replay_for_key, scoped_key
 from api.queries import (
     SUMMARY_COLUMNS,
     RunSort,
@@ -24,7 +26,9 @@ from api.queries import (
     summary_dict,
     tag_prefix_filter,
 )
+from api.quotas import check_run_quota
 from api.schemas import (
+    NAME_PATTERN,
     NO_NUL_PATTERN,
     TAG_PATTERN,
     ErrorBody,
@@ -33,9 +37,10 @@ from api.schemas import (
     RunCreate,
     RunDetail,
     RunList,
+    RunPatch,
     StatusName,
 )
-from api.submission import prepare
+from api.submission import check_project, check_tags, prepare
 from service.broker import enqueue_run
 from service.db.lifecycle import create_run_history, transition
 from service.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
@@ -45,9 +50,23 @@ log = logging.getLogger("grpolab.api")
 router = APIRouter(prefix="/runs", tags=["runs"], route_class=OneThreadRoute)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "Missing or invalid token."},
+    401: {"model": ErrorBody, "description": "Missing or invalid token, or a disabled user."},
     404: {"model": ErrorBody, "description": "No such run."},
     422: {"model": ErrorBody, "description": "A malformed parameter (the field is named in `errors`)."},
+    429: {"model": ErrorBody, "description": "`rate_limited`: the token's request rate (see Retry-After)."},
+}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {
+        "model": ErrorBody,
+        "description": "`forbidden`: a viewer, or a member acting on another user's run (the reason is given).",
+    }
+}
+QUOTA: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": ErrorBody,
+        "description": "`quota_exceeded`: the user's queued or running runs are at the limit (named), or "
+        "`rate_limited`: the token's request rate (see Retry-After).",
+    }
 }
 # run ids are 12 hex digits; anything outside this alphabet (NUL, spaces, ...) is refused before any query
 RUN_ID = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$", description="Run id.")]
@@ -61,13 +80,6 @@ def _send(settings: Any, session: Any, run_id: str, queue: str) -> None:
         log.exception("could not enqueue run %s; the reaper will send it", run_id)
         session.execute(update(Run).where(Run.id == run_id).values(enqueued_at=None))
         session.commit()
-
-
-def _scoped_key(user: str, key: str | None) -> str | None:
-    """The stored form of an Idempotency-Key: a digest of (token name, key), so that keys are per user."""
-    if not key:
-        return None
-    return "sha256:" + hashlib.sha256(f"{user}\n{key}".encode()).hexdigest()
 
 
 @router.post(
@@ -85,12 +97,15 @@ def _scoped_key(user: str, key: str | None) -> str | None:
             "description": "`idempotency_key_reused`: this user used the key for a different config.",
         },
         **ERRORS,
+        **FORBIDDEN,
+        **QUOTA,
         400: {"model": ErrorBody, "description": "`bad_request`: the body is not valid JSON."},
         413: {"model": ErrorBody, "description": "Body over 1 MB."},
         422: {
             "model": ErrorBody,
-            "description": "`invalid_config` (field errors with line/column), `lint_failed` (findings) or "
-            "`invalid_request` (a malformed body or header; the field is named).",
+            "description": "`invalid_config` (field errors with line/column), `lint_failed` (findings), "
+            "`over_limit` (a run-size limit: the field, the limit and the setting that raises it) or "
+            "`invalid_request` (a malformed body or header, or an unknown project; the field is named).",
         },
     },
 )
@@ -105,13 +120,25 @@ def create_run(
         Header(
             max_length=200,
             description="Retrying a POST with the same key (and the same config) returns the run the first "
-            "one created. Keys are per user (token name): two users never share a run through a key.",
+            "one created. Keys are per user: two users never share a run through a key.",
         ),
     ] = None,
 ) -> Any:
-    """Validate, lint and queue a run. A config with an error finding not listed in `lint.allow` is refused
-    with 422 `lint_failed` and nothing is stored or queued."""
+    """Validate, lint and queue a run in a project (`default` unless chosen) owned by the caller. A config with
+    an error finding not listed in `lint.allow` is refused with 422 `lint_failed`, a config over a run-size limit
+    with 422 `over_limit`, and a user at a run quota with 429: nothing is stored or queued."""
     p = prepare(body, settings)
+    check_project(session, body.project)
+    stored_key = scoped_key(user.name, idempotency_key)
+    try:
+        check_run_quota(session, settings, user.user_id, user.name)
+    except ApiError:
+        # at the quota, a retried submit of a stored run still gets that run
+        replay = replay_for_key(session, stored_key, idempotency_key, p.config)
+        if replay is None:
+            raise
+        response.status_code = 200
+        return replay
     run_id = uuid.uuid4().hex[:12]
     now = utcnow()
     out = (
@@ -129,7 +156,7 @@ def create_run(
         "config_text": p.config_text,
         "findings": p.findings,
         "queue": p.queue,
-        "idempotency_key": _scoped_key(user.name, idempotency_key),
+        "idempotency_key": stored_key,
         "created_by": user.name,
         "owner_id": user.user_id,
         "created_at": now,
@@ -141,7 +168,7 @@ def create_run(
         "reward_sparkline": [],
         "log_seq": 0,
         "output_dir": str(out),
-        "project": "default",
+        "project": body.project,
         "executor": "local",
         "nodes": 1,
         "ranks": 1,
@@ -161,20 +188,11 @@ def create_run(
     except IntegrityError:
         # the Idempotency-Key exists (a retry, or a concurrent twin that won): answer with that run
         session.rollback()
-        existing = session.execute(
-            select(Run).where(Run.idempotency_key == values["idempotency_key"])
-        ).scalar_one_or_none()
-        if existing is None:
+        replay = replay_for_key(session, stored_key, idempotency_key, p.config)
+        if replay is None:
             raise
-        if existing.config != p.config:
-            raise ApiError(
-                409,
-                "idempotency_key_reused",
-                f"Idempotency-Key {idempotency_key!r} was used for run {existing.id} with a different config; "
-                "use a new key for a new run",
-            ) from None
         response.status_code = 200
-        return detail_dict(session, existing)
+        return replay
     _send(settings, session, run_id, p.queue)
     run = Run(**values)  # transient: only to shape the response
     return {
@@ -199,6 +217,16 @@ def list_runs(
     q: Annotated[
         str | None, Query(max_length=200, pattern=NO_NUL_PATTERN, description="Substring of the name or id.")
     ] = None,
+    owner: Annotated[
+        str | None, Query(max_length=100, pattern=NAME_PATTERN, description="Only runs of this user (name).")
+    ] = None,
+    project: Annotated[
+        str | None, Query(max_length=100, pattern=NAME_PATTERN, description="Only runs of this project.")
+    ] = None,
+    archived: Annotated[
+        bool | None,
+        Query(description="false (default): hide archived runs; true: only archived runs; null: both."),
+    ] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     sort: Annotated[
@@ -211,7 +239,7 @@ def list_runs(
         Query(max_length=64, pattern=TAG_PATTERN, description="Only runs with a tag that starts with this."),
     ] = None,
 ) -> Any:
-    """Newest first."""
+    """Newest first; archived runs are hidden unless `archived` asks for them."""
     where = []
     if status:
         where.append(Run.status == status)
@@ -221,6 +249,12 @@ def list_runs(
         where.append(Run.name.icontains(q, autoescape=True) | Run.id.startswith(q, autoescape=True))
     if tag_prefix:
         where.append(tag_prefix_filter(tag_prefix))
+    if owner:
+        where.append(Run.created_by == owner)
+    if project:
+        where.append(Run.project == project)
+    if archived is not None:
+        where.append(Run.archived.is_(archived))
     total = session.execute(select(func.count()).select_from(Run).where(*where)).scalar_one()
     rows = session.execute(
         select(Run)
@@ -243,11 +277,42 @@ def read_run(run_id: RUN_ID, session: SessionDep, _user: CurrentUser) -> Any:
     return detail_dict(session, get_run(session, run_id))
 
 
+@router.patch(
+    "/{run_id}",
+    response_model=RunDetail,
+    summary="Rename a run, edit its tags or notes, archive or unarchive it",
+    responses={
+        **ERRORS,
+        **FORBIDDEN,
+        422: {"model": ErrorBody, "description": "A malformed field (named in `errors`)."},
+    },
+)
+def patch_run(run_id: RUN_ID, body: RunPatch, session: SessionDep, user: CurrentUser) -> Any:
+    """Fields left out stay as they are; `tags` and `notes` replace the old values. Its owner (a member) or an
+    admin only. The run's config, status and history never change here."""
+    run = get_run(session, run_id)
+    ensure_can_modify(user, run.owner_id, f"run {run_id}", run.created_by)
+    if body.tags is not None:
+        check_tags(body.tags)
+        tags = list(dict.fromkeys(body.tags))
+        run.tags = tags
+        run.tags_index = "," + ",".join(tags) + ","
+    if body.name is not None:
+        run.name = body.name
+    if body.notes is not None:
+        run.notes = body.notes
+    if body.archived is not None:
+        run.archived = body.archived
+    session.commit()
+    session.refresh(run)
+    return detail_dict(session, run)
+
+
 @router.post(
     "/{run_id}/cancel",
     response_model=RunDetail,
     summary="Cancel a run",
-    responses={**ERRORS, 409: {"model": ErrorBody, "description": "The run already finished."}},
+    responses={**ERRORS, **FORBIDDEN, 409: {"model": ErrorBody, "description": "The run already finished."}},
 )
 def cancel_run(run_id: RUN_ID, session: SessionDep, user: CurrentUser) -> Any:
     """A queued run is cancelled at once; a running one is stopped by its worker within a few seconds
@@ -276,12 +341,19 @@ def cancel_run(run_id: RUN_ID, session: SessionDep, user: CurrentUser) -> Any:
     "/{run_id}/retry",
     response_model=RunDetail,
     summary="Queue a failed or cancelled run again",
-    responses={**ERRORS, 409: {"model": ErrorBody, "description": "The run is not failed or cancelled."}},
+    responses={
+        **ERRORS,
+        **FORBIDDEN,
+        **QUOTA,
+        409: {"model": ErrorBody, "description": "The run is not failed or cancelled."},
+    },
 )
 def retry_run(run_id: RUN_ID, settings: SettingsDep, session: SessionDep, user: CurrentUser) -> Any:
     """The run resumes from its last checkpoint; its attempts start again from zero."""
     run = get_run(session, run_id)
     ensure_can_modify(user, run.owner_id, f"run {run_id}", run.created_by)
+    if run.owner_id is not None and run.status in (RunStatus.FAILED.value, RunStatus.CANCELLED.value):
+        check_run_quota(session, settings, run.owner_id, run.created_by or user.name)
     ok = transition(
         session,
         run_id,

@@ -1,0 +1,50 @@
+"""Per-user run quotas, checked when a run is submitted or retried: queued and running runs per user.
+
+The check reads the counts and then inserts, so concurrent submits of one user can pass it together and exceed a
+limit by the number in flight at that moment; a quota bounds a flood, it is not an exact counter.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.errors import ApiError
+from service.db.models import Run, RunStatus
+from service.settings import Settings
+
+
+def active_counts(session: Session, user_id: int) -> dict[str, int]:
+    """The user's queued and running runs, by status."""
+    rows = session.execute(
+        select(Run.status, func.count())
+        .where(
+            Run.owner_id == user_id,
+            Run.status.in_((RunStatus.QUEUED.value, RunStatus.RUNNING.value)),
+        )
+        .group_by(Run.status)
+    ).all()
+    return {str(status): int(n) for status, n in rows}
+
+
+def check_run_quota(session: Session, settings: Settings, user_id: int, user_name: str) -> None:
+    """429 when one more queued run would put the user over a limit (nothing when both limits are off)."""
+    limits = (
+        (RunStatus.QUEUED, settings.max_queued_runs_per_user, "max_queued_runs_per_user"),
+        (RunStatus.RUNNING, settings.max_running_runs_per_user, "max_running_runs_per_user"),
+    )
+    if not any(limit for _, limit, _ in limits):
+        return
+    counts = active_counts(session, user_id)
+    for status, limit, setting in limits:
+        have = counts.get(status.value, 0)
+        if limit and have >= limit:
+            advice = (
+                "wait for one to start or cancel one" if status == RunStatus.QUEUED else "wait for one to end"
+            )
+            raise ApiError(
+                429,
+                "quota_exceeded",
+                f"user '{user_name}' has {have} {status.value} run(s); the limit is {limit} per user: {advice} "
+                f"(the operator sets it with GRPOLAB_{setting.upper()})",
+            )
