@@ -21,6 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.routers import auth, events, health, lint, metrics, runs, schema, sweeps
+from api.routers import projects as project_routes
+from api.routers import users as user_routes
 from api.routers import webhooks as webhook_routes
 from api.routers import workers as worker_routes
 from service.db.session import migrate
@@ -322,6 +324,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.include_router(worker_routes.router, prefix=API_PREFIX)  # /workers, /queue
     app.include_router(webhook_routes.router, prefix=API_PREFIX)
     app.include_router(sweeps.router, prefix=API_PREFIX)
+    app.include_router(user_routes.router, prefix=API_PREFIX)  # /users (admin), /projects
+    app.include_router(project_routes.router, prefix=API_PREFIX)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> dict[str, Any]:  # async: answers even when every worker thread is busy
