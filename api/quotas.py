@@ -27,8 +27,11 @@ def active_counts(session: Session, user_id: int) -> dict[str, int]:
     return {str(status): int(n) for status, n in rows}
 
 
-def check_run_quota(session: Session, settings: Settings, user_id: int, user_name: str) -> None:
-    """429 when one more queued run would put the user over a limit (nothing when both limits are off)."""
+def check_run_quota(
+    session: Session, settings: Settings, user_id: int, user_name: str, adding: int = 1
+) -> None:
+    """429 when `adding` more queued runs (1 for a submit or retry, the arms of a sweep) would put the user over
+    a limit (nothing when both limits are off)."""
     limits = (
         (RunStatus.QUEUED, settings.max_queued_runs_per_user, "max_queued_runs_per_user"),
         (RunStatus.RUNNING, settings.max_running_runs_per_user, "max_running_runs_per_user"),
@@ -38,13 +41,16 @@ def check_run_quota(session: Session, settings: Settings, user_id: int, user_nam
     counts = active_counts(session, user_id)
     for status, limit, setting in limits:
         have = counts.get(status.value, 0)
-        if limit and have >= limit:
+        # queued: the new runs join them; running: at the limit, new runs would only wait behind it
+        over = have + adding > limit if status == RunStatus.QUEUED else have >= limit
+        if limit and over:
             advice = (
                 "wait for one to start or cancel one" if status == RunStatus.QUEUED else "wait for one to end"
             )
             raise ApiError(
                 429,
                 "quota_exceeded",
-                f"user '{user_name}' has {have} {status.value} run(s); the limit is {limit} per user: {advice} "
+                f"user '{user_name}' has {have} {status.value} run(s); the limit is {limit} per user"
+                f"{f' and this adds {adding}' if adding > 1 and status == RunStatus.QUEUED else ''}: {advice} "
                 f"(the operator sets it with GRPOLAB_{setting.upper()})",
             )

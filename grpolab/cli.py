@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "logs": "logs",
     "cancel": "cancel",
     "token": "token",
+    "user": "user",
+    "project": "project",
     "cluster": "cluster",
 }
 
