@@ -6,6 +6,7 @@ import { ACTIVE_STATUSES, type LogLine, type MetricPoint, type RunDetail as Run,
 import { Chart } from "../components/Chart";
 import { ErrorBox } from "../components/ErrorBox";
 import { Progress, StatusBadge } from "../components/StatusBadge";
+import { WaitingReason } from "../components/WaitingReason";
 import { lastSteps, mergePoints, RUN_CHARTS, seriesFor } from "../lib/chartData";
 import { formatNumber, formatTime, runDuration } from "../lib/format";
 import { withStatusChange } from "../lib/runStatus";
@@ -133,6 +134,7 @@ export function RunDetail({ id }: { id: string }) {
       </div>
       <ErrorBox error={actionError} title="That did not work" />
       {r.error && <div className="error-box" role="status"><strong>Error:</strong> {r.error}</div>}
+      <WaitingReason run={r} />
       <dl className="facts">
         <div><dt>Progress</dt><dd><Progress step={latest?.step ?? r.step} total={r.total_steps} /></dd></div>
         <div><dt>Last reward</dt><dd>{formatNumber(latest?.metrics["rollout/reward_mean"] ?? r.last_reward)}</dd></div>
