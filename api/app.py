@@ -20,6 +20,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.routers import artifacts as artifact_routes
 from api.routers import auth, events, health, lint, metrics, runs, schema, sweeps
 from api.routers import projects as project_routes
 from api.routers import users as user_routes
@@ -326,6 +327,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.include_router(sweeps.router, prefix=API_PREFIX)
     app.include_router(user_routes.router, prefix=API_PREFIX)  # /users (admin), /projects
     app.include_router(project_routes.router, prefix=API_PREFIX)
+    app.include_router(artifact_routes.router, prefix=API_PREFIX)  # samples, checkpoints, export, CSV
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> dict[str, Any]:  # async: answers even when every worker thread is busy

@@ -16,6 +16,7 @@ from kombu.transport import sqlalchemy as kombu_sqla
 from service.settings import Settings
 
 RUN_TASK = "grpolab.run_training"
+EXPORT_TASK = "grpolab.export_checkpoint"  # worker/export_task.py
 QUEUES = ("cpu", "gpu")
 
 
@@ -83,6 +84,12 @@ def enqueue_run(settings: Settings, run_id: str, queue: str) -> None:
     """Send the run's id to its queue (the task reads everything else from the database)."""
     app = _client(settings.model_dump_json())
     app.send_task(RUN_TASK, args=[run_id], queue=queue, routing_key=queue, retry=True)
+
+
+def enqueue_export(settings: Settings, run_id: str, step: int, queue: str) -> None:
+    """Ask a worker of the run's queue to write the merged Hugging Face export of one checkpoint."""
+    app = _client(settings.model_dump_json())
+    app.send_task(EXPORT_TASK, args=[run_id, step], queue=queue, routing_key=queue, retry=True)
 
 
 def queue_depth(settings: Settings) -> dict[str, int] | None:

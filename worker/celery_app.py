@@ -17,6 +17,7 @@ from celery.signals import worker_ready, worker_shutting_down
 from service.broker import RUN_TASK, make_celery
 from service.db.session import migrate
 from service.settings import get_settings
+from worker.export_task import register_export_task
 from worker.reaper import start_reaper
 from worker.registry import Registration
 from worker.runner import SHUTTING_DOWN, execute_run
@@ -24,6 +25,7 @@ from worker.runner import SHUTTING_DOWN, execute_run
 log = logging.getLogger("grpolab.worker")
 settings = get_settings()
 app = make_celery(settings)
+register_export_task(app, settings)  # a checkpoint as a Hugging Face folder (POST /runs/{id}/export)
 _stop_reaper = threading.Event()
 _registration: Registration | None = None
 
