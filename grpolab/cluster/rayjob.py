@@ -42,7 +42,8 @@ def out_dir(job: ClusterJob) -> str:
 
 
 def entrypoint(job: ClusterJob) -> str:
-    """The command the Ray job runs on the head: the pipeline on the mounted config."""
+    """The command the Ray job runs on the head: the pipeline on the mounted config (one node: `grpolab train`;
+    several: the ranks placed over the cluster's nodes by the `ray` executor's driver)."""
     return shlex.join(pipeline_command(f"{CONFIG_DIR}/{CONFIG_FILE}", out_dir(job)))
 
 
@@ -54,6 +55,11 @@ def render_rayjob(job: ClusterJob) -> list[dict[str, Any]]:
             "docker/worker-gpu.Dockerfile with the `ray` extra; see docs/cluster.md)"
         )
     _check_kubernetes_names(job)
+    if job.nodes > 1 and not job.volume_claim:
+        raise ClusterSpecError(
+            f"--volume-claim: a run over {job.nodes} nodes needs a ReadWriteMany PersistentVolumeClaim for its run "
+            "folder (every rank reads the run's config there and rank 0 writes the checkpoints); pass its name"
+        )
     labels = {
         "app.kubernetes.io/name": "grpolab",
         "app.kubernetes.io/instance": job.name,

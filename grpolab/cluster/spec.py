@@ -69,9 +69,9 @@ class ClusterJob:
 
 
 def pipeline_command(config_path: str, out_dir: str) -> list[str]:
-    """The command that runs the GRPO Lab pipeline on a config: the same `grpolab train` as on a laptop (it lints
-    first, writes metrics.jsonl, summary.json and resumable checkpoints to `out_dir`)."""
-    return ["grpolab", "train", config_path, "--out", out_dir, "--quiet"]
+    """The command that runs the GRPO Lab pipeline on a config in a cluster job (grpolab/cluster/launch.py):
+    `grpolab train` on one node, the Ray driver of the `ray` executor over several."""
+    return ["python", "-m", "grpolab.cluster.launch", config_path, out_dir]
 
 
 def project_queue_name(project: str) -> str:
@@ -149,17 +149,11 @@ def check_quantity(option: str, value: str) -> str:
 
 
 def run_shape(config: Any) -> tuple[int, int, int]:
-    """(nodes, GPUs per node, learner ranks per node) of a RunConfig.
-
-    `resources.nodes` and `resources.gpus_per_node` are the multi-node fields (0 GPUs per node on one node means
-    `resources.gpus` there); a config from before them is one node with `resources.gpus` GPUs."""
+    """(nodes, GPUs per node, learner ranks per node) of a RunConfig (`gpus_per_node` is 0 on one node: the
+    node then has `resources.gpus`)."""
     res = config.resources
-    nodes = int(getattr(res, "nodes", None) or 1)
-    gpus_per_node = int(getattr(res, "gpus_per_node", None) or 0) or int(res.gpus) // nodes
-    ranks = getattr(res, "ranks_per_node", None)
-    # a rank per GPU; without GPUs, `cpu_ranks` CPU ranks (gloo) on every node
-    ranks_per_node = int(ranks) if ranks is not None else (gpus_per_node or int(res.cpu_ranks))
-    return nodes, gpus_per_node, ranks_per_node
+    gpus_per_node = res.gpus_per_node or res.gpus // res.nodes
+    return res.nodes, gpus_per_node, res.ranks_per_node
 
 
 def job_from_config(config: Any, config_text: str, *, name: str, project: str, **options: Any) -> ClusterJob:
@@ -177,7 +171,7 @@ def job_from_config(config: Any, config_text: str, *, name: str, project: str, *
         gpus_per_node=gpus_per_node,
         cpus_per_node=int(cpus),
         memory_per_node=check_quantity("--memory-per-node", str(memory)),
-        ray_resources=dict(getattr(config.resources, "ray_resources", None) or {}),
+        ray_resources=dict(config.resources.ray_resources),
         **{k: v for k, v in options.items() if v is not None},
     )
     if job.cpus_per_node < 1:

@@ -95,6 +95,7 @@ class _Refused(Exception):
 
 def _render(args: argparse.Namespace) -> str:
     from grpolab.cluster import ClusterSpecError, job_from_config, render_rayjob, render_sbatch
+    from grpolab.cluster.launch import LintRefused, validated_config
     from grpolab.cluster.spec import job_name, parse_time_limit
 
     if args.target == "kueue":
@@ -104,7 +105,10 @@ def _render(args: argparse.Namespace) -> str:
     if args.project and len(args.project) > 1:
         raise ClusterSpecError("--project: one project for a run (several only with --target kueue)")
     config_text, project, stem = _read_config(args)
-    config = _validated(config_text, args.config or f"run {args.from_run}")
+    try:
+        config = validated_config(config_text, args.config or f"run {args.from_run}")
+    except LintRefused as refused:
+        raise _Refused("grpolab cluster render: nothing written", refused.status) from None
     job = job_from_config(
         config,
         config_text,
@@ -140,29 +144,6 @@ def _read_config(args: argparse.Namespace) -> tuple[str, str, str]:
         raise _Refused(f"grpolab cluster render: could not read run {args.from_run}", 1) from None
     project = (args.project or [found.get("project") or "default"])[0]
     return found["config_text"], project, f"{args.from_run[:12]}"
-
-
-def _validated(text: str, where: str) -> Any:
-    """The RunConfig of `text`, after the same validation and lint gate as `grpolab train`."""
-    from training.config_io import ConfigError, load_text
-
-    try:
-        loaded = load_text(text, where)
-    except ConfigError as exc:
-        raise _Refused(exc.render(), 2) from None
-    from training.lint import lint_loaded
-    from training.lint.reporters import text_report
-
-    result = lint_loaded(loaded)
-    if result.findings:
-        print(text_report([result]), file=sys.stderr)
-    if result.blocking:
-        raise _Refused(
-            "grpolab cluster render: refusing: the config has error findings not acknowledged in lint.allow "
-            "(fix them, or acknowledge a deliberate ablation with `lint: {allow: [{rule: GLxxx, reason: ...}]}`)",
-            1,
-        )
-    return loaded.config
 
 
 def _kueue_objects(args: argparse.Namespace) -> list[dict[str, Any]]:

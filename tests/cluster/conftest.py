@@ -35,6 +35,8 @@ def make_job(shape: str, **options: Any) -> ClusterJob:
     text = f"# shape {shape}\n" + yaml.safe_dump(raw, sort_keys=False)
     config = validate_raw(raw).config
     options.setdefault("image", "registry.example/grpolab:1")
+    if SHAPES[shape][1] > 1:  # a multi-node RayJob needs a shared run folder
+        options.setdefault("volume_claim", "grpolab-runs")
     return job_from_config(
         config, text, name=job_name(options.pop("name", None), shape), project=options.pop("project", "vision"),
         **options,

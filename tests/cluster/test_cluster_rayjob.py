@@ -75,8 +75,8 @@ def test_entrypoint_runs_the_pipeline_on_the_shipped_config() -> None:
     job = make_job("cpu-3-nodes", volume_claim="grpolab-runs")
     config_map, rayjob = render_rayjob(job)
     words = shlex.split(rayjob["spec"]["entrypoint"])
-    assert words[:2] == ["grpolab", "train"]
-    config_path, out_dir = words[2], words[words.index("--out") + 1]
+    assert words[:3] == ["python", "-m", "grpolab.cluster.launch"]
+    config_path, out_dir = words[3:]
     # the config file the entrypoint names is the ConfigMap's key, mounted in the head pod
     head = rayjob["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
     mounts = {m["name"]: m["mountPath"] for m in head["containers"][0]["volumeMounts"]}
@@ -126,6 +126,8 @@ def test_job_names_follow_kuberays_rules() -> None:
         render_rayjob(make_job("cpu-1-node", image=None))
     with pytest.raises(ClusterSpecError, match=r"project 'Vision Team'.*--queue"):
         render_rayjob(make_job("cpu-1-node", project="Vision Team"))
+    with pytest.raises(ClusterSpecError, match="--volume-claim: a run over 3 nodes needs a ReadWriteMany"):
+        render_rayjob(make_job("cpu-3-nodes", volume_claim=None))
 
 
 @pytest.mark.skipif(

@@ -90,10 +90,10 @@ def test_our_bash_reader_reads_the_script(shape: str) -> None:
     waits = [c for c in commands if c[0] == "wait_for_nodes"]
     assert waits[-1] == ["wait_for_nodes", str(nodes)]
     mkdir = next(c for c in commands if c[0] == "mkdir")
-    train = next(c for c in commands if c[:2] == ["grpolab", "train"])
+    launch = next(c for c in commands if c[:3] == ["python", "-m", "grpolab.cluster.launch"])
     run_dir = mkdir[-1]
-    assert train[2] == f"{run_dir}/config.yaml"
-    assert train[train.index("--out") + 1] == run_dir == f"$SLURM_SUBMIT_DIR/runs/{job.name}"
+    assert launch[3:] == [f"{run_dir}/config.yaml", run_dir]
+    assert run_dir == f"$SLURM_SUBMIT_DIR/runs/{job.name}"
 
 
 TRICKY_CONFIG = """\

@@ -1,0 +1,77 @@
+"""The command a cluster job runs: `python -m grpolab.cluster.launch CONFIG OUT_DIR`.
+
+One node: `grpolab train CONFIG --out OUT_DIR` (lint, train, resumable checkpoints), as on a laptop. Several
+nodes: the same lint gate, then the config as JSON in OUT_DIR/run-config.json and the Ray driver of the `ray`
+executor (worker/executors/ray_driver.py), which places `resources.nodes` bundles (STRICT_SPREAD) on the Ray
+cluster the job runs in (RAY_ADDRESS) and runs one trainer per rank, torch.distributed across the nodes. OUT_DIR
+must then be storage every node sees: each rank reads run-config.json there and rank 0 writes the checkpoints.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+
+class LintRefused(Exception):
+    """The config does not validate, or has error findings not acknowledged in lint.allow; printed already."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
+def validated_config(text: str, where: str) -> Any:
+    """The RunConfig of `text` after the gate of `grpolab train`: invalid → status 2, error findings → 1 (the
+    problems and findings printed on stderr)."""
+    from training.config_io import ConfigError, load_text
+
+    try:
+        loaded = load_text(text, where)
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        raise LintRefused(2) from None
+    from training.lint import lint_loaded
+    from training.lint.reporters import text_report
+
+    result = lint_loaded(loaded)
+    if result.findings:
+        print(text_report([result]), file=sys.stderr)
+    if result.blocking:
+        print(
+            "refusing: the config has error findings not acknowledged in lint.allow (fix them, or acknowledge a "
+            "deliberate ablation with `lint: {allow: [{rule: GLxxx, reason: ...}]}`)",
+            file=sys.stderr,
+        )
+        raise LintRefused(1)
+    return loaded.config
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m grpolab.cluster.launch CONFIG OUT_DIR", file=sys.stderr)
+        return 2
+    config_path, out_dir = argv
+    try:
+        text = Path(config_path).read_text(encoding="utf-8")
+        config = validated_config(text, config_path)
+    except OSError as exc:
+        print(f"cannot read {config_path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except LintRefused as refused:
+        return refused.status
+    if config.resources.nodes <= 1:
+        from grpolab.cli import main as grpolab
+
+        return grpolab(["train", config_path, "--out", out_dir, "--quiet"])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "run-config.json").write_text(config.model_dump_json())
+    from worker.executors.ray_driver import main as drive
+
+    return drive([out_dir])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
