@@ -314,6 +314,10 @@ def prepare(body: RunCreate, settings: Settings) -> Prepared:
     errors += check_values(loaded, settings) if not errors else []
     if errors:
         raise _invalid(errors)
+    config = loaded.config.model_dump(mode="json")
+    _refuse_over_limit(
+        loaded, config, settings
+    )  # before lint: the operator's limits come first, and cost less
     result = lint_loaded(loaded)
     findings = [f.to_dict() for f in result.findings]
     blocking = result.blocking
@@ -328,22 +332,12 @@ def prepare(body: RunCreate, settings: Settings) -> Prepared:
         )
     cfg = loaded.config
     check_tags(body.tags)
-    config = cfg.model_dump(mode="json")
-    over = check_run_size(config, settings)
-    if over:
-        more = f" (and {len(over) - 1} more)" if len(over) > 1 else ""
-        raise ApiError(
-            422,
-            "over_limit",
-            f"the run is larger than this server allows: {over[0]['field']}: {over[0]['message']}{more}",
-            errors=[{**e, **_position(loaded, e["pointer"])} for e in over],
-        )
     return Prepared(
         name=body.name or default_name(cfg),
         config=config,
         config_text=body.config_text if body.config_text is not None else _yaml_text(body.config),
         findings=findings,
-        queue=queue_for(cfg.model_dump(mode="json")),
+        queue=queue_for(config),
         tags=list(dict.fromkeys(body.tags)),
         output_subdir=cfg.run.output_dir,
     )
@@ -377,6 +371,19 @@ def check_project(session: Session, project: str) -> None:
             f"unknown project {project!r}: use an existing one (GET /api/v1/projects) or ask an admin to add it "
             "(`grpolab project add NAME`)",
             errors=[_field_error("/project", f"no project named {project!r}")],
+        )
+
+
+def _refuse_over_limit(loaded: LoadedConfig, config: dict[str, Any], settings: Settings) -> None:
+    """422 `over_limit` naming every field over a run-size limit (api.run_limits), positioned in the text."""
+    over = check_run_size(config, settings)
+    if over:
+        more = f" (and {len(over) - 1} more)" if len(over) > 1 else ""
+        raise ApiError(
+            422,
+            "over_limit",
+            f"the run is larger than this server allows: {over[0]['field']}: {over[0]['message']}{more}",
+            errors=[{**e, **_position(loaded, e["pointer"])} for e in over],
         )
 
 
