@@ -9,6 +9,7 @@ must then be storage every node sees: each rank reads run-config.json there and 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,15 @@ def main(argv: list[str]) -> int:
         from grpolab.cli import main as grpolab
 
         return grpolab(["train", config_path, "--out", out_dir, "--quiet"])
+    if not os.environ.get(
+        "RAY_ADDRESS"
+    ):  # else ray.init() starts a one-node Ray that can never place the run
+        print(
+            f"resources.nodes is {config.resources.nodes}: run this inside the job's Ray cluster (RAY_ADDRESS "
+            "unset; a RayJob and the sbatch script of `grpolab cluster render` set it)",
+            file=sys.stderr,
+        )
+        return 2
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "run-config.json").write_text(config.model_dump_json())
