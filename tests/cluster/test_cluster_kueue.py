@@ -3,8 +3,12 @@ quota per project, and consistent with the RayJobs that name them."""
 
 from __future__ import annotations
 
+import copy
+
+import crds
 import pytest
 import yaml
+from cel_rules import cel_problems
 from conftest import make_job
 
 from grpolab.cluster import (
@@ -98,3 +102,21 @@ def test_quota_option_parsing() -> None:
         parse_quota("gpus=1,cpus=1,memory=2TB")
     with pytest.raises(ClusterSpecError, match="project 'Team A'"):
         render_kueue(KueueSetup(projects={"Team A": QUOTAS["nlp"]}))
+
+
+def test_the_crds_cel_rules_on_our_fields_hold(crd_errors) -> None:
+    """The CEL rules jsonschema skips, checked through their Python equivalents (tests/cluster/cel_rules.py)."""
+    objects = render_kueue(KueueSetup(projects=QUOTAS)) + render_rayjob(make_job("gpu-2-nodes-8"))[1:]
+    problems, skipped = [], 0
+    for obj in objects:
+        found, transitions = cel_problems(crds.schema(obj["kind"]), obj)
+        problems += found
+        skipped += transitions
+    assert problems == []
+    assert skipped == 5  # update-only rules: 3 of the ResourceFlavor, 1 per LocalQueue
+    broken = copy.deepcopy(next(o for o in objects if o["kind"] == "ClusterQueue"))
+    broken["spec"]["resourceGroups"][0]["flavors"][0]["resources"].pop()
+    found, _ = cel_problems(crds.schema("ClusterQueue"), broken)
+    assert found == [
+        "ClusterQueue /spec/resourceGroups/0: breaks ClusterQueue: each flavor gives a quota for each covered resource"
+    ]
