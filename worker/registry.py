@@ -2,8 +2,9 @@
 daemon thread, and marks itself stopped on shutdown. GET /workers and the queue page read these rows; a worker
 killed without a shutdown simply stops heartbeating and counts as gone after `heartbeat_timeout_s`.
 
-Each heartbeat also refreshes the no-worker waiting reasons of queued runs (service.queue_status), so a run on
-a queue nobody serves gets its reason even when no API request looks at it, and loses it when a worker comes.
+Registering, stopping and every heartbeat_timeout_s / 2 of heartbeats also refresh the no-worker waiting reasons
+of queued runs (service.queue_status): a run on a queue nobody serves gets its reason even when no API request
+looks at it, and loses it as soon as a worker for its queue comes.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class Registration:
             refresh_waiting_reasons(s, self.settings)
         log.info("worker %s registered (queues %s)", self.name, ",".join(self.queues))
 
-    def beat(self) -> None:
+    def beat(self, refresh: bool = True) -> None:
         with session_scope(self.settings.db_url) as s:
             record = s.get(WorkerRecord, self.name)
             if record is None:  # deleted by hand, or a database restored from a backup: register again
@@ -96,15 +97,22 @@ class Registration:
                 self.register()
                 return
             record.heartbeat_at = utcnow()
-            refresh_waiting_reasons(s, self.settings)
+            if refresh:
+                refresh_waiting_reasons(s, self.settings)
 
     def start(self) -> None:
         self.register()
 
+        # a worker that was killed is only noticed after heartbeat_timeout_s anyway: refreshing the waiting
+        # reasons twice per timeout is enough (coming and going cleanly refresh at once)
+        every = max(1, round(self.settings.heartbeat_timeout_s / 2 / self.settings.heartbeat_interval_s))
+
         def loop() -> None:
+            beats = 0
             while not self._stop.wait(self.settings.heartbeat_interval_s):
+                beats += 1
                 try:
-                    self.beat()
+                    self.beat(refresh=beats % every == 0)
                 except Exception:  # the database may be restarting: the next beat tries again
                     log.exception("worker heartbeat failed")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
@@ -23,6 +24,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or invalid token."},
     404: {"model": ErrorBody, "description": "No such webhook (or not one the caller may see)."},
 }
+# what the API accepts, also published in the OpenAPI document: http(s), a host (a name, IPv4 or [IPv6]), an
+# optional port 0-65535, then anything without spaces or control characters; no `user:password@`
+_HOST = r"(?:[A-Za-z0-9._~%!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])"
+_PORT = r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
+URL_PATTERN = rf"^https?://{_HOST}{_PORT}(?:[/?#][^\s\x00-\x1f\x7f]*)?$"
 MAX_PER_USER = 20  # webhooks one user may create: a handful of channels, not a fan-out service
 EventName = Literal["run.succeeded", "run.failed", "run.cancelled", "sweep.finished"]
 WEBHOOK_ID = Annotated[int, Path(ge=1, le=2**31 - 1, description="Webhook id.")]
@@ -39,6 +45,7 @@ class WebhookCreate(BaseModel):
         max_length=2000,
         description="Where to POST: an http(s) URL (a Slack incoming webhook works as is). Kept secret: the "
         "API shows only its host and last 4 characters back, logs only its host.",
+        json_schema_extra={"pattern": URL_PATTERN},
     )
     project: str | None = Field(
         None,
@@ -81,7 +88,9 @@ def _invalid(field: str, message: str) -> ApiError:
 
 
 def _check_url(url: str) -> str:
-    url = url.strip()
+    """The URL if it matches URL_PATTERN, else a 422 that says what is wrong with it."""
+    if re.fullmatch(URL_PATTERN, url):
+        return url
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises on a port that is not a number or out of range
@@ -89,15 +98,15 @@ def _check_url(url: str) -> str:
         raise _invalid("url", f"not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https"):
         raise _invalid("url", "use an http:// or https:// URL")
-    if not parts.hostname:
-        raise _invalid("url", "the URL has no host")
     if parts.username or parts.password:
         raise _invalid(
             "url", "put no user or password in the URL; a secret path or query (as Slack's) is fine"
         )
+    if not parts.hostname:
+        raise _invalid("url", "the URL has no host")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise _invalid("url", "the URL contains spaces or control characters")
-    return url
+    raise _invalid("url", "the host may hold letters, digits and . - _ ~ % only (or an [IPv6] address)")
 
 
 def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
@@ -143,6 +152,7 @@ def _get(session: Session, user: Identity, hook_id: int) -> Webhook:
     responses={
         **ERRORS,
         403: {"model": ErrorBody, "description": "A viewer, or a project webhook by a non-admin."},
+        404: {"model": ErrorBody, "description": "No project of that name."},
         409: {"model": ErrorBody, "description": f"The caller has {MAX_PER_USER} webhooks already."},
     },
 )
@@ -154,7 +164,11 @@ def create_webhook(body: WebhookCreate, session: SessionDep, user: MemberUser) -
         if not user.is_admin:
             raise ApiError(403, "forbidden", "only an admin may add a webhook for a whole project")
         if session.get(Project, body.project) is None:
-            raise _invalid("project", f"no project named '{body.project[:100]}' (see GET /api/v1/projects)")
+            raise ApiError(
+                404,
+                "not_found",
+                f"project: no project named '{body.project[:100]}' (see GET /api/v1/projects)",
+            )
     count = session.execute(
         select(func.count()).select_from(Webhook).where(Webhook.created_by == user.user_id)
     ).scalar_one()
