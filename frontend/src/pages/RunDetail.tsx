@@ -5,6 +5,9 @@ import { openEvents } from "../api/sse";
 import { ACTIVE_STATUSES, type LogLine, type MetricPoint, type RunDetail as Run, type StatusChange } from "../api/types";
 import { Chart } from "../components/Chart";
 import { ErrorBox } from "../components/ErrorBox";
+import { Artifacts } from "../components/Artifacts";
+import { EvalCurves } from "../components/EvalCurves";
+import { SampleEpisodes } from "../components/SampleEpisodes";
 import { Progress, StatusBadge } from "../components/StatusBadge";
 import { WaitingReason } from "../components/WaitingReason";
 import { lastSteps, mergePoints, RUN_CHARTS, seriesFor } from "../lib/chartData";
@@ -169,6 +172,9 @@ export function RunDetail({ id }: { id: string }) {
           </dl>
         </section>
       )}
+      <EvalCurves runId={r.id} active={active} summary={r.summary} />
+      <SampleEpisodes runId={r.id} active={active} />
+      <Artifacts runId={r.id} active={active} />
       <div className="two-col">
         <section aria-labelledby="history">
           <h2 id="history">Status history</h2>
