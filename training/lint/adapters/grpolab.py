@@ -33,6 +33,7 @@ _POINTERS = {
     "clip_high": "/algorithm/clip_high",
     "subsample_unit": "/rollout/subsample/unit",
     "rollout_samples": "/rollout/batch_size",
+    "n_devices": "/resources/nodes",
 }
 
 
@@ -89,6 +90,7 @@ def map_loaded(loaded: LoadedConfig) -> Mapped:
         subsample_after_norm=r.subsample.unit == "transitions",
         rollout_samples=r.batch_size,
         positional_grouping=True,
+        n_devices=cfg.resources.world_size,  # learner ranks over all nodes (docs/ray.md)
     )
     if r.subsample.unit == "groups" and r.subsample.size is not None:
         c.minibatch_samples = None  # whole groups are kept: nothing to check

@@ -26,6 +26,20 @@ def check(c: Concepts) -> list[Hit]:
                         fix=theirs(c, f"make {c.key(concept)} a multiple of {c.key('group_size')} ({g})"),
                     )
                 )
+    if c.framework == "grpolab" and g >= 1 and c.n_devices > 1 and c.rollout_samples:
+        groups = c.rollout_samples // g
+        if groups < c.n_devices:
+            # our ranks play whole groups (never split), so the world size matters only when it outnumbers them
+            hits.append(
+                Hit(
+                    f"{groups} group(s) per step over {c.n_devices} learner ranks (resources: nodes × ranks per "
+                    f"node): {c.n_devices - groups} rank(s) get no group to play or learn from each step.",
+                    ("n_devices", "rollout_samples"),
+                    severity="warning",
+                    fix=f"make rollout.batch_size at least {c.n_devices * g} ({c.n_devices} ranks × group size "
+                    f"{g}), or use fewer ranks",
+                )
+            )
     if c.subsample_after_norm or c.subsample_unit == "transitions":
         followed = c.batch_whitening.std and not c.batch_whitening.intrinsic
         if c.subsample_unit == "transitions" or followed:
