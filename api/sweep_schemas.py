@@ -118,6 +118,11 @@ class SweepList(BaseModel):
 class SweepDetailOut(SweepOut):
     config_text: str = Field(description="The base config as submitted.")
     items: list[SweepRun] = Field(description="The sweep's runs, in arm order.")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Create response only: what the submitter should know, e.g. that no live worker consumes the "
+        "runs' queue (each run's `waiting_reason`). Empty elsewhere.",
+    )
 
 
 class BandPoint(BaseModel):

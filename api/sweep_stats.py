@@ -100,6 +100,8 @@ def describe(values: Sequence[float], confidence: float = CONFIDENCE) -> Describ
     mean = math.fsum(values) / n
     if n == 1:
         return Described(1, mean, None, None, None)
+    if max(values) == min(values):
+        return Described(n, values[0], 0.0, values[0], values[0])  # exactly, not a rounding error's 1e-17
     std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
     half = t_quantile(0.5 + confidence / 2.0, n - 1) * std / math.sqrt(n)
     return Described(n, mean, std, mean - half, mean + half)

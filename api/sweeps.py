@@ -24,6 +24,7 @@ from service.auth import Identity
 from service.broker import enqueue_run
 from service.db.lifecycle import create_run_history
 from service.db.models import DEFAULT_PROJECT, FINISHED, Project, Run, RunStatus, Sweep, User, utcnow
+from service.queue_status import waiting_reason_for
 from service.settings import Settings
 from training.sourcemap import ConfigSyntaxError, SourceMap, parse_text
 
@@ -228,6 +229,10 @@ def store(
         archived=False,
     )
     rows = [_run_row(settings, a, sweep.id, project, user, now) for a in arms]
+    # never silently forever-queued: a queue no live worker consumes is said at once, as for POST /runs
+    reasons = {q: waiting_reason_for(session, settings, q) for q in {r["queue"] for r in rows}}
+    for row in rows:
+        row["waiting_reason"] = reasons[row["queue"]]
     session.add(sweep)
     session.flush()
     conn = session.connection()

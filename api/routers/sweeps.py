@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from api.deps import CurrentUser, MemberUser, OneThreadRoute, SessionDep, SettingsDep, ensure_can_modify
 from api.errors import ApiError
 from api.queries import SUMMARY_COLUMNS, summary_dict
+from api.quotas import check_run_quota
 from api.schemas import ErrorBody
 from api.sweep_schemas import SweepCreate, SweepDetailOut, SweepList, SweepPreview, SweepSummary
 from api.sweep_summary import DEFAULT_METRICS, ordered_runs, summarize
@@ -84,6 +85,10 @@ def preview_sweep(body: SweepCreate, settings: SettingsDep, _user: CurrentUser) 
     responses={
         **ERRORS,
         403: {"model": ErrorBody, "description": "`forbidden`: a viewer may not create sweeps."},
+        429: {
+            "model": ErrorBody,
+            "description": "`quota_exceeded`: the sweep's runs would put the user over a run quota (named).",
+        },
         422: {
             "model": ErrorBody,
             "description": "`invalid_request` (grid: unknown key with the nearest one, empty values, over 100 "
@@ -98,8 +103,10 @@ def create_sweep(body: SweepCreate, settings: SettingsDep, session: SessionDep, 
     arms = check_arms(body, settings)
     refuse_if_any(arms)
     project = check_project(session, body.project)
-    sweep, _rows = store(session, settings, body, arms, project, user)
-    return _detail(session, sweep)
+    check_run_quota(session, settings, user.user_id, user.name, adding=len(arms))
+    sweep, rows = store(session, settings, body, arms, project, user)
+    warnings = sorted({r["waiting_reason"] for r in rows if r["waiting_reason"]})
+    return {**_detail(session, sweep), "warnings": warnings}
 
 
 @router.get("", response_model=SweepList, summary="List sweeps", responses=ERRORS)

@@ -72,6 +72,8 @@ def test_describe_by_hand() -> None:
     assert d.n == 3 and d.mean == pytest.approx(0.5) and d.std == pytest.approx(0.3)
     assert d.ci_low == pytest.approx(0.5 - 0.74530, abs=1e-4)
     assert d.ci_high == pytest.approx(0.5 + 0.74530, abs=1e-4)
+    same = describe([-0.1, -0.1, -0.1])  # equal seeds: no spread at all (a naive mean leaves 4e-17)
+    assert same is not None and same.std == 0.0 and same.mean == same.ci_low == same.ci_high == -0.1
     one = describe([0.7])
     assert one is not None and one.n == 1 and one.std is None and one.ci_low is None
 
@@ -185,6 +187,24 @@ def test_ownership_viewer_member_admin(client, empty) -> None:
     r = client.post(f"/api/v1/sweeps/{other['id']}/cancel")  # the admin cancels anyone's
     assert r.status_code == 200 and r.json()["counts"] == {"cancelled": 2}
     assert client.post("/api/v1/sweeps/nosuch/cancel").status_code == 404
+
+
+def test_quota_counts_every_run_of_the_sweep(empty) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    limited = empty.model_copy(update={"max_queued_runs_per_user": 4})
+    with TestClient(create_app(limited), raise_server_exceptions=False) as c:
+        c.headers["Authorization"] = f"Bearer {make_token(empty.db_url)}"
+        r = c.post("/api/v1/sweeps", json={"name": "q", "config_text": BASE, "grid": GRID})
+        assert r.status_code == 429 and r.json()["detail"]["code"] == "quota_exceeded"
+        assert "this adds 6" in r.json()["detail"]["message"]
+        assert counts(empty) == (0, 0, 0)
+        r = c.post("/api/v1/sweeps", json={"name": "q", "config_text": BASE, "grid": {"run.seed": [0, 1]}})
+        assert r.status_code == 201
+        # no worker runs here: the submitter is told at once why the runs will wait
+        assert r.json()["warnings"] and r.json()["items"][0]["waiting_reason"] == r.json()["warnings"][0]
 
 
 def _finish(settings, run_ids: list[str], series: dict[str, list[float]]) -> None:  # type: ignore[no-untyped-def]
