@@ -17,6 +17,11 @@ declare global {
 
 const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
 
+// whole steps only on the x axis (no "1.5")
+const STEP_INCREMENTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
+// the legend lists each group's mean (its read-out gives the band's edges); the edge series' rows are hidden
+const LEGEND_CSS = ".band-chart .u-legend .band-edge { display: none; }";
+
 function withAlpha(hex: string, alpha: number): string {
   const v = parseInt(hex.slice(1), 16);
   return `rgba(${(v >> 16) & 255}, ${(v >> 8) & 255}, ${v & 255}, ${alpha})`;
@@ -54,9 +59,20 @@ export function BandChart({ id, title, groups, mode, height = 220 }: { id: strin
       const color = PALETTE[i % PALETTE.length];
       const base = 1 + i * 3;
       series.push(
-        { label: s.label, stroke: color, width: 2, spanGaps: true, points: { show: false } },
-        { label: `${s.label} lower`, stroke: withAlpha(color, 0.35), width: 1, spanGaps: true, points: { show: false } },
-        { label: `${s.label} upper`, stroke: withAlpha(color, 0.35), width: 1, spanGaps: true, points: { show: false } },
+        {
+          label: s.label,
+          stroke: color,
+          width: 2,
+          spanGaps: true,
+          points: { show: false },
+          // the hover read-out of a group: its mean and the band's edges at that step (the edge rows are hidden)
+          value: (u, v, _si, idx) =>
+            v === null || v === undefined || idx === null
+              ? "–"
+              : `${formatNumber(v)} [${formatNumber(u.data[base + 1][idx] as number | null)}, ${formatNumber(u.data[base + 2][idx] as number | null)}]`,
+        },
+        { label: `${s.label} lower`, class: "band-edge", stroke: withAlpha(color, 0.35), width: 1, spanGaps: true, points: { show: false } },
+        { label: `${s.label} upper`, class: "band-edge", stroke: withAlpha(color, 0.35), width: 1, spanGaps: true, points: { show: false } },
       );
       bands.push({ series: [base + 2, base + 1], fill: withAlpha(color, 0.15) });
     });
@@ -66,7 +82,7 @@ export function BandChart({ id, title, groups, mode, height = 220 }: { id: strin
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: false }, y: { range: (_u, lo, hi) => paddedRange(lo, hi) } },
-      axes: [{ ...axis, label: "step", labelSize: 18 }, { ...axis, size: 56, values: (_u, vals) => vals.map((v) => formatNumber(v, 3)) }],
+      axes: [{ ...axis, label: "step", labelSize: 18, incrs: STEP_INCREMENTS }, { ...axis, size: 56, values: (_u, vals) => vals.map((v) => formatNumber(v, 3)) }],
       series,
       bands,
     };
@@ -90,12 +106,13 @@ export function BandChart({ id, title, groups, mode, height = 220 }: { id: strin
   const points = shown.reduce((n, s) => n + s.x.length, 0);
   const bandName = mode === "std" ? "mean ± std over seeds" : "mean and 95% interval over seeds";
   return (
-    <figure className="chart" data-chart={id} data-band={mode} data-points={points} data-series={JSON.stringify(shown)}>
+    <figure className="chart band-chart" data-chart={id} data-band={mode} data-points={points} data-series={JSON.stringify(shown)}>
       <figcaption>
         <span className="chart-title">{title}</span>
         <span className="chart-last">{bandName}</span>
         {ext && <span className="sr-only">range {formatNumber(ext[0])} to {formatNumber(ext[1])}, {points} points</span>}
       </figcaption>
+      <style>{LEGEND_CSS}</style>
       {empty ? <div className="chart-empty" style={{ height }}>no data yet</div> : <div ref={host} className="chart-canvas" />}
     </figure>
   );
