@@ -1,9 +1,10 @@
-"""A run as a Slurm batch script: one task per node on `nodes` exclusive nodes, Ray's head on the first node (where
-the batch script itself runs), a Ray worker on each other node through one `srun` step, then the pipeline as the
-Ray driver. The run config travels inside the script (a quoted here-document), so `sbatch FILE` is all it takes.
+"""A run as a Slurm batch script: one task per node on `nodes` exclusive nodes; over several nodes, Ray's head on
+the first node (where the batch script itself runs) and a Ray worker on each other node through one `srun` step;
+then the pipeline (grpolab/cluster/launch.py: `grpolab train` on one node, which needs no Ray; the Ray driver over
+several). The run config travels inside the script (a quoted here-document), so `sbatch FILE` is all it takes.
 
 The run folder is named after the job, not the Slurm job id: submitting the same script again resumes from the
-last checkpoint there (`grpolab train` resumes from a folder that holds one).
+last checkpoint there (the pipeline resumes from a folder that holds one).
 """
 
 from __future__ import annotations
@@ -90,13 +91,15 @@ def render_sbatch(job: ClusterJob) -> str:
     _check_slurm_names(job)
     header = [
         "#!/bin/bash",
-        f"# GRPO Lab run {job.name} (project {job.project}): Ray on {job.nodes} node(s), then the pipeline.",
+        f"# GRPO Lab run {job.name} (project {job.project}): "
+        + (f"Ray on {job.nodes} nodes, then the pipeline." if job.nodes > 1 else "the pipeline on one node."),
         "# Made by `grpolab cluster render --target slurm`; submit with `sbatch THIS_FILE`.",
     ]
     header += [f"#SBATCH {o}" if v is None else f"#SBATCH {o}={v}" for o, v in sbatch_options(job)]
     # the other words of the command are plain, so joining them as they are is the quoting bash needs
     train = " ".join(pipeline_command('"$config"', '"$run_dir"'))
-    return "\n".join(header) + "\n\n" + _setup(job) + _ray_nodes(job) + f"\n{train}\n"
+    ray = _ray_nodes(job) if job.nodes > 1 else ""
+    return "\n".join(header) + "\n\n" + _setup(job) + ray + f"\n{train}\n"
 
 
 def _setup(job: ClusterJob) -> str:
@@ -122,12 +125,13 @@ fi
 
 
 def _ray_nodes(job: ClusterJob) -> str:
-    """Ray's head on the batch host, one worker per other node, and the wait until all of them joined."""
+    """Ray's head on the batch host, one worker per other node, and the wait until all of them joined (runs over
+    several nodes only)."""
     gpus = f" --gpus-per-node={job.gpus_per_node}" if job.gpus_per_node else ""
     node_args = f"--num-cpus={job.cpus_per_node} --num-gpus={job.gpus_per_node}"
     if job.ray_resources:  # the custom resources the run's placement group asks every node for
         node_args += " --resources=" + shlex.quote(json.dumps(job.ray_resources, sort_keys=True))
-    text = f"""
+    return f"""
 mapfile -t nodes < <(scontrol show hostnames "$SLURM_JOB_NODELIST")
 head_node="${{nodes[0]}}"
 head_ip="$(srun --overlap --nodes=1 --ntasks=1 --nodelist="$head_node" hostname --ip-address | awk '{{print $1}}')"
@@ -157,12 +161,9 @@ wait_for_nodes() {{
 srun --overlap --nodes=1 --ntasks=1 --nodelist="$head_node"{gpus} \\
   ray start --head --node-ip-address="$head_ip" --port="$ray_port" {node_args} --block &
 ray_steps+=("$!")
-"""
-    if job.worker_replicas:
-        n = job.worker_replicas
-        text += f"""wait_for_nodes 1
-srun --nodes={n} --ntasks={n} --ntasks-per-node=1 --exclude="$head_node"{gpus} \\
+wait_for_nodes 1
+srun --nodes={job.worker_replicas} --ntasks={job.worker_replicas} --ntasks-per-node=1 --exclude="$head_node"{gpus} \\
   ray start --address="$RAY_ADDRESS" {node_args} --block &
 ray_steps+=("$!")
+wait_for_nodes {job.nodes}
 """
-    return text + f"wait_for_nodes {job.nodes}\n"

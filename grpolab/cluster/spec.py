@@ -79,8 +79,8 @@ def project_queue_name(project: str) -> str:
     if not _DNS1123_LABEL.match(project) or len(project) > 63:
         raise ClusterSpecError(
             f"project {project!r} is not a Kubernetes name (lower-case letters, digits and '-', at most 63, "
-            "starting and ending with a letter or digit), so it cannot name its Kueue queue: pass --queue NAME, "
-            "or use a project whose name is one"
+            "starting and ending with a letter or digit), so it cannot name its Kueue queues: for a RayJob pass "
+            "--queue NAME (a LocalQueue of its namespace); for --target kueue, list the projects with --project"
         )
     return project
 

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,8 +67,9 @@ def test_script_is_bash_and_its_sbatch_options_are_sbatchs(shape: str) -> None:
 
 @pytest.mark.parametrize("shape", ["cpu-1-node", "gpu-2-nodes-8", "cpu-3-nodes"])
 def test_our_bash_reader_reads_the_script(shape: str) -> None:
-    """The linter's reader follows the script as bash runs it: nothing skipped, Ray's head then nodes-1 workers
-    (one srun step, one task per node), then the pipeline on the config the script wrote."""
+    """The linter's reader follows the script as bash runs it: nothing skipped; over several nodes Ray's head, then
+    nodes-1 workers (one srun step, one task per node), then all of them awaited; then the pipeline on the config
+    the script wrote. One node needs no Ray."""
     _, nodes, gpus_per_node = SHAPES[shape]
     job = make_job(shape)
     read = read_script(render_sbatch(job))
@@ -76,23 +79,23 @@ def test_our_bash_reader_reads_the_script(shape: str) -> None:
     for words in sruns:
         assert set(_options(_srun_flags(words))) <= SRUN_OPTIONS, words
     ray_starts = [c for c in sruns if "ray" in c]
-    head, workers = ray_starts[0], ray_starts[1:]
-    assert "--head" in head and _options(head)["nodes"] == "1"
     if nodes == 1:
-        assert workers == []
+        assert ray_starts == [] and "wait_for_nodes" not in [c[0] for c in commands]
     else:
-        (worker,) = workers
+        head, worker = ray_starts
+        assert "--head" in head and _options(head)["nodes"] == "1"
         assert _options(worker)["nodes"] == _options(worker)["ntasks"] == str(nodes - 1)
         assert _options(worker)["ntasks-per-node"] == "1"
-    for words in ray_starts:
-        assert _options(words)["num-gpus"] == str(gpus_per_node)
-        assert _options(words).get("gpus-per-node") == (str(gpus_per_node) if gpus_per_node else None)
-    waits = [c for c in commands if c[0] == "wait_for_nodes"]
-    assert waits[-1] == ["wait_for_nodes", str(nodes)]
+        for words in ray_starts:
+            assert _options(words)["num-gpus"] == str(gpus_per_node)
+            assert _options(words).get("gpus-per-node") == (str(gpus_per_node) if gpus_per_node else None)
+            assert _options(words)["num-cpus"] == str(job.cpus_per_node)
+        waits = [c for c in commands if c[0] == "wait_for_nodes"]
+        assert waits[-1] == ["wait_for_nodes", str(nodes)]
     mkdir = next(c for c in commands if c[0] == "mkdir")
-    launch = next(c for c in commands if c[:3] == ["python", "-m", "grpolab.cluster.launch"])
+    launch = commands[-1] if nodes == 1 else next(c for c in commands if c[:2] == ["python", "-m"])
     run_dir = mkdir[-1]
-    assert launch[3:] == [f"{run_dir}/config.yaml", run_dir]
+    assert launch == ["python", "-m", "grpolab.cluster.launch", f"{run_dir}/config.yaml", run_dir]
     assert run_dir == f"$SLURM_SUBMIT_DIR/runs/{job.name}"
 
 
@@ -137,3 +140,26 @@ def test_slurm_values_are_checked() -> None:
         render_sbatch(make_job("cpu-1-node", queue="gpu long"))
     with pytest.raises(ClusterSpecError, match="control characters"):
         render_sbatch(make_job("cpu-1-node", project="a\nrm -rf /"))
+
+
+def test_a_one_node_script_runs_the_pipeline_for_real(tmp_path: Path) -> None:
+    """The whole script of a one-node run, under bash, as sbatch would start it on the batch host (one node needs
+    neither srun nor Ray): the config written, the pipeline trained, resumable checkpoints in the run folder."""
+    config = "algorithm: {group_size: 4}\nrollout: {batch_size: 8}\noptim: {micro_batch_size: 8}\n"
+    config += "run: {steps: 2, eval_episodes: 0, checkpoint_every: 1}\nresources: {cpu_threads: 1}\n"
+    job = ClusterJob(**{**make_job("cpu-1-node").__dict__, "config_text": config})
+    script = tmp_path / "job.sbatch"
+    script.write_text(render_sbatch(job))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "RAY_", "GRPOLAB_"))},
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",  # the project's `python`
+        "SLURM_SUBMIT_DIR": str(tmp_path),
+        "SLURM_JOB_NUM_NODES": "1",
+    }
+    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_dir = tmp_path / "runs" / job.name
+    assert (run_dir / "config.yaml").read_text() == config
+    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps[-1] == 2 and (run_dir / "summary.json").is_file()
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir())  # resumable: sbatch it again
