@@ -367,7 +367,7 @@ def check_project(session: Session, project: str) -> None:
     if session.get(Project, project) is None:
         raise ApiError(
             422,
-            "invalid_request",
+            "unknown_project",
             f"unknown project {project!r}: use an existing one (GET /api/v1/projects) or ask an admin to add it "
             "(`grpolab project add NAME`)",
             errors=[_field_error("/project", f"no project named {project!r}")],

@@ -105,7 +105,7 @@ def _send(settings: Any, session: Any, run_id: str, queue: str) -> None:
             "model": ErrorBody,
             "description": "`invalid_config` (field errors with line/column), `lint_failed` (findings), "
             "`over_limit` (a run-size limit: the field, the limit and the setting that raises it) or "
-            "`invalid_request` (a malformed body or header, or an unknown project; the field is named).",
+            "`unknown_project` or `invalid_request` (a malformed body or header; the field is named).",
         },
     },
 )

@@ -142,7 +142,8 @@ def test_unknown_project_is_422_naming_it_and_nothing_stored(app_client: Client,
     r = app_client("alice").post("/api/v1/runs", json={"config_text": tiny_config(), "project": "nope"})
     assert r.status_code == 422
     detail = r.json()["detail"]
-    assert "unknown project 'nope'" in detail["message"] and detail["errors"][0]["field"] == "project"
+    assert detail["code"] == "unknown_project" and "unknown project 'nope'" in detail["message"]
+    assert detail["errors"][0]["field"] == "project"
     assert app_client("root").get("/api/v1/runs").json()["total"] == 0
 
 
