@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from api import artifacts as A
@@ -87,6 +87,8 @@ class CheckpointList(BaseModel):
 
 
 class ExportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     step: int | None = Field(
         None, ge=0, le=10_000_000, description="The checkpoint to export; default the latest."
     )
