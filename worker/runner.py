@@ -227,7 +227,8 @@ class RunSupervisor:
 
     def _flush(self) -> None:
         """One transaction: metric points, log lines, progress and the heartbeat; reads the cancel flag."""
-        b, self.pending = self.pending, Batch(summary=self.pending.summary, error=self.pending.error)
+        b = self.pending
+        self.pending = Batch(summary=b.summary, error=b.error, infra_lost=b.infra_lost)  # the end state stays
         try:
             self._write(b)
         except SQLAlchemyError:
@@ -235,7 +236,11 @@ class RunSupervisor:
             for step, values in self.pending.metrics.items():
                 b.metrics.setdefault(step, {}).update(values)
             b.logs.extend(self.pending.logs)
-            b.summary, b.error = self.pending.summary, self.pending.error
+            b.summary, b.error, b.infra_lost = (
+                self.pending.summary,
+                self.pending.error,
+                self.pending.infra_lost,
+            )
             self.pending = b
             raise
 

@@ -60,7 +60,7 @@ def test_two_nodes_one_gloo_rank_each_one_metrics_writer(stack) -> None:  # type
 
 
 def test_killing_the_runs_node_requeues_and_resumes(stack) -> None:  # type: ignore[no-untyped-def]
-    run = stack.submit(tiny_config(steps=40, every=2) + ON_NODE2)
+    run = stack.submit(tiny_config(steps=12, every=2) + ON_NODE2)
     wait_for(lambda: stack.run(run["id"])["step"] >= 4, 300, "no progress on node2")
     [first] = stack.jobs_of(run["id"])
     stack.cluster.nodes["node2"].kill()  # every process of node2, its raylet and the run's rank included
@@ -75,7 +75,7 @@ def test_killing_the_runs_node_requeues_and_resumes(stack) -> None:  # type: ign
     done = wait_status(stack.client, run["id"], {"succeeded", "failed"}, 600)
     assert done["status"] == "succeeded", done
     assert done["attempts"] == 2
-    assert metric_steps(stack, run["id"]) == list(range(1, 41))
+    assert metric_steps(stack, run["id"]) == list(range(1, 13))
     resumed = next(line for line in stack.logs(run["id"]) if line.startswith("resumed from"))
     assert int(resumed.split("step ")[-1].rstrip(")")) >= 2, resumed  # from a checkpoint, not from scratch
     jobs = stack.jobs_of(run["id"])
