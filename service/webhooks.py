@@ -41,8 +41,11 @@ _thread_lock = threading.Lock()
 
 def safe_target(url: str) -> str:
     """What logs may say about a webhook URL: scheme and host, never the path or credentials."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}{f':{parts.port}' if parts.port else ''}/…"
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname or '?'}{f':{parts.port}' if parts.port else ''}/…"
+    except ValueError:  # not a URL the API would have stored; still never show it
+        return "(an unreadable URL)"
 
 
 def masked_url(url: str) -> str:

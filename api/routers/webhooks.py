@@ -24,9 +24,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or invalid token."},
     404: {"model": ErrorBody, "description": "No such webhook (or not one the caller may see)."},
 }
-# what the API accepts, also published in the OpenAPI document: http(s), a host (a name, IPv4 or [IPv6]), an
+# what the API accepts, also published in the OpenAPI document: http(s), a host (a name or IPv4; no [IPv6]), an
 # optional port 0-65535, then anything without spaces or control characters; no `user:password@`
-_HOST = r"(?:[A-Za-z0-9._~%!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])"
+_HOST = r"[A-Za-z0-9._~%!$&'()*+,;=-]+"
 _PORT = r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
 URL_PATTERN = rf"^https?://{_HOST}{_PORT}(?:[/?#][^\s\x00-\x1f\x7f]*)?$"
 MAX_PER_USER = 20  # webhooks one user may create: a handful of channels, not a fan-out service
@@ -106,7 +106,9 @@ def _check_url(url: str) -> str:
         raise _invalid("url", "the URL has no host")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise _invalid("url", "the URL contains spaces or control characters")
-    raise _invalid("url", "the host may hold letters, digits and . - _ ~ % only (or an [IPv6] address)")
+    raise _invalid(
+        "url", "the host may hold letters, digits and . - _ ~ % only (an [IPv6] address: use a name)"
+    )
 
 
 def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
