@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         print(format_finding(f, args.file), file=sys.stderr)
     print(run["id"])
     print(f"queued {run['name']!r} → {client.url}/runs/{run['id']}", file=sys.stderr)
+    for warning in run.get("warnings", []):  # e.g. no live worker consumes the run's queue
+        print(f"warning: {warning}", file=sys.stderr)
     if not args.wait:
         return 0
     return wait(client, run["id"])
