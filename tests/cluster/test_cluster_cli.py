@@ -114,25 +114,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
 def test_from_run_reads_the_runs_config_and_project(
     server: tuple[str, str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from sqlalchemy import update
-
-    from service.db.models import Project, Run
-    from service.db.session import session_scope
-
-    base, token, db_url = server
+    base, token, _ = server
+    api = httpx.Client(base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert api.post("/projects", json={"name": "vision"}).status_code == 201
     text = tiny_config(steps=3)
-    created = httpx.post(
-        f"{base}/api/v1/runs",
-        json={"config_text": text},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
+    created = api.post("/runs", json={"config_text": text, "project": "vision"})
     assert created.status_code in (200, 201), created.text
     run_id = created.json()["id"]
-    with session_scope(db_url) as s:  # the run moves to another project, as an admin would do it
-        s.add(Project(name="vision"))
-        s.flush()
-        s.execute(update(Run).where(Run.id == run_id).values(project="vision"))
     status, out, err = _render(
         capsys, "--target", "rayjob", "--from-run", run_id, "--url", base, "--token", token, "--image", IMAGE
     )
@@ -145,3 +133,20 @@ def test_from_run_reads_the_runs_config_and_project(
         capsys, "--target", "slurm", "--from-run", "0" * 32, "--url", base, "--token", token
     )
     assert status == 1 and "could not read run" in err
+
+
+def test_kueue_queues_for_every_project_of_the_server(
+    server: tuple[str, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, token, _ = server
+    api = httpx.Client(base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert api.post("/projects", json={"name": "nlp"}).status_code == 201
+    names = [p["name"] for p in api.get("/projects").json()["items"]]
+    status, text, err = _render(
+        capsys, "--target", "kueue", "--url", base, "--token", token, "--quota", "gpus=4,cpus=32,memory=128Gi"
+    )
+    assert status == 0, err
+    local_queues = sorted(
+        d["metadata"]["name"] for d in yaml.safe_load_all(text) if d["kind"] == "LocalQueue"
+    )
+    assert local_queues == sorted(names) and {"default", "nlp"} <= set(names)
