@@ -205,3 +205,47 @@ def test_disabled_user_and_revoked_token_get_401(app_client: Client, settings) -
         s.execute(update(ApiToken).where(ApiToken.name.like(f"alice-{tag}%")).values(revoked=True))
     forget_cached()  # the API's 10 s verification cache, documented
     assert app_client("alice").get("/api/v1/me").status_code == 401
+
+
+def test_cli_user_project_and_token_commands(
+    app_client: Client, settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """`grpolab user add` prints the token alone on stdout; the token works as that user in the API. (The commands
+    run in this process, on the test database, to keep the test fast.)"""
+    from grpolab.cli import main
+    from service.auth import forget_cached
+
+    tag = app_client.tag  # type: ignore[attr-defined]
+    monkeypatch.setenv("DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("GRPOLAB_DATA_DIR", str(settings.data_dir))
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        rc = main(list(args))
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    rc, token, notice = cli("user", "add", f"dana-{tag}", "--role", "viewer")
+    assert rc == 0 and token.startswith("glab_") and token.count("\n") == 1 and "viewer" in notice
+    token = token.strip()
+    rc, out, err = cli("user", "add", f"dana-{tag}")
+    assert (rc, out) == (2, "") and "exists already" in err
+    assert cli("user", "set-role", f"dana-{tag}", "member")[0] == 0
+    assert cli("project", "add", f"lab-{tag}")[0] == 0
+    rc, extra, err = cli("token", "create", f"dana-ci-{tag}", "--user", f"dana-{tag}")
+    assert rc == 0 and f"for user 'dana-{tag}'" in err
+    rc, out, err = cli("token", "create", f"dana-ci-{tag}", "--user", f"dana-{tag}")
+    assert (rc, out) == (2, "") and "exists already" in err
+    listed = cli("user", "list")[1]
+    assert any(line.split()[:4] == [f"dana-{tag}", "member", "active", "2"] for line in listed.splitlines())
+    c = app_client("root")
+    for secret in (token, extra.strip()):
+        me = c.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).json()
+        assert (me["name"], me["role"]) == (f"dana-{tag}", "member") and f"lab-{tag}" in me["projects"]
+    auth = {"Authorization": f"Bearer {token}"}
+    r = c.post(
+        "/api/v1/runs", json={"config_text": tiny_config(steps=2), "project": f"lab-{tag}"}, headers=auth
+    )
+    assert r.status_code == 201 and (r.json()["owner"], r.json()["project"]) == (f"dana-{tag}", f"lab-{tag}")
+    assert cli("user", "disable", f"dana-{tag}")[0] == 0
+    forget_cached()  # the in-process API's 10 s token cache
+    assert c.get("/api/v1/me", headers=auth).status_code == 401
