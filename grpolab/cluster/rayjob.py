@@ -160,6 +160,7 @@ def _pod_template(job: ClusterJob, container_name: str, ports: dict[str, int]) -
         "volumeMounts": [
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
             {"name": "data", "mountPath": DATA_DIR},
+            {"name": "dshm", "mountPath": "/dev/shm"},
         ],
     }
     if ports:
@@ -167,6 +168,11 @@ def _pod_template(job: ClusterJob, container_name: str, ports: dict[str, int]) -
     return {
         "spec": {
             "containers": [container],
-            "volumes": [{"name": "config", "configMap": {"name": f"{job.name}-config"}}, data_volume],
+            "volumes": [
+                {"name": "config", "configMap": {"name": f"{job.name}-config"}},
+                data_volume,
+                # a container's /dev/shm is 64 MiB by default: too small for Ray's object store and NCCL
+                {"name": "dshm", "emptyDir": {"medium": "Memory"}},
+            ],
         }
     }

@@ -90,6 +90,7 @@ def test_entrypoint_runs_the_pipeline_on_the_shipped_config() -> None:
     data_volume = next(n for n, p in mounts.items() if out_dir.startswith(p + "/"))
     assert volumes[data_volume]["persistentVolumeClaim"]["claimName"] == "grpolab-runs"
     assert rayjob["metadata"]["annotations"]["grpolab/config-sha256"] == job.config_sha256
+    assert volumes[next(n for n, p in mounts.items() if p == "/dev/shm")]["emptyDir"] == {"medium": "Memory"}
 
 
 def test_custom_ray_resources_are_offered_by_every_node() -> None:
