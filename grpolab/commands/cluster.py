@@ -147,7 +147,7 @@ def _read_config(args: argparse.Namespace) -> tuple[str, str, str]:
 
 
 def _kueue_objects(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from grpolab.cluster import ClusterSpecError, KueueSetup, parse_quota, render_kueue
+    from grpolab.cluster import ClusterSpecError, KueueSetup, ProjectQuota, parse_quota, render_kueue
 
     projects = list(args.project or [])
     if args.url and not projects:
@@ -157,9 +157,9 @@ def _kueue_objects(args: argparse.Namespace) -> list[dict[str, Any]]:
             listed = Client(args).request("GET", "/projects")
         except ApiFailure as exc:
             raise ClusterSpecError(f"--url: cannot list the projects: {exc}") from None
-        items = listed.get("items", listed) if isinstance(listed, dict) else listed
-        projects = [p["name"] if isinstance(p, dict) else str(p) for p in items]
-    shared, per_project = None, {}
+        projects = [p["name"] for p in listed["items"]]  # GET /api/v1/projects: {"items": [{"name": ...}]}
+    shared: ProjectQuota | None = None
+    per_project: dict[str, ProjectQuota] = {}
     for text in args.quota:
         project, quota = parse_quota(text)
         if project is None:
@@ -169,15 +169,15 @@ def _kueue_objects(args: argparse.Namespace) -> list[dict[str, Any]]:
     unknown = sorted(set(per_project) - set(projects))
     if unknown:
         raise ClusterSpecError(f"--quota for {', '.join(unknown)}: not among the projects {projects}")
-    quotas = {}
+    quotas: dict[str, ProjectQuota] = {}
     for project in projects:
-        quota = per_project.get(project, shared)
-        if quota is None:
+        chosen = per_project.get(project, shared)
+        if chosen is None:
             raise ClusterSpecError(
                 f"project {project!r} has no quota: pass --quota {project}:gpus=N,cpus=N,memory=Q "
                 "(or --quota gpus=N,cpus=N,memory=Q for every project)"
             )
-        quotas[project] = quota
+        quotas[project] = chosen
     return render_kueue(KueueSetup(projects=quotas, namespace=args.namespace))
 
 
