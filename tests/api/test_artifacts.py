@@ -35,16 +35,19 @@ resources: {cpu_threads: 1}
 
 
 class Stack:
-    def __init__(self, env: dict[str, str], base: str, token: str, viewer: str):
+    """The API and worker processes; clients for the run's owner (a member), another member, a viewer, an admin."""
+
+    def __init__(self, env: dict[str, str], base: str, tokens: dict[str, str]):
         self.env = env
         self.data_dir = Path(env["GRPOLAB_DATA_DIR"])
-        self.root = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
-        self.client = httpx.Client(
-            base_url=base + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60
+        self.root = httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {tokens['owner']}"}, timeout=60
         )
-        self.viewer = httpx.Client(
-            base_url=base + "/api/v1", headers={"Authorization": f"Bearer {viewer}"}, timeout=60
-        )
+        self.as_user = {
+            who: httpx.Client(base_url=base + "/api/v1", headers={"Authorization": f"Bearer {t}"}, timeout=60)
+            for who, t in tokens.items()
+        }
+        self.client = self.as_user["owner"]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +59,8 @@ def stack(
     api, base = start_api(env, workdir / "api.log")
     worker = Proc(["worker", "--queues", "cpu", "--loglevel", "INFO"], env, workdir / "worker.log")
     try:
-        yield Stack(env, base, make_token(pg.url, "owner-h7"), make_token(pg.url, "viewer-h7", role="viewer"))
+        roles = {"owner": "member", "other": "member", "viewer": "viewer", "admin": "admin"}
+        yield Stack(env, base, {who: make_token(pg.url, f"{who}-h7", role) for who, role in roles.items()})
     finally:
         worker.stop()
         api.stop()
@@ -206,14 +210,19 @@ def test_resolved_config_fills_every_default(stack: Stack, run: dict[str, Any]) 
 def test_export_on_the_worker_then_download(stack: Stack, run: dict[str, Any]) -> None:
     rid = run["id"]
     assert stack.client.get(f"/runs/{rid}/export").json()["status"] == "none"
-    refused = stack.viewer.post(f"/runs/{rid}/export", json={})
-    assert refused.status_code == 403
+    for who in ("viewer", "other"):  # a viewer reads only; a member changes only its own runs
+        refused = stack.as_user[who].post(f"/runs/{rid}/export", json={})
+        assert refused.status_code == 403 and refused.json()["detail"]["code"] == "forbidden", refused.text
+    assert stack.client.get(f"/runs/{rid}/export").json()["status"] == "none"  # nothing was queued
     missing = stack.client.post(f"/runs/{rid}/export", json={"step": 3})
     assert missing.status_code == 404 and "steps: 2, 4" in missing.json()["detail"]["message"]
     first = stack.client.post(f"/runs/{rid}/export", json={})
     assert first.status_code == 202 and first.json()["status"] == "queued" and first.json()["step"] == 4
-    again = stack.client.post(f"/runs/{rid}/export", json={"step": 4})
+    again = stack.as_user["admin"].post(
+        f"/runs/{rid}/export", json={"step": 4}
+    )  # an admin may; asked twice = once
     assert again.status_code == 200 and again.json()["status"] in ("queued", "running", "succeeded")
+    assert again.json()["requested_by"] == "owner-h7"
 
     def finished() -> dict[str, Any] | None:
         s = stack.client.get(f"/runs/{rid}/export").json()
