@@ -15,8 +15,8 @@ config.json, model.safetensors and the tokenizer, with LoRA adapters merged into
 `AutoModelForCausalLM.from_pretrained(DIR)` and vLLM load it as is; `model.path: DIR` trains it further.
 
 RUN is a run folder (the --out of `grpolab train`), or the id of a run of a local GRPO Lab server, found in
-<data dir>/runs/<id> (--data-dir, default $GRPOLAB_DATA_DIR or .grpolab). The API has no download endpoint yet:
-for a run on another machine, copy its folder here first.
+<data dir>/runs/<id> (--data-dir, default $GRPOLAB_DATA_DIR or .grpolab). A run of a server on another machine is
+exported there: POST /api/v1/runs/ID/export, then download GET /api/v1/runs/ID/export/archive (docs/artifacts.md).
 
 Examples:
   grpolab export runs/demo --out models/demo
@@ -24,8 +24,8 @@ Examples:
   grpolab export 3f2a9c0d1e2b4a5f8c7d6e5f4a3b2c1d --data-dir /srv/grpolab --out models/run
 """
 
-#: Run ids as the API makes them (32 hex digits).
-_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+#: Run ids as the API makes them (12 hex digits; 32 accepted too).
+_RUN_ID = re.compile(r"^(?:[0-9a-f]{12}|[0-9a-f]{32})$")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -59,8 +59,8 @@ def resolve_run(run: str, data_dir: str | None) -> Path:
         return found
     remote = os.environ.get("GRPOLAB_URL")
     hint = (
-        f" GRPOLAB_URL points at {remote}, but the API offers no checkpoint download yet: copy the run's folder "
-        "from the server's data dir (runs/<id>) and export that folder, or pass the server's --data-dir."
+        f" GRPOLAB_URL points at {remote}: export the run there and download it (POST /api/v1/runs/{run}/export, "
+        f"then GET /api/v1/runs/{run}/export/archive; docs/artifacts.md), or pass the server's --data-dir."
         if remote
         else " Pass the server's data folder with --data-dir, or the run's folder itself."
     )

@@ -116,12 +116,12 @@ def test_clear_errors(lora_run, tmp_path, capsys):
     assert (busy / "x").read_text() == "keep me"
 
 
-def test_run_id_of_a_remote_server_says_there_is_no_download_yet(tmp_path, monkeypatch, capsys):
+def test_run_id_of_a_remote_server_points_at_the_api_export(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GRPOLAB_URL", "http://grpolab.example:8000")
     monkeypatch.setenv("GRPOLAB_DATA_DIR", str(tmp_path))
     assert main(["export", "0123456789abcdef0123456789abcdef", "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
-    assert "no checkpoint download" in err and "grpolab.example" in err
+    assert "/api/v1/runs/0123456789abcdef0123456789abcdef/export/archive" in err and "grpolab.example" in err
     assert not (tmp_path / "out").exists()
 
 
