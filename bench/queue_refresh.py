@@ -24,7 +24,7 @@ from infra import FreshDatabase
 from sqlalchemy import insert
 
 from service.db.models import Run, utcnow
-from service.db.session import migrate, session_scope
+from service.db.session import get_sessionmaker, migrate, session_scope
 from service.queue_status import queue_overview, refresh_waiting_reasons, waiting_reason_for
 from service.settings import Settings
 from worker.registry import Registration
@@ -83,9 +83,10 @@ def main() -> None:
             with session_scope(settings.db_url) as s:
                 refresh_waiting_reasons(s, settings)
 
+        held = get_sessionmaker(settings.db_url)()  # the submit's own session, already connected
+
         def submit_lookup() -> None:
-            with session_scope(settings.db_url) as s:
-                waiting_reason_for(s, settings, "gpu")
+            waiting_reason_for(held, settings, "gpu")
 
         def overview() -> None:
             with session_scope(settings.db_url) as s:
@@ -93,7 +94,8 @@ def main() -> None:
 
         refresh()  # the first one writes the gpu runs' reasons
         timed("refresh, nothing changed (per worker every timeout / 2)", refresh)
-        timed("submit lookup (once per POST /runs)", submit_lookup)
+        timed("submit lookup (the query POST /runs adds, in its session)", submit_lookup)
+        held.close()
         timed("GET /queue overview (limit 200 per queue)", overview)
         beat = Registration(settings, "bench-cpu-0@host", ["cpu"])
         timed("a heartbeat without a refresh (the row update)", lambda: beat.beat(refresh=False))

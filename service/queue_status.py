@@ -11,6 +11,7 @@ that another part of the service stores (a quota, an executor) is left alone.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,9 +78,23 @@ def live_consumers(session: Session, settings: Settings, now: datetime | None = 
     return served
 
 
+# "a live worker serves this queue", remembered for a second by the submit path: a burst of submits then costs
+# one query, not one each. Only that answer is remembered, so a worker that just came is never missed; a worker
+# that stopped within that second leaves its queue's next runs without a reason until the next refresh (at most
+# heartbeat_timeout_s / 2: the API's own refresher).
+_SERVED_FOR_S = 1.0
+_served_until: dict[tuple[str, str], float] = {}
+
+
 def waiting_reason_for(session: Session, settings: Settings, queue: str) -> str | None:
     """The reason a run submitted now to `queue` would wait (None: a live worker consumes the queue)."""
-    return None if live_consumers(session, settings).get(queue) else no_worker_reason(queue)
+    key = (settings.db_url, queue)
+    if _served_until.get(key, 0.0) > time.monotonic():
+        return None
+    if live_consumers(session, settings).get(queue):
+        _served_until[key] = time.monotonic() + _SERVED_FOR_S
+        return None
+    return no_worker_reason(queue)
 
 
 def refresh_waiting_reasons(session: Session, settings: Settings) -> int:

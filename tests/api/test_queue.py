@@ -13,6 +13,7 @@ import pytest
 from infra import tiny_config, wait_for
 from sqlalchemy import text, update
 
+from service import queue_status
 from service.db.lifecycle import transition
 from service.db.models import RunStatus, WorkerRecord, utcnow
 from service.db.session import session_scope
@@ -28,6 +29,7 @@ def queue_client(settings, client):  # type: ignore[no-untyped-def]
 
     with get_engine(settings.db_url).begin() as conn:
         conn.execute(text("TRUNCATE workers CASCADE"))
+    queue_status._served_until.clear()  # the submit path's one-second memory of a served queue
     return client
 
 
@@ -64,6 +66,7 @@ def test_gpu_run_without_gpu_worker_gets_reason_and_warning_at_once(settings, qu
     gpu_worker.register()
     assert client.get(f"/api/v1/runs/{run['id']}").json()["waiting_reason"] is None
     assert queue_of(client, "gpu")["live_workers"] == ["gpu-1@test"]
+    assert submit(client, GPU_CONFIG)["warnings"] == []  # the next submit knows at once, too
 
     # ...and goes: a stopped worker no longer counts, and the reason is back at once
     gpu_worker.stop()
