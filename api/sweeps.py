@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ from service.settings import Settings
 from training.sourcemap import ConfigSyntaxError, SourceMap, parse_text
 
 log = logging.getLogger("grpolab.api")
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Arm:
     overrides: dict[str, Any]
     prepared: Prepared | None = None
     refusal: ApiError | None = None
+    base_findings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -83,16 +86,14 @@ def _base(config_text: str) -> tuple[dict[str, Any], SourceMap]:
 
 
 def _locate(items: list[dict[str, Any]], smap: SourceMap, overridden: set[str]) -> list[dict[str, Any]]:
-    """Point errors and findings at the base text where the base spells the field out (not at an override)."""
+    """Line and column in the BASE text (what the user wrote and sees) where the base spells the field out and
+    the arm does not override it; none otherwise (a position in the arm's generated text would mislead)."""
     out = []
     for item in items:
         pointer = item.get("pointer") or ""
         key = pointer.strip("/").replace("/", ".")
-        if item.get("line") is None and pointer and smap.has(pointer) and key not in overridden:
-            pos = smap.locate(pointer)
-            if pos:
-                item = {**item, "line": pos.line, "column": pos.column}
-        out.append(item)
+        pos = smap.locate(pointer) if pointer and smap.has(pointer) and key not in overridden else None
+        out.append({**item, "line": pos.line if pos else None, "column": pos.column if pos else None})
     return out
 
 
@@ -106,12 +107,19 @@ def check_arms(body: SweepCreate, settings: Settings) -> list[Arm]:
         arm = Arm(index, overrides)
         config = add_allow(apply_overrides(raw, overrides), allow)
         name = f"{body.name} · {arm.label}"[:200]
+        # as text, not an object: the linter tells a value the config sets from a default by the text's source
+        # map, and the run page shows the arm's full config
+        text = f"# sweep {body.name!r}, arm {index}: {arm.label}\n" + yaml.dump(
+            config, Dumper=_DUMPER, sort_keys=False, allow_unicode=True
+        )
         try:
-            arm.prepared = prepare(RunCreate(name=name, config=config, tags=body.tags), settings)
+            arm.prepared = prepare(RunCreate(name=name, config_text=text, tags=body.tags), settings)
         except ApiError as exc:
             exc.errors = _locate(exc.errors, smap, set(overrides))
             exc.findings = _locate(exc.findings, smap, set(overrides))
             arm.refusal = exc
+        if arm.prepared:  # the run keeps positions in its own text; the preview shows them in the base text
+            arm.base_findings = _locate(arm.prepared.findings, smap, set(overrides))
         arms.append(arm)
     return arms
 
@@ -126,7 +134,7 @@ def arm_check(arm: Arm) -> dict[str, Any]:
         "code": None if ok else arm.refusal.code,  # type: ignore[union-attr]
         "message": None if ok else arm.refusal.message,  # type: ignore[union-attr]
         "errors": [] if ok else arm.refusal.errors,  # type: ignore[union-attr]
-        "findings": arm.prepared.findings if arm.prepared else arm.refusal.findings,  # type: ignore[union-attr]
+        "findings": arm.base_findings if arm.prepared else arm.refusal.findings,  # type: ignore[union-attr]
     }
 
 

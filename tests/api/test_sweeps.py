@@ -96,6 +96,9 @@ def test_create_expands_grid_into_linked_queued_runs(client, empty) -> None:
     assert detail["config"]["algorithm"]["estimator"] == "rloo" and detail["config"]["run"]["seed"] == 1
     assert detail["config"]["rollout"]["batch_size"] == 8  # the base config under the overrides
     assert detail["sweep_arm"] == {"algorithm.estimator": "rloo", "run.seed": 1}
+    assert detail["config_text"].startswith(
+        "# sweep 'est x seed', arm 4: algorithm.estimator=\"rloo\", run.seed=1\n"
+    )
     listed = client.get("/api/v1/sweeps").json()
     assert listed["total"] == 1 and listed["items"][0]["counts"] == {"queued": 6}
 
@@ -111,6 +114,8 @@ def test_gl001_arm_refused_with_nothing_stored_then_allowed(client, empty) -> No
     assert "arm 2 (algorithm.norm_return=true, run.seed=0)" in detail["message"]
     gl001 = [f for f in detail["findings"] if f["rule"] == "GL001"]
     assert [f["arm"] for f in gl001] == [2, 3]
+    # the arm sets norm_return itself (not a default), and the base text has no line for an overridden key
+    assert all(not f["from_default"] and f["line"] is None for f in gl001)
     assert counts(empty) == (0, 0, 0)
 
     preview = client.post("/api/v1/sweeps/preview", json=body).json()
