@@ -19,7 +19,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, event, func, or_, select
+from sqlalchemy import Engine, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import FINISHED, Run, Sweep, User, Webhook, utcnow
@@ -112,25 +112,26 @@ def _matching(session: Session, run: Run, event_name: str) -> list[Webhook]:
 
 def deliver_run_end(engine: Engine, run_id: str) -> int:
     """Send the run's end (and its sweep's end, when it was the last arm) to every matching webhook.
-    Returns how many deliveries succeeded."""
-    with Session(engine, expire_on_commit=False) as session:
+    Returns how many deliveries succeeded. No database connection is held while a receiver is waited for."""
+    with Session(engine) as session:
         run = session.get(Run, run_id)
         if run is None or run.status not in FINISHED:
             return 0
         event_name = f"run.{run.status}"
-        jobs = [(w, run_payload(run, event_name)) for w in _matching(session, run, event_name)]
+        jobs = [(w.id, w.url, run_payload(run, event_name)) for w in _matching(session, run, event_name)]
         sweep = _finished_sweep(session, run)
         if sweep is not None:
             payload = sweep_payload(session, sweep)
-            jobs += [(w, payload) for w in _matching(session, run, SWEEP_FINISHED)]
-        sent = 0
-        for hook, payload in jobs:
-            error = post_with_retries(hook.url, payload)
-            hook.last_sent_at = utcnow()
-            hook.last_error = error
-            sent += error is None
-        session.commit()
-        return sent
+            jobs += [(w.id, w.url, payload) for w in _matching(session, run, SWEEP_FINISHED)]
+    outcomes = [(hook_id, post_with_retries(url, payload), utcnow()) for hook_id, url, payload in jobs]
+    if outcomes:
+        with Session(engine) as session:
+            for hook_id, error, at in outcomes:
+                session.execute(
+                    update(Webhook).where(Webhook.id == hook_id).values(last_sent_at=at, last_error=error)
+                )
+            session.commit()
+    return sum(error is None for _, error, _ in outcomes)
 
 
 def _finished_sweep(session: Session, run: Run) -> Sweep | None:
