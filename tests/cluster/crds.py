@@ -6,7 +6,7 @@ release and checked against its sha256, from the first of:
 1. `$GRPOLAB_CRD_DIR/<file name>`: a folder holding the six files named in PINNED;
 2. a git mirror or clone of the project: `$GRPOLAB_MIRROR_DIR/<owner>+<name>/repo` (default /work/.mirror, where
    a development session's `fetch github:ray-project/kuberay` puts one), read at the release tag;
-3. the Go module cache (`$GOMODCACHE`, else ~/go/pkg/mod), as filled by
+3. the Go module cache (`$GOMODCACHE`, else `go env GOMODCACHE`, else ~/go/pkg/mod), as filled by
    `go mod download github.com/ray-project/kuberay/ray-operator@v1.7.0 sigs.k8s.io/kueue@v0.19.2`.
 
 Where none has a file, `missing_reason()` says which and how to provide it, and the schema tests skip with that.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -99,8 +100,18 @@ def _from_mirror(crd: CrdFile) -> tuple[bytes, str] | None:
     return (shown.stdout, f"{git_dir} at {crd.tag}") if shown.returncode == 0 else None
 
 
+def _go_module_cache() -> Path:
+    if os.environ.get("GOMODCACHE"):
+        return Path(os.environ["GOMODCACHE"])
+    if shutil.which("go"):
+        asked = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, timeout=60)
+        if asked.returncode == 0 and asked.stdout.strip():
+            return Path(asked.stdout.strip())
+    return Path.home() / "go" / "pkg" / "mod"
+
+
 def _from_module_cache(crd: CrdFile) -> tuple[bytes, str] | None:
-    cache = Path(os.environ.get("GOMODCACHE") or Path.home() / "go" / "pkg" / "mod")
+    cache = _go_module_cache()
     path = cache / crd.module / crd.module_path
     return (path.read_bytes(), str(path)) if path.is_file() else None
 
