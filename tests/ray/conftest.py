@@ -40,14 +40,29 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRayCl
     why = ray_missing()
     if why:
         pytest.skip(why)
-    cluster = LocalRayCluster(tmp_path_factory.mktemp("ray"))
+    cluster = start_cluster(tmp_path_factory)
     try:
-        cluster.wait_nodes(1)  # a node joins a running head only
-        cluster.add_node("node2", {"node2": 1})
-        cluster.wait_nodes(2)
         yield cluster
     finally:
         cluster.stop()
+
+
+def start_cluster(tmp_path_factory: pytest.TempPathFactory, tries: int = 3) -> LocalRayCluster:
+    """Head, then node2. Ray gives a starting node a fixed 30 s to register with its GCS; on a loaded 2-core
+    machine that can run out, so a failed start is torn down and tried again (a cluster that never comes up
+    still fails the tests, with the last error)."""
+    for attempt in range(1, tries + 1):
+        cluster = LocalRayCluster(tmp_path_factory.mktemp("ray"))
+        try:
+            cluster.wait_nodes(1)  # a node joins a running head only
+            cluster.add_node("node2", {"node2": 1})
+            cluster.wait_nodes(2)
+            return cluster
+        except (RuntimeError, TimeoutError):
+            cluster.stop()
+            if attempt == tries:
+                raise
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="module")
