@@ -5,7 +5,7 @@ export const RUN_STATUSES: RunStatus[] = ["queued", "running", "succeeded", "fai
 export const ACTIVE_STATUSES: RunStatus[] = ["queued", "running"];
 
 export interface RunSummary {
-  id: string | number;
+  id: string;
   name: string;
   status: RunStatus;
   tags: string[];
@@ -20,6 +20,26 @@ export interface RunSummary {
   error: string | null;
   /** A cancel was asked for; the worker stops the run within a few seconds. */
   cancel_requested?: boolean;
+  /** Worker queue: cpu or gpu. */
+  queue?: string;
+  /** Name of the user who submitted the run (null for runs from before users existed). */
+  owner?: string | null;
+  project?: string;
+  executor?: string;
+  sweep_id?: string | null;
+  /** Why a queued run is not starting, or null. */
+  waiting_reason?: string | null;
+  notes?: string;
+  /** Hidden from the default runs list. */
+  archived?: boolean;
+}
+
+/** PATCH /runs/{id}: only the fields sent change. */
+export interface RunPatch {
+  name?: string;
+  tags?: string[];
+  notes?: string;
+  archived?: boolean;
 }
 
 export interface StatusChange {

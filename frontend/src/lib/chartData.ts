@@ -105,10 +105,15 @@ export function extent(values: (number | null)[]): [number, number] | null {
   return lo <= hi ? [lo, hi] : null;
 }
 
-/** Y range with a 5% margin; a flat series gets a band of ±10% of its value (±0.5 around 0). */
+/**
+ * Y range with a 5% margin; a flat series gets a band of ±10% of its value (±0.5 around 0). "Flat" includes a
+ * spread at rounding level (a smoothed constant differs from it by ~1e-16): uPlot cannot tick such a range.
+ */
 export function paddedRange(lo: number | null, hi: number | null): [number, number] {
   if (lo === null || hi === null || !Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
-  if (lo === hi) {
+  if (hi - lo <= Math.max(Math.abs(lo), Math.abs(hi)) * 1e-9 || hi - lo < 1e-12) {
+    const mid = (lo + hi) / 2;
+    lo = hi = Math.abs(mid) < 1e-12 ? 0 : mid;
     const pad = Math.abs(lo) * 0.1 || 0.5;
     return [lo - pad, hi + pad];
   }

@@ -4,6 +4,7 @@ import {
   INTEGER_INCREMENTS,
   inUnitInterval,
   nearestPoint,
+  paddedRange,
   positiveOnly,
   seriesOnAxis,
   smoothEma,
@@ -50,7 +51,7 @@ describe("smoothing", () => {
     expect(smoothEma([2, 2, 2], 0.9)).toEqual([2, 2, 2].map((v) => expect.closeTo(v, 10)));
     const s = smoothEma([0, 1, 1, 1], 0.5);
     expect(s[0]).toBe(0);
-    // (0.5*0.5*0 + ... ) debiased: step 2 = 0.25/0.75... computed by hand
+    // step 2: last = 0.5 * 0 + 0.5 * 1 = 0.5, debiased by 1 - 0.5² = 0.75
     expect(s[1]).toBeCloseTo(0.5 / 0.75);
     expect(s[3]!).toBeGreaterThan(s[2]!);
     expect(s[3]!).toBeLessThan(1);
@@ -59,6 +60,14 @@ describe("smoothing", () => {
   it("weight 0 is the raw series; nulls stay null and do not move the average", () => {
     expect(smoothEma([1, 5], 0)).toEqual([1, 5]);
     expect(smoothEma([1, null, 1], 0.9)).toEqual([1, null, expect.closeTo(1, 10)]);
+  });
+});
+
+describe("y range", () => {
+  it("a spread at rounding level (a smoothed constant) is flat, not a 1e-16 wide axis", () => {
+    const [lo, hi] = paddedRange(0.3, 0.30000000000000004);
+    expect(hi - lo).toBeCloseTo(0.06);
+    expect(paddedRange(0, 1e-17)).toEqual([-0.5, 0.5]);
   });
 });
 
