@@ -3,8 +3,9 @@
 
 import { useEffect, useRef } from "react";
 import { basicSetup } from "codemirror";
-import { EditorState } from "@codemirror/state";
-import { EditorView, hoverTooltip } from "@codemirror/view";
+import { EditorState, Prec } from "@codemirror/state";
+import { EditorView, hoverTooltip, keymap } from "@codemirror/view";
+import { redo } from "@codemirror/commands";
 import { yaml } from "@codemirror/lang-yaml";
 import { linter, lintGutter, type Diagnostic } from "@codemirror/lint";
 import { autocompletion, type Completion, type CompletionContext, type CompletionResult } from "@codemirror/autocomplete";
@@ -12,6 +13,7 @@ import { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
 import { tags as t } from "@lezer/highlight";
 import type { Finding } from "../api/types";
 import { findingsToDiags } from "../lib/lintMapping";
+import { inlineNodes } from "./Markdown";
 import { cursorAt } from "../lib/yamlPath";
 import { describe, enumValues, nodeAt, propertiesAt, type SchemaNode } from "../lib/schema";
 import { navigate } from "../router";
@@ -47,14 +49,14 @@ function renderFinding(f: Finding): HTMLElement {
   });
   head.append(a, document.createTextNode(f.allowed ? ` (allowed: ${f.allow_reason ?? ""})` : ` (${f.severity})`));
   const msg = document.createElement("p");
-  msg.textContent = f.message;
+  msg.append(...inlineNodes(f.message));
   el.append(head, msg);
   for (const [label, text] of [["Why", f.why], ["Fix", f.fix]] as const) {
     if (!text) continue;
     const p = document.createElement("p");
     const b = document.createElement("strong");
     b.textContent = `${label}: `;
-    p.append(b, document.createTextNode(text));
+    p.append(b, ...inlineNodes(text));
     el.append(p);
   }
   return el;
@@ -166,6 +168,8 @@ export function ConfigEditor({ value, onChange, lint, schema, label, lintDelayMs
         hoverSource(() => latest.current.schema),
         lintExt,
         lintGutter(),
+        // Ctrl-Shift-Z redoes on every platform (B17), as in most editors; Ctrl-Y still works
+        Prec.high(keymap.of([{ key: "Mod-Shift-z", run: redo, preventDefault: true }])),
         EditorView.contentAttributes.of({ "aria-label": label, "data-testid": "config-editor" }),
         EditorView.updateListener.of((u) => {
           if (u.docChanged) latest.current.onChange(u.state.doc.toString());

@@ -66,6 +66,23 @@ export function inline(text: string): ReactNode[] {
   });
 }
 
+/** The same inline Markdown as DOM nodes, for CodeMirror tooltips (built outside React). Text only: no HTML. */
+export function inlineNodes(text: string): Node[] {
+  return text.split(INLINE).filter(Boolean).map((part) => {
+    const el = (tag: string, body: string) => {
+      const e = document.createElement(tag);
+      e.textContent = body;
+      return e;
+    };
+    if (part.startsWith("`")) return el("code", part.slice(1, -1));
+    if (part.startsWith("**")) return el("strong", part.slice(2, -2));
+    const link = /^\[([^\]]+)\]\(([^)]+)\)$/.exec(part);
+    if (link) return document.createTextNode(link[1]);
+    if (part.startsWith("*") && part.endsWith("*") && part.length > 2) return el("em", part.slice(1, -1));
+    return document.createTextNode(part);
+  });
+}
+
 export function Markdown({ source }: { source: string }) {
   return (
     <div className="markdown">

@@ -63,6 +63,20 @@ export function blockingFindings(findings: Finding[]): Finding[] {
   return findings.filter((f) => f.severity === "error" && !f.allowed);
 }
 
+/** Rules a finding of which can never be allowed (the config is invalid: nothing else can be checked). */
+export const NOT_ALLOWABLE = new Set(["GL000"]);
+
+/** Why Submit is disabled, for the blocking findings (B10: GL000 must be fixed; it cannot be allowed). */
+export function submitHint(blocking: Finding[]): string {
+  if (!blocking.length) return "";
+  const n = blocking.length;
+  const plural = n > 1 ? "s" : "";
+  const fixOnly = blocking.filter((f) => NOT_ALLOWABLE.has(f.rule)).length;
+  if (fixOnly === n) return `${n} error finding${plural} must be fixed (an invalid config cannot be allowed)`;
+  if (fixOnly) return `${n} error findings: ${fixOnly} must be fixed, the rest fixed or allowed with a reason`;
+  return `${n} error finding${plural} must be fixed or allowed with a reason`;
+}
+
 /** Rule id from a doc path or id ("docs/rules/GL001.md" → "GL001"). */
 export function ruleHref(f: Pick<Finding, "rule">): string {
   return `/rules/${encodeURIComponent(f.rule)}`;

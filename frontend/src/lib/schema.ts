@@ -95,10 +95,16 @@ export function describe(root: SchemaNode, node: SchemaNode | undefined, fullKey
   const n = deref(root, node);
   if (!n) return "";
   const parts = [`${fullKey}: ${typeLabel(root, n)}`];
-  const lo = n.minimum ?? n.exclusiveMinimum;
-  const hi = n.maximum ?? n.exclusiveMaximum;
-  if (lo !== undefined || hi !== undefined) parts.push(`range ${lo ?? "−∞"} … ${hi ?? "∞"}`);
+  const range = rangeText(n);
+  if (range) parts.push(range);
   if (n.default !== undefined && typeof n.default !== "object") parts.push(`default ${JSON.stringify(n.default)}`);
   const head = parts.join(" · ");
   return n.description ? `${head}\n\n${n.description}` : head;
+}
+
+/** "range 0 < x ≤ 1": an exclusive bound is written as one (B11: lr said 0 … 1, but 0 is refused). */
+export function rangeText(n: SchemaNode): string {
+  const lo = n.minimum !== undefined ? `${n.minimum} ≤ ` : n.exclusiveMinimum !== undefined ? `${n.exclusiveMinimum} < ` : "";
+  const hi = n.maximum !== undefined ? ` ≤ ${n.maximum}` : n.exclusiveMaximum !== undefined ? ` < ${n.exclusiveMaximum}` : "";
+  return lo || hi ? `range ${lo}x${hi}` : "";
 }

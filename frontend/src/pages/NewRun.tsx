@@ -3,16 +3,18 @@ import { api, ApiError } from "../api/client";
 import { useLoad } from "../api/hooks";
 import type { Finding, LintResponse, RunDetail, Template } from "../api/types";
 import { ErrorBox } from "../components/ErrorBox";
+import { inline } from "../components/Markdown";
 import { addLintAllow } from "../lib/allow";
-import { blockingFindings } from "../lib/lintMapping";
+import { blockingFindings, submitHint } from "../lib/lintMapping";
 import type { SchemaNode } from "../lib/schema";
+import { canSubmit, useDocumentTitle, useMe } from "../lib/session";
 import { Link, navigate, useLocation } from "../router";
 
 const DRAFT = "grpolab.draft";
 // CodeMirror is most of the bundle: load it only on this page.
 const ConfigEditor = lazy(() => import("../components/ConfigEditor").then((m) => ({ default: m.ConfigEditor })));
 
-type LintState = { text: string; findings: Finding[] } | { text: string; error: unknown };
+type LintState = { text: string; findings: Finding[]; format: string } | { text: string; error: unknown };
 
 export function NewRun() {
   const { search } = useLocation();
@@ -26,6 +28,8 @@ export function NewRun() {
   const templates = useLoad((s) => api.get<Template[]>("/templates", s), []);
   const schema = useLoad((s) => api.get<SchemaNode>("/schema/run-config", s), []);
   const source = useLoad((s) => (from ? api.get<RunDetail>(`/runs/${from}`, s) : Promise.resolve(null)), [from]);
+  const me = useMe();
+  useDocumentTitle("New run");
 
   useEffect(() => {
     if (source.data) {
@@ -41,8 +45,10 @@ export function NewRun() {
 
   const lintText = useCallback(async (t: string) => {
     try {
-      const res = await api.post<LintResponse>("/lint", { config_text: t });
-      setLint({ text: t, findings: res.findings });
+      // exactly what Submit accepts: a GRPO Lab run config. Auto-detection would lint a verl or TRL file as
+      // such ("no problems") while POST /runs refuses it (B1).
+      const res = await api.post<LintResponse>("/lint", { config_text: t, input_format: "grpolab" });
+      setLint({ text: t, findings: res.findings, format: res.format });
       return res.findings;
     } catch (e) {
       setLint({ text: t, error: e });
@@ -54,8 +60,9 @@ export function NewRun() {
   const findings = current && "findings" in current ? current.findings : [];
   const blocking = blockingFindings(findings);
   const pending = !current;
-  const canSubmit = !pending && blocking.length === 0 && !busy;
-  const why = pending ? "Checking the config…" : blocking.length ? `${blocking.length} error finding${blocking.length > 1 ? "s" : ""} must be fixed or allowed with a reason` : "";
+  const mayAct = canSubmit(me);
+  const submittable = !pending && blocking.length === 0 && !busy && mayAct;
+  const why = !mayAct ? "A viewer can read runs but not submit them." : pending ? "Checking the config…" : submitHint(blocking);
 
   const submit = async () => {
     setBusy(true);
@@ -112,7 +119,7 @@ export function NewRun() {
         </aside>
       </div>
       <div className="submit-row">
-        <button className="primary" data-testid="submit" disabled={!canSubmit} onClick={submit} aria-describedby="submit-why">
+        <button className="primary" data-testid="submit" disabled={!submittable} onClick={submit} aria-describedby="submit-why">
           {busy ? "Submitting…" : "Submit run"}
         </button>
         <span id="submit-why" className="muted">{why}</span>
@@ -129,7 +136,8 @@ function LintSummary({ state }: { state: LintState | null }) {
   const [e, w, i] = [n("error"), n("warning"), n("info")];
   const allowed = state.findings.filter((f) => f.allowed).length;
   return (
-    <p className="lint-status" aria-live="polite" data-lint-errors={e}>
+    <p className="lint-status" aria-live="polite" data-lint-errors={e} data-format={state.format} tabIndex={-1}
+      title="Checked as a GRPO Lab run config: what Submit accepts">
       {e + w + i === 0 ? "✓ No problems found" : [e && `${e} error${e > 1 ? "s" : ""}`, w && `${w} warning${w > 1 ? "s" : ""}`, i && `${i} note${i > 1 ? "s" : ""}`].filter(Boolean).join(", ")}
       {allowed ? ` (${allowed} allowed)` : ""}
     </p>
@@ -143,7 +151,7 @@ export function FindingList({ findings, onAllow }: { findings: Finding[]; onAllo
       {findings.map((f, i) => (
         <li key={`${f.rule}-${i}`} className={`finding finding-${f.allowed ? "allowed" : f.severity}`} data-rule={f.rule} data-line={f.line ?? ""}>
           <div className="finding-head">
-            <span className={`sev sev-${f.severity}`}>{f.allowed ? "allowed" : f.severity}</span>{" "}
+            <span className={`sev sev-${f.allowed ? "allowed" : f.severity}`}>{f.allowed ? "allowed" : f.severity}</span>{" "}
             <Link to={`/rules/${f.rule}`}>{f.rule} {f.name}</Link>
             {f.line ? <span className="muted"> · line {f.line}</span> : null}
             {f.from_default ? <span className="muted"> · from a default</span> : null}
@@ -152,8 +160,8 @@ export function FindingList({ findings, onAllow }: { findings: Finding[]; onAllo
           {f.allowed && f.allow_reason && <p className="muted">Allowed: {f.allow_reason}</p>}
           <details>
             <summary>Why and how to fix</summary>
-            <p><strong>Why:</strong> {f.why}</p>
-            <p><strong>Fix:</strong> {f.fix}</p>
+            <p><strong>Why:</strong> {inline(f.why)}</p>
+            <p><strong>Fix:</strong> {inline(f.fix)}</p>
           </details>
           {onAllow && f.severity === "error" && !f.allowed && f.rule !== "GL000" && <AllowForm rule={f.rule} onAllow={onAllow} />}
         </li>
@@ -178,6 +186,8 @@ function AllowForm({ rule, onAllow }: { rule: string; onAllow: (rule: string, re
       try {
         onAllow(rule, reason);
         setOpen(false);
+        // the form goes away with the finding's error: keep focus in the panel, on the new lint summary (B12)
+        window.setTimeout(() => document.querySelector<HTMLElement>(".lint-status")?.focus(), 0);
       } catch (x) {
         setErr((x as Error).message);
       }

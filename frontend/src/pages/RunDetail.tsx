@@ -4,19 +4,24 @@ import { useLoad } from "../api/hooks";
 import { openEvents } from "../api/sse";
 import { ACTIVE_STATUSES, type LogLine, type MetricPoint, type RunDetail as Run, type StatusChange } from "../api/types";
 import { Chart } from "../components/Chart";
+import { ChartControls, useChartView } from "../components/ChartControls";
 import { ErrorBox } from "../components/ErrorBox";
 import { Artifacts } from "../components/Artifacts";
 import { EvalCurves } from "../components/EvalCurves";
 import { SampleEpisodes } from "../components/SampleEpisodes";
+import { RunActions } from "../components/RunActions";
+import { RunNotes } from "../components/RunEditor";
 import { Progress, StatusBadge } from "../components/StatusBadge";
 import { WaitingReason } from "../components/WaitingReason";
-import { lastSteps, mergePoints, RUN_CHARTS, seriesFor } from "../lib/chartData";
+import { availableAxes, mergePoints, RUN_CHARTS, seriesOnAxis } from "../lib/chartData";
 import { formatNumber, formatTime, runDuration } from "../lib/format";
 import { withStatusChange } from "../lib/runStatus";
+import { canModify, useDocumentTitle, useMe } from "../lib/session";
 import { navigate } from "../router";
 import { FindingList } from "./NewRun";
 
 const LOG_KEEP = 1000;
+const LIVE_TEXT = { connecting: "connecting…", live: "live", ended: "final (run ended)", reconnecting: "reconnecting…" };
 
 declare global {
   interface Window {
@@ -35,6 +40,9 @@ export function RunDetail({ id }: { id: string }) {
   const lastSeq = useRef(-1);
   // Bumped by Retry: the old stream ended with the run, a queued-again run needs a new one.
   const [streamEpoch, setStreamEpoch] = useState(0);
+  const [view, setView] = useChartView();
+  const me = useMe();
+  useDocumentTitle(run.data ? run.data.name || `run ${run.data.id}` : `run ${id}`);
 
   // Initial history, then the live stream; after a dropped stream we fetch what we missed.
   useEffect(() => {
@@ -84,7 +92,8 @@ export function RunDetail({ id }: { id: string }) {
           else if (event === "status") {
             const ch = data as StatusChange;
             run.setData((r) => (r ? withStatusChange(r, ch) : r));
-            if (!ACTIVE_STATUSES.includes(ch.status)) run.reload();
+            // every status change: started_at, attempts and the summary change with it (B5, B7)
+            run.reload();
           }
         },
         {
@@ -112,15 +121,21 @@ export function RunDetail({ id }: { id: string }) {
     }
   };
 
+  const axes = useMemo(() => availableAxes(points), [points]);
+  const xAxis = axes.includes(view.xAxis) ? view.xAxis : "step";
+  const chartView = useMemo(() => ({ ...view, xAxis }), [view, xAxis]);
   const charts = useMemo(
-    () => RUN_CHARTS.map((c) => ({ ...c, series: lastSteps(seriesFor(points, c.metric), stepWindow) })),
-    [points, stepWindow],
+    () => RUN_CHARTS.map((c) => ({ ...c, series: seriesOnAxis(points, c.metric, xAxis, stepWindow) })),
+    [points, stepWindow, xAxis],
   );
   const latest = points[points.length - 1];
 
   if (run.error && !r) return <main id="main"><ErrorBox error={run.error} title="Could not load this run" /></main>;
   if (!r) return <main id="main"><p>Loading…</p></main>;
   const active = ACTIVE_STATUSES.includes(r.status);
+  const allowed = canModify(me, r.owner);
+  const notAllowed = me?.role === "viewer" ? "A viewer can read runs but not change them." : `Only ${r.owner ?? "its owner"} or an admin can change this run.`;
+  const retried = r.history.filter((h) => h.status === "queued").length > 1;
   return (
     <main id="main" data-run-id={r.id} data-status={r.status}>
       <div className="page-head">
@@ -129,8 +144,7 @@ export function RunDetail({ id }: { id: string }) {
           {r.cancel_requested && r.status === "running" && <span className="muted h-note">stopping…</span>}
         </h1>
         <div className="actions">
-          {active && <button onClick={() => act("cancel")} disabled={r.cancel_requested}>Cancel</button>}
-          {!active && r.status !== "succeeded" && <button onClick={() => act("retry")}>Retry</button>}
+          <RunActions run={r} allowed={allowed} why={notAllowed} onAction={act} />
           <button onClick={() => navigate(`/new?from=${r.id}`)}>Clone</button>
           <button onClick={() => navigate(`/compare?ids=${r.id}`)}>Compare…</button>
         </div>
@@ -139,16 +153,21 @@ export function RunDetail({ id }: { id: string }) {
       {r.error && <div className="error-box" role="status"><strong>Error:</strong> {r.error}</div>}
       <WaitingReason run={r} />
       <dl className="facts">
+        <div><dt>ID</dt><dd><code data-testid="run-id">{r.id}</code></dd></div>
+        <div><dt>Owner</dt><dd>{r.owner ?? "—"}</dd></div>
+        <div><dt>Project</dt><dd>{r.project ?? "default"}</dd></div>
         <div><dt>Progress</dt><dd><Progress step={latest?.step ?? r.step} total={r.total_steps} /></dd></div>
         <div><dt>Last reward</dt><dd>{formatNumber(latest?.metrics["rollout/reward_mean"] ?? r.last_reward)}</dd></div>
-        <div><dt>Duration</dt><dd>{runDuration(r.started_at, r.finished_at)}</dd></div>
+        <div><dt>{retried ? "Duration (this attempt)" : "Duration"}</dt><dd>{runDuration(r.started_at, r.finished_at)}</dd></div>
         <div><dt>Attempts</dt><dd>{r.attempts}</dd></div>
         <div><dt>Tags</dt><dd>{r.tags.join(", ") || "—"}</dd></div>
-        <div><dt>Stream</dt><dd data-live={live}>{live}</dd></div>
+        <div><dt>Queue</dt><dd>{r.queue ?? "cpu"}</dd></div>
+        <div><dt>Updates</dt><dd data-live={live}>{LIVE_TEXT[live]}</dd></div>
       </dl>
       <section aria-labelledby="curves">
         <div className="section-head">
           <h2 id="curves">Curves</h2>
+          <ChartControls view={chartView} onChange={setView} axes={axes} />
           <label>Window{" "}
             <select value={stepWindow} onChange={(e) => setStepWindow(Number(e.target.value))}>
               <option value={0}>all steps</option>
@@ -159,10 +178,12 @@ export function RunDetail({ id }: { id: string }) {
           </label>
         </div>
         <div className="chart-grid">
-          {charts.map((c) => <Chart key={c.metric} id={c.metric} title={c.title} series={[{ label: r.name || String(r.id), ...c.series }]} />)}
+          {charts.map((c) => <Chart key={c.metric} id={c.metric} title={c.title} view={chartView} series={[{ label: r.name || String(r.id), ...c.series }]} />)}
         </div>
       </section>
-      {r.summary && Object.keys(r.summary).length > 0 && (
+      <RunNotes run={r} allowed={allowed} onSaved={(updated) => run.setData(updated)} />
+      {/* the summary belongs to a finished attempt: a retried run shows it again once it ends (B7) */}
+      {!active && r.summary && Object.keys(r.summary).length > 0 && (
         <section aria-labelledby="summary">
           <h2 id="summary">Summary</h2>
           <dl className="facts">
