@@ -264,11 +264,13 @@ def test_cancel_retry_and_clone_from_the_run_page(signed_in: Any, server: Server
     long = "run:\n  steps: 5000\n  eval_episodes: 0\n  checkpoint_every: 0\nrollout:\n  batch_size: 16\n"
     run = server.api("POST", "/runs", {"name": "e2e-long", "config_text": long, "tags": ["e2e", "long"]})
     page.goto(f"{server.url}/runs/{run['id']}")
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Cancel run…").click()
+    page.get_by_role("button", name="Yes, cancel it").click()  # Cancel asks first (B4)
     page.locator("main[data-status='cancelled']").wait_for(timeout=120_000)
     page.get_by_role("button", name="Retry").click()
     page.locator("main[data-status='queued'], main[data-status='running']").wait_for()
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Cancel run…").click()
+    page.get_by_role("button", name="Yes, cancel it").click()  # Cancel asks first (B4)
     page.locator("main[data-status='cancelled']").wait_for(timeout=120_000)
     assert server.wait_status(run["id"], {"cancelled"})["attempts"] >= 1
     history = page.locator("ol.history li").all_inner_texts()
