@@ -58,6 +58,19 @@ def test_expansion_order_and_key_check() -> None:
     assert "is a value, not a section" in (key_problem("run.seed.x") or "")
 
 
+def test_example_sweep_file_reads_into_a_3x3_grid() -> None:
+    from pathlib import Path
+
+    from grpolab.commands.sweep import read_sweep_file
+
+    body = read_sweep_file(
+        Path(__file__).resolve().parents[2] / "examples" / "sweeps" / "estimator-x-seed.yaml"
+    )
+    assert body["grid"] == {"algorithm.estimator": ["grpo", "drgrpo", "rloo"], "run.seed": [0, 1, 2]}
+    assert body["config_text"].startswith("# title: Tiny CPU demo")  # config_file, relative to the sweep file
+    assert len(expand(body["grid"])) == 9
+
+
 def test_t_quantiles_match_the_printed_table() -> None:
     for df, expected in T975.items():
         assert round(t_quantile(0.975, df), 3) == expected
