@@ -5,6 +5,9 @@
 import { getToken } from "./auth";
 import { API, api, ApiError, qs, toErrorDetail } from "./client";
 
+/** A run's id (RunDetail.id; older generated types allow a number). */
+export type RunId = string | number;
+
 export interface SampleEpisode {
   group: number;
   episode: number;
@@ -62,26 +65,26 @@ export interface ResolvedConfig {
 }
 
 export const artifacts = {
-  samples: (id: string, p: { step?: number; before?: number; limit?: number }, signal?: AbortSignal) =>
+  samples: (id: RunId, p: { step?: number; before?: number; limit?: number }, signal?: AbortSignal) =>
     api.get<SampleList>(`/runs/${id}/samples${qs(p)}`, signal),
-  checkpoints: (id: string, signal?: AbortSignal) => api.get<{ items: CheckpointInfo[] }>(`/runs/${id}/checkpoints`, signal),
-  exportState: (id: string, signal?: AbortSignal) => api.get<ExportState>(`/runs/${id}/export`, signal),
-  requestExport: (id: string, step?: number) => api.post<ExportState>(`/runs/${id}/export`, step === undefined ? {} : { step }),
-  resolvedConfig: (id: string, signal?: AbortSignal) => api.get<ResolvedConfig>(`/runs/${id}/config/resolved`, signal),
+  checkpoints: (id: RunId, signal?: AbortSignal) => api.get<{ items: CheckpointInfo[] }>(`/runs/${id}/checkpoints`, signal),
+  exportState: (id: RunId, signal?: AbortSignal) => api.get<ExportState>(`/runs/${id}/export`, signal),
+  requestExport: (id: RunId, step?: number) => api.post<ExportState>(`/runs/${id}/export`, step === undefined ? {} : { step }),
+  resolvedConfig: (id: RunId, signal?: AbortSignal) => api.get<ResolvedConfig>(`/runs/${id}/config/resolved`, signal),
 };
 
 /** Where each download comes from, and the file name it is saved under. */
 export const downloads = {
-  checkpoint: (id: string, step: number) => ({
+  checkpoint: (id: RunId, step: number) => ({
     path: `/runs/${id}/checkpoints/${step}/archive`,
     filename: `${id}-step-${String(step).padStart(6, "0")}.tar.gz`,
   }),
-  exportArchive: (id: string, step: number) => ({
+  exportArchive: (id: RunId, step: number) => ({
     path: `/runs/${id}/export/archive`,
     filename: `${id}-export-step-${String(step).padStart(6, "0")}.tar.gz`,
   }),
-  metricsCsv: (id: string) => ({ path: `/runs/${id}/metrics.csv`, filename: `${id}-metrics.csv` }),
-  resolvedYaml: (id: string) => ({ path: `/runs/${id}/config/resolved?format=yaml`, filename: `${id}-config.yaml` }),
+  metricsCsv: (id: RunId) => ({ path: `/runs/${id}/metrics.csv`, filename: `${id}-metrics.csv` }),
+  resolvedYaml: (id: RunId) => ({ path: `/runs/${id}/config/resolved?format=yaml`, filename: `${id}-config.yaml` }),
 };
 
 /** Fetch `path` with the token and hand the bytes to the browser as a file download. */

@@ -3,13 +3,13 @@
 // bearer token (api/artifacts.ts: download), so no token ever appears in a link.
 
 import { useEffect, useState } from "react";
-import { artifacts, download, downloads, formatBytes, type ExportState } from "../api/artifacts";
+import { artifacts, download, downloads, formatBytes, type ExportState, type RunId } from "../api/artifacts";
 import { useLoad } from "../api/hooks";
 import { formatTime } from "../lib/format";
 import { ErrorBox } from "./ErrorBox";
 import "./artifacts.css";
 
-export function Artifacts({ runId, active }: { runId: string; active: boolean }) {
+export function Artifacts({ runId, active }: { runId: RunId; active: boolean }) {
   const ckpts = useLoad((s) => artifacts.checkpoints(runId, s), [runId], active ? 10_000 : 0);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -70,7 +70,7 @@ const EXPORT_TEXT: Record<ExportState["status"], string> = {
   failed: "Failed.",
 };
 
-function ExportPanel({ runId, hasCheckpoint, onDownload }: { runId: string; hasCheckpoint: boolean; onDownload: (step: number) => void }) {
+function ExportPanel({ runId, hasCheckpoint, onDownload }: { runId: RunId; hasCheckpoint: boolean; onDownload: (step: number) => void }) {
   const state = useLoad((s) => artifacts.exportState(runId, s), [runId]);
   const [error, setError] = useState<unknown>(null);
   const status = state.data?.status ?? "none";
@@ -115,7 +115,7 @@ function ExportPanel({ runId, hasCheckpoint, onDownload }: { runId: string; hasC
   );
 }
 
-function ResolvedConfig({ runId }: { runId: string }) {
+function ResolvedConfig({ runId }: { runId: RunId }) {
   const [open, setOpen] = useState(false);
   const resolved = useLoad((s) => (open ? artifacts.resolvedConfig(runId, s) : Promise.resolve(null)), [runId, open]);
   return (

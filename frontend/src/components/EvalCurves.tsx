@@ -3,6 +3,7 @@
 // evaluations come from the run's summary once it has one. Drawn as step curves beside the training curves.
 
 import { useEffect, useRef, useState } from "react";
+import type { RunId } from "../api/artifacts";
 import { api } from "../api/client";
 import type { MetricPoint } from "../api/types";
 import { mergePoints, seriesFor, type Series } from "../lib/chartData";
@@ -13,7 +14,7 @@ const EVAL_METRICS = [
   { metric: "eval/reward_mean", title: "Eval reward (mean per episode)", start: "eval/reward_mean_start" },
 ];
 
-export function EvalCurves({ runId, active, summary }: { runId: string; active: boolean; summary?: Record<string, unknown> | null }) {
+export function EvalCurves({ runId, active, summary }: { runId: RunId; active: boolean; summary?: Record<string, unknown> | null }) {
   const [points, setPoints] = useState<MetricPoint[]>([]);
   const last = useRef(-1);
 

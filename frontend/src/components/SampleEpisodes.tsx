@@ -2,7 +2,7 @@
 // completion, reward and advantage (GET /runs/{id}/samples). Latest step first; older steps page in on demand.
 
 import { useEffect, useState } from "react";
-import { artifacts, type SampleEpisode, type SampleStep } from "../api/artifacts";
+import { artifacts, type SampleEpisode, type SampleStep, type RunId } from "../api/artifacts";
 import { useLoad } from "../api/hooks";
 import { formatNumber } from "../lib/format";
 import { ErrorBox } from "./ErrorBox";
@@ -11,7 +11,7 @@ import "./artifacts.css";
 const PAGE = 10;
 const FOLD_CHARS = 160;
 
-export function SampleEpisodes({ runId, active }: { runId: string; active: boolean }) {
+export function SampleEpisodes({ runId, active }: { runId: RunId; active: boolean }) {
   // while the run is active the newest page is polled; older pages are kept once loaded
   const latest = useLoad((s) => artifacts.samples(runId, { limit: PAGE }, s), [runId], active ? 5000 : 0);
   const [older, setOlder] = useState<SampleStep[]>([]);
