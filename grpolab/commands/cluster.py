@@ -39,7 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument(
         "config", nargs="?", metavar="CONFIG", help="run config (YAML/JSON; not for --target kueue)"
     )
-    r.add_argument("--target", required=True, choices=["rayjob", "slurm", "kueue"])
+    r.add_argument(
+        "--target", required=True, choices=["rayjob", "slurm", "kueue"], help="what to write (see above)"
+    )
     r.add_argument(
         "--project", action="append", metavar="P",
         help="the run's project (default: `default`, or the run's with --from-run); repeatable with kueue",
@@ -54,7 +56,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--time", metavar="LIMIT", help="wall-time limit, Slurm format: 90, 4:00:00, 2-00:00:00")
     r.add_argument("--cpus-per-node", type=int, metavar="N", help="default: ranks per node × cpu_threads + 1")
     r.add_argument("--memory-per-node", metavar="QTY", help="default: 32Gi per GPU, 8Gi per CPU rank")
-    r.add_argument("--volume-claim", metavar="PVC", help="rayjob: a ReadWriteMany PVC for the run folder")
+    r.add_argument(
+        "--volume-claim",
+        metavar="PVC",
+        help="rayjob: a ReadWriteMany PVC for the run folder (needed over several nodes)",
+    )
     r.add_argument("--account", help="slurm: --account")
     r.add_argument(
         "--quota", action="append", default=[], metavar="[P:]gpus=N,cpus=N,memory=Q",
@@ -63,8 +69,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument(
         "--from-run", metavar="RUN_ID", help="read the config and project of this run from the API"
     )
-    r.add_argument("--url", default=None, help="server URL for --from-run (default: $GRPOLAB_URL)")
-    r.add_argument("--token", default=None, help="API token for --from-run (default: $GRPOLAB_TOKEN)")
+    r.add_argument(
+        "--url",
+        default=None,
+        help="server URL for --from-run, or for kueue to list its projects (default: $GRPOLAB_URL)",
+    )
+    r.add_argument("--token", default=None, help="API token for --url (default: $GRPOLAB_TOKEN)")
     r.add_argument("--out", metavar="FILE", help="write here (default: stdout)")
 
 
