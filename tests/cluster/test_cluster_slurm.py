@@ -17,6 +17,7 @@ from slurm_options import SBATCH_OPTIONS, SRUN_OPTIONS
 
 from grpolab.cluster import ClusterJob, ClusterSpecError, render_sbatch
 from grpolab.cluster.slurm import slurm_memory
+from grpolab.cluster.spec import format_slurm_time, parse_time_limit
 from training.lint.adapters._bash import read_script
 
 
@@ -163,3 +164,16 @@ def test_a_one_node_script_runs_the_pipeline_for_real(tmp_path: Path) -> None:
     steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert steps[-1] == 2 and (run_dir / "summary.json").is_file()
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir())  # resumable: sbatch it again
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds", "shown"),
+    [
+        ("90", 5400, "01:30:00"),
+        ("5:30", 330, "00:05:30"),
+        ("4:00:00", 14400, "04:00:00"),
+        ("2-12", 216000, "2-12:00:00"),
+    ],
+)
+def test_time_limits_in_slurms_formats(text: str, seconds: int, shown: str) -> None:
+    assert parse_time_limit(text) == seconds and format_slurm_time(seconds) == shown
