@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 import tarfile
@@ -246,3 +247,45 @@ def test_unknown_run_and_no_token(stack: Stack, run: dict[str, Any]) -> None:
     assert stack.client.get("/runs/ffffffffffff/metrics.csv").status_code == 404
     anonymous = httpx.Client(base_url=stack.client.base_url).get(f"/runs/{run['id']}/checkpoints/4/archive")
     assert anonymous.status_code == 401
+
+
+# -- the file readers alone (no processes) ---------------------------------------------------------------------
+def test_samples_reader_pages_a_large_file_and_skips_a_line_being_written(tmp_path: Path) -> None:
+    from api.artifacts import SAMPLES_FILE, read_samples
+
+    text = "x" * 40_000  # lines longer than the reader's 64 KB block every two lines
+    with (tmp_path / SAMPLES_FILE).open("w") as f:
+        for step in range(1, 3001):
+            f.write(json.dumps({"step": step, "episodes": [{"prompt": text, "step_echo": step}]}) + "\n")
+        f.write('{"step": 3001, "episodes": [{"prompt": "half')  # the trainer is writing this line now
+
+    def steps(**kw: Any) -> list[int]:
+        items = read_samples(tmp_path, kw.get("step"), kw.get("before"), kw.get("limit", 5))
+        assert all(i["episodes"][0]["step_echo"] == i["step"] for i in items)
+        return [i["step"] for i in items]
+
+    assert steps() == [3000, 2999, 2998, 2997, 2996]
+    assert steps(before=1500, limit=3) == [1499, 1498, 1497]
+    assert steps(before=2, limit=3) == [1]
+    assert steps(step=1) == [1] and steps(step=1777) == [1777]
+    assert steps(step=3001) == [] and steps(step=0) == []
+    assert read_samples(tmp_path / "nowhere", None, None, 5) == []
+
+
+def test_archive_stream_survives_rotation_and_keeps_nested_files(tmp_path: Path) -> None:
+    from api.artifacts import folder_files, open_files, tar_gz_stream
+
+    folder = tmp_path / "step-000007"
+    (folder / "global_step7").mkdir(parents=True)
+    (folder / "global_step7" / "rank0.pt").write_bytes(os.urandom(3 * 1024 * 1024 + 5))  # over one 1 MB piece
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "state.json").write_text('{"step": 7}')
+    expected = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    opened = open_files(folder_files(folder))
+    for p in folder.rglob("*"):  # the trainer rotates the checkpoint away after the download started
+        if p.is_file():
+            p.unlink()
+    body = b"".join(tar_gz_stream("run-step-000007", opened))
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
+        got = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}  # type: ignore[union-attr]
+    assert got == {f"run-step-000007/{k}": v for k, v in expected.items()}
