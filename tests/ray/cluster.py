@@ -21,6 +21,7 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
+MARKER = "GRPOLAB_TEST_RAY_CLUSTER"  # in the environment of every process a test cluster starts
 VENV_BIN = ROOT / ".venv" / "bin"
 
 
@@ -72,7 +73,7 @@ class Node:
             [str(VENV_BIN / "ray"), "start", "--block", "--disable-usage-stats", *args],
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
-            env=ray_env(),
+            env={**ray_env(), MARKER: str(temp_dir)},  # inherited by every process of the node
             cwd=ROOT,
             start_new_session=True,
         )
@@ -173,14 +174,21 @@ class LocalRayCluster:
             time.sleep(1)
         raise TimeoutError(f"{n} Ray nodes not alive after {timeout} s ({last})")
 
+    def leftovers(self) -> list[psutil.Process]:
+        """Processes of this cluster still alive: they carry our marker in their environment."""
+        me, found = os.getpid(), []
+        for p in psutil.process_iter():
+            with contextlib.suppress(psutil.Error):
+                if p.pid != me and p.environ().get(MARKER) == str(self.temp_dir):
+                    found.append(p)
+        return found
+
     def stop(self) -> None:
         for node in reversed(list(self.nodes.values())):
             node.stop()
-        me = os.getpid()
-        for p in psutil.process_iter(["cmdline"]):  # anything that escaped its tree still names our temp dir
-            try:
-                if p.pid != me and any(str(self.temp_dir) in a for a in p.info["cmdline"] or []):
-                    p.kill()
-            except psutil.Error:
-                pass
+        for (
+            p
+        ) in self.leftovers():  # orphans of a node that died at start-up (re-parented, so not in its tree)
+            with contextlib.suppress(psutil.Error):
+                p.kill()
         shutil.rmtree(self.temp_dir, ignore_errors=True)

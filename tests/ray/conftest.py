@@ -5,6 +5,7 @@ the real service around it: PostgreSQL, a private Redis, the API and a Celery wo
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +46,9 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRayCl
         yield cluster
     finally:
         cluster.stop()
+    time.sleep(1)
+    left = [f"{p.pid} {p.name()}" for p in cluster.leftovers()]
+    assert not left, f"Ray processes outlived the test cluster: {left}"
 
 
 def start_cluster(tmp_path_factory: pytest.TempPathFactory, tries: int = 3) -> LocalRayCluster:
