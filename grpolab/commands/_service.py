@@ -45,14 +45,3 @@ def first_token(data_dir: Path, db_url: str) -> str:
         f.write(token + "\n")
     os.chmod(path, 0o600)
     return token
-
-
-def printable(text: str) -> str:
-    """Text safe to print to a terminal: control characters (escape sequences, CR) and bidirectional overrides
-    are shown as \\x.. / \\u.... escapes instead of acting on the terminal."""
-    return "".join(
-        c
-        if c.isprintable() and not ("\u202a" <= c <= "\u202e" or "\u2066" <= c <= "\u2069")
-        else ascii(c)[1:-1]
-        for c in text
-    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from grpolab.commands._service import add_data_dir, apply_data_dir, printable
+from grpolab.commands._service import add_data_dir, apply_data_dir
+from grpolab.commands.runs import printable
 
 HELP = "add or list projects"
 DESCRIPTION = """\

@@ -32,7 +32,7 @@ def format_row(r: dict[str, Any]) -> str:
     step = f"{r['step']}/{r['total_steps']}"
     return (
         f"{printable(r['id']):<13} {printable(r['status']):<10} {step:>11} {reward:>8}  "
-        f"{placement(r):<13} {printable(r['name'])}"
+        f"{placement(r):<13} {printable(str(r.get('owner') or '-')):<12} {printable(r['name'])}"
     )
 
 
@@ -42,17 +42,23 @@ HELP = "list runs (GRPOLAB_URL, GRPOLAB_TOKEN)"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "cancelled"])
     p.add_argument("--tag", help="only runs with this tag")
+    p.add_argument("--owner", help="only runs of this user")
+    p.add_argument("--project", help="only runs of this project")
+    p.add_argument("--archived", action="store_true", help="only archived runs (hidden otherwise)")
     p.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     add_connection(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    params = {k: v for k, v in {"status": args.status, "tag": args.tag, "limit": args.limit}.items() if v}
+    wanted = {"status": args.status, "tag": args.tag, "owner": args.owner, "project": args.project}
+    params = {k: v for k, v in {**wanted, "limit": args.limit}.items() if v}
+    if args.archived:
+        params["archived"] = "true"
     try:
         data = Client(args).request("GET", "/runs", params=params)
     except ApiFailure as exc:
         return report_failure(exc)
-    print(f"{'ID':<13} {'STATUS':<10} {'STEP':>11} {'REWARD':>8}  {'EXECUTOR':<13} NAME")
+    print(f"{'ID':<13} {'STATUS':<10} {'STEP':>11} {'REWARD':>8}  {'EXECUTOR':<13} {'OWNER':<12} NAME")
     for r in data["items"]:
         print(format_row(r))
     print(f"({len(data['items'])} of {data['total']})")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from grpolab.commands._service import add_data_dir, apply_data_dir, printable
+from grpolab.commands._service import add_data_dir, apply_data_dir
+from grpolab.commands.runs import printable
 
 HELP = "add, list, change the role of, or disable users (a new user's first token is printed once)"
 DESCRIPTION = """\
