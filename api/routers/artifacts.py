@@ -150,6 +150,8 @@ def run_samples(
     "/{run_id}/checkpoints", response_model=CheckpointList, summary="A run's checkpoints", responses=ERRORS
 )
 def list_checkpoints(run_id: RUN_ID, settings: SettingsDep, session: SessionDep, _user: CurrentUser) -> Any:
+    """The complete checkpoints in the run's folder (the trainer keeps the last two and the final one), with
+    their files; an empty list before the first one. A folder holding a symlink is not offered."""
     run = get_run(session, run_id)
     try:
         folder = A.run_folder(settings.data_dir, run.output_dir, run_id)
@@ -246,6 +248,8 @@ def request_export(
 
 @router.get("/{run_id}/export", response_model=ExportState, summary="The export's state", responses=ERRORS)
 def export_status(run_id: RUN_ID, settings: SettingsDep, session: SessionDep, _user: CurrentUser) -> Any:
+    """The latest export of the run: `none` until one is asked for, then `queued` → `running` → `succeeded`
+    (with its files) or `failed` (with the end of the export's error output)."""
     run = get_run(session, run_id)
     try:
         folder = A.run_folder(settings.data_dir, run.output_dir, run_id)
