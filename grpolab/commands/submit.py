@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="run config (YAML or JSON; '-' reads stdin)")
     p.add_argument("--name", help="run name (default: derived from the config)")
     p.add_argument("--tag", action="append", default=[], help="tag the run (repeatable)")
+    p.add_argument(
+        "--project", help="the project the run belongs to (default: default; `grpolab project list`)"
+    )
     p.add_argument("--wait", action="store_true", help="show a progress bar until the run ends")
     add_connection(p)
 
@@ -37,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     client = Client(args)
     body = {"config_text": text, "tags": args.tag, **({"name": args.name} if args.name else {})}
+    if args.project:
+        body["project"] = args.project
     try:
         # one key per invocation: a retried request (network hiccup) cannot create the run twice
         run = client.request("POST", "/runs", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
