@@ -150,6 +150,8 @@ class RunSupervisor:
             return "failed"
         except Exception as exc:  # OSError, or the Ray cluster unreachable: say which executor failed
             log.exception("run %s: the %s executor could not start it", self.run_id, self.executor.name)
+            if self.executor.name != "local":  # a cluster that is down now may be back for the next attempt
+                return self._infra_lost(f"the {self.executor.name} executor could not submit the run ({exc})")
             self._finish(
                 RunStatus.FAILED, f"could not start the training process ({self.executor.name}): {exc}"
             )
@@ -310,12 +312,7 @@ class RunSupervisor:
             or ("the executor's infrastructure went away" if rc == EXIT_INFRA_LOST else None)
         )
         if infra_lost and not self.cancel_reason and not finished:
-            # like a lost worker: the next attempt resumes from the last checkpoint, up to max_attempts
-            if self.attempt >= self.settings.max_attempts:
-                reason = f"{infra_lost} on attempt {self.attempt} of {self.settings.max_attempts}; giving up"
-                self._finish(RunStatus.FAILED, reason)
-                return "failed"
-            return self._requeue(f"{infra_lost}; requeued to resume from its last checkpoint")
+            return self._infra_lost(infra_lost)
         if SHUTTING_DOWN.is_set() and not self.cancel_reason and not finished:
             return self._requeue(f"worker {self.me} shut down; the run resumes from its last checkpoint")
         if self.cancel_reason and (rc != 0 or (summary or {}).get("stopped")):
@@ -329,6 +326,14 @@ class RunSupervisor:
             reason = f"the training process was killed by signal {-rc}"
         self._finish(RunStatus.FAILED, reason, error=reason)
         return "failed"
+
+    def _infra_lost(self, why: str) -> str:
+        """Like a lost worker: the next attempt resumes from the last checkpoint, up to max_attempts."""
+        if self.attempt >= self.settings.max_attempts:
+            reason = f"{why} on attempt {self.attempt} of {self.settings.max_attempts}; giving up"
+            self._finish(RunStatus.FAILED, reason)
+            return "failed"
+        return self._requeue(f"{why}; requeued to resume from its last checkpoint")
 
     def _requeue(self, reason: str) -> str:
         with session_scope(self.url) as s:
