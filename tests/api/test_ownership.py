@@ -249,3 +249,63 @@ def test_cli_user_project_and_token_commands(
     assert cli("user", "disable", f"dana-{tag}")[0] == 0
     forget_cached()  # the in-process API's 10 s token cache
     assert c.get("/api/v1/me", headers=auth).status_code == 401
+
+
+# Every mutating operation of the API, by who may do it. A new POST/PATCH/PUT/DELETE fails
+# test_every_mutating_operation_is_classified until it is put here (and its checks tested).
+OWNED_RUN = {
+    "PATCH /runs/{run_id}",
+    "POST /runs/{run_id}/cancel",
+    "POST /runs/{run_id}/retry",
+    "POST /runs/{run_id}/export",
+}
+OWNED_SWEEP = {"POST /sweeps/{sweep_id}/cancel"}
+# webhooks: another member's hook is invisible to a member (404), a viewer is refused (403); tests/api/test_webhooks*
+OWNED_WEBHOOK = {"DELETE /webhooks/{hook_id}", "POST /webhooks/{hook_id}/test"}
+MEMBER_CREATES = {"POST /runs", "POST /sweeps", "POST /webhooks"}
+ADMIN_ONLY = {"POST /users", "POST /projects"}
+READS_WITH_A_BODY = {"POST /lint", "POST /sweeps/preview"}  # no write: every role
+
+
+def test_every_mutating_operation_is_classified(app_client: Client) -> None:
+    spec = app_client("root").get("/api/v1/openapi.json").json()
+    mutating = {
+        f"{method.upper()} {path.removeprefix('/api/v1')}"
+        for path, ops in spec["paths"].items()
+        for method in ops
+        if method in ("post", "patch", "put", "delete")
+    }
+    classes = [OWNED_RUN, OWNED_SWEEP, OWNED_WEBHOOK, MEMBER_CREATES, ADMIN_ONLY, READS_WITH_A_BODY]
+    classified = set().union(*classes)
+    assert sum(len(c) for c in classes) == len(classified)  # each in one class only
+    assert mutating == classified
+
+
+@pytest.mark.parametrize("actor", sorted(MATRIX))
+def test_run_export_and_sweep_cancel_follow_ownership(app_client: Client, actor: str) -> None:
+    """The mutating endpoints other routers add on alice's run and sweep refuse bob and vera with 403, and let
+    alice and an admin through (export: to the run's own 404, nothing to export yet)."""
+    run = submit(app_client("alice"))
+    r = app_client(actor).post(f"/api/v1/runs/{run['id']}/export", json={})
+    assert (r.status_code == 403) == (MATRIX[actor] == 403), r.text
+    if MATRIX[actor] == 200:
+        assert r.status_code == 404 and r.json()["detail"]["code"] == "not_found"  # nothing to export yet
+    sweep = app_client("alice").post(
+        "/api/v1/sweeps",
+        json={"name": "own", "config_text": tiny_config(steps=2), "grid": {"run.seed": [0, 1]}},
+    )
+    assert sweep.status_code == 201, sweep.text
+    r = app_client(actor).post(f"/api/v1/sweeps/{sweep.json()['id']}/cancel")
+    assert r.status_code == MATRIX[actor], r.text
+    if r.status_code == 403:
+        assert r.json()["detail"]["code"] == "forbidden"
+    counts = app_client("root").get(f"/api/v1/sweeps/{sweep.json()['id']}").json()["counts"]
+    assert counts == ({"queued": 2} if MATRIX[actor] == 403 else {"cancelled": 2})
+    viewer = app_client("vera")
+    assert (
+        viewer.post(
+            "/api/v1/sweeps", json={"name": "v", "config_text": tiny_config(), "grid": {}}
+        ).status_code
+        == 403
+    )
+    assert viewer.post("/api/v1/webhooks", json={"url": "https://example.org/hook"}).status_code == 403
