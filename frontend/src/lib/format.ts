@@ -30,6 +30,8 @@ export function formatTime(s: string | null | undefined): string {
 
 export function formatNumber(v: number | null | undefined, digits = 3): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return "—";
+  // whole numbers (parameters, tokens) stay readable: 134,000 rather than 1.34e+5
+  if (Number.isInteger(v) && Math.abs(v) < 1e15) return v.toLocaleString("en-US");
   if (v !== 0 && (Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3)) return v.toExponential(2);
   return Number(v.toFixed(digits)).toString();
 }

@@ -3,10 +3,12 @@ import { useLoad } from "../api/hooks";
 import type { Rule as RuleT } from "../api/types";
 import { ErrorBox } from "../components/ErrorBox";
 import { Markdown } from "../components/Markdown";
+import { useDocumentTitle } from "../lib/session";
 import { Link } from "../router";
 
 export function Rule({ id }: { id: string }) {
   const rule = useLoad((s) => api.get<RuleT>(`/rules/${encodeURIComponent(id)}`, s), [id]);
+  useDocumentTitle(`${id} lint rule`);
   return (
     <main id="main" className="rule-page">
       <p><Link to="/rules">← All rules</Link></p>
@@ -25,6 +27,7 @@ export function Rule({ id }: { id: string }) {
 
 export function Rules() {
   const rules = useLoad((s) => api.get<RuleT[]>("/rules", s), []);
+  useDocumentTitle("Lint rules");
   return (
     <main id="main">
       <h1>Lint rules</h1>

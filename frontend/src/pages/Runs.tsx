@@ -22,7 +22,7 @@ import {
   type RunsQuery,
   type ServerSort,
 } from "../lib/runFilters";
-import { useDocumentTitle } from "../lib/session";
+import { canSubmit, useDocumentTitle, useMe } from "../lib/session";
 import { useRunDetails, type RunExtras } from "../lib/useRunDetails";
 import { Link, navigate, useLocation } from "../router";
 
@@ -37,6 +37,7 @@ export function Runs() {
     navigate(`${pathname}${writeQuery({ ...query, offset: 0, ...change })}`, { replace });
   const [selected, setSelected] = useState<string[]>([]);
   useDocumentTitle("Runs");
+  const me = useMe();
 
   const clientSort = isColumn(query.sort);
   const limit = clientSort ? CLIENT_SORT_PAGE : PAGE;
@@ -60,7 +61,7 @@ export function Runs() {
             title={selected.length < 2 ? "Select two or more runs to compare" : undefined}>
             Compare selected ({selected.length})
           </button>
-          <Link to="/new" className="button primary">New run</Link>
+          {canSubmit(me) && <Link to="/new" className="button primary">New run</Link>}
         </div>
       </div>
       <Filters query={query} setQuery={setQuery} seen={items} />
