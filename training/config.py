@@ -83,7 +83,7 @@ class ModelConfig(_Section):
 
     path: str = Field(
         "builtin:tiny-char",
-        description="`builtin:tiny-char` builds a ~1M-parameter character-level causal LM locally; an existing "
+        description="`builtin:tiny-char` builds a ~0.13M-parameter character-level causal LM locally; an existing "
         "local folder holding a Hugging Face model (config.json + weights + tokenizer); or a hub id `org/name` "
         "loaded through the Hugging Face cache (`HF_HOME`). Offline (`HF_HUB_OFFLINE=1` or no network) a hub id "
         "must already be in the cache (`huggingface-cli download org/name`).",
