@@ -48,5 +48,9 @@ export function canSubmit(me: Me | null): boolean {
 export function useDocumentTitle(what: string | null | undefined): void {
   useEffect(() => {
     document.title = what ? `${what} · GRPO Lab` : "GRPO Lab";
+    // a page that sets no title must not keep the previous page's
+    return () => {
+      document.title = "GRPO Lab";
+    };
   }, [what]);
 }

@@ -144,7 +144,7 @@ export function RunDetail({ id }: { id: string }) {
           {r.cancel_requested && r.status === "running" && <span className="muted h-note">stopping…</span>}
         </h1>
         <div className="actions">
-          <RunActions run={r} allowed={allowed} why={notAllowed} onAction={act} />
+          {me?.role !== "viewer" && <RunActions run={r} allowed={allowed} why={notAllowed} onAction={act} />}
           <button onClick={() => navigate(`/new?from=${r.id}`)}>Clone</button>
           <button onClick={() => navigate(`/compare?ids=${r.id}`)}>Compare…</button>
         </div>
