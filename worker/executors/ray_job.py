@@ -67,11 +67,20 @@ class RayExecution:
         while not self._closed.is_set():
             try:
                 asyncio.run(self._tail_once())
-                self._ended.set()
-                return
+                if self._job_over():
+                    self._ended.set()
+                    return
             except Exception:  # the dashboard restarted or the stream broke: reconnect, skip what we have
                 log.warning("job %s: log stream broke; reconnecting", self.job_id, exc_info=True)
-                self._closed.wait(1.0)
+            self._closed.wait(1.0)
+
+    def _job_over(self) -> bool:
+        """Whether the job has finished (a log stream can also end because the dashboard went away)."""
+        try:
+            status = self.client.get_job_status(self.job_id)
+        except Exception:
+            return False
+        return str(getattr(status, "value", status)) in TERMINAL
 
     async def _tail_once(self) -> None:
         index, partial = 0, ""
