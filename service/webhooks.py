@@ -204,6 +204,9 @@ def post_with_retries(url: str, payload: dict[str, Any]) -> str | None:
     """POST the JSON; None when a try got a 2xx, else why the last try failed (no URL path in it)."""
     import httpx  # here: the worker imports this module through lifecycle, and most processes never send
 
+    # httpx logs every request's full URL at INFO; a webhook URL carries its secret in the path
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
+
     error = "not sent"
     for attempt in range(TRIES):
         if attempt:

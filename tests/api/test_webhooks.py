@@ -4,6 +4,7 @@ after the transition commits (never inside it), with retries; scopes, roles and 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -115,7 +116,8 @@ def test_run_end_is_posted_after_the_transition_and_the_url_stays_secret(hooks_c
     assert listed["last_sent_at"] is not None and listed["last_error"] is None
 
 
-def test_retries_then_records_the_error_without_the_secret(hooks_client, receiver) -> None:
+def test_retries_then_records_the_error_without_the_secret(hooks_client, receiver, caplog) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, every thread: the secret path must appear in none
     client = hooks_client
     client.post("/api/v1/webhooks", json={"url": receiver.url, "events": ["run.cancelled"]})
     receiver.fail_first = 2  # two 500s, then the third try gets through
@@ -132,6 +134,8 @@ def test_retries_then_records_the_error_without_the_secret(hooks_client, receive
 
     tried = client.post(f"/api/v1/webhooks/{hook['id']}/test").json()
     assert tried == {"delivered": True, "error": None} and receiver.posts[-1]["json"]["event"] == "test"
+    assert "try 3 of 3: HTTP 500" in caplog.text  # the failures were logged...
+    assert SECRET_PATH not in caplog.text  # ...without the URL's secret (nor did httpx log it)
 
 
 def test_scopes_project_admin_only_and_event_filter(hooks_client, receiver, settings) -> None:
