@@ -33,8 +33,9 @@ const CLIENT_SORT_PAGE = 200;
 export function Runs() {
   const { pathname, search } = useLocation();
   const query = readQuery(search);
-  const setQuery = (change: Partial<RunsQuery>, replace = false) =>
-    navigate(`${pathname}${writeQuery({ ...query, offset: 0, ...change })}`, { replace });
+  // the view changes in place (Back leaves the list, as before filters were in the URL); the URL is shareable
+  const setQuery = (change: Partial<RunsQuery>) =>
+    navigate(`${pathname}${writeQuery({ ...query, offset: 0, ...change })}`, { replace: true });
   const [selected, setSelected] = useState<string[]>([]);
   useDocumentTitle("Runs");
   const me = useMe();
@@ -65,7 +66,7 @@ export function Runs() {
         </div>
       </div>
       <Filters query={query} setQuery={setQuery} seen={items} />
-      <ColumnPicker columns={columns} onChange={(cols) => setQuery({ columns: cols }, true)} />
+      <ColumnPicker columns={columns} onChange={(cols) => setQuery({ columns: cols })} />
       <ErrorBox error={runs.error} title="Could not load runs" />
       {runs.data && items.length === 0 && (
         <p className="empty">{filtered ? "No run matches these filters." : <>No runs yet. <Link to="/new">Start one</Link>.</>}</p>
@@ -169,7 +170,7 @@ function RunRow({ run: r, columns, extras, selected, onSelect, onTag }: {
   );
 }
 
-function Filters({ query, setQuery, seen }: { query: RunsQuery; setQuery: (c: Partial<RunsQuery>, replace?: boolean) => void; seen: RunSummary[] }) {
+function Filters({ query, setQuery, seen }: { query: RunsQuery; setQuery: (c: Partial<RunsQuery>) => void; seen: RunSummary[] }) {
   // typed filters go to the URL once typing pauses (replacing the entry: no history step per key)
   const [q, setQ] = useState(query.q);
   const [tagPrefix, setTagPrefix] = useState(query.tagPrefix);
@@ -178,7 +179,7 @@ function Filters({ query, setQuery, seen }: { query: RunsQuery; setQuery: (c: Pa
   const dtag = useDebounced(tagPrefix, 300);
   const downer = useDebounced(owner, 300);
   useEffect(() => {
-    if (dq !== query.q || dtag !== query.tagPrefix || downer !== query.owner) setQuery({ q: dq, tagPrefix: dtag, owner: downer }, true);
+    if (dq !== query.q || dtag !== query.tagPrefix || downer !== query.owner) setQuery({ q: dq, tagPrefix: dtag, owner: downer });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [dq, dtag, downer]);
   // back/forward or a clicked link changed the URL: show its values
