@@ -15,15 +15,19 @@ from service.settings import Settings
 
 
 def active_counts(session: Session, user_id: int) -> dict[str, int]:
-    """The user's queued and running runs, by status."""
-    rows = session.execute(
-        select(Run.status, func.count())
-        .where(
-            Run.owner_id == user_id,
-            Run.status.in_((RunStatus.QUEUED.value, RunStatus.RUNNING.value)),
+    """The user's queued and running runs, by status (Core on the session's connection: on the submit path)."""
+    rows = (
+        session.connection()
+        .execute(
+            select(Run.status, func.count())
+            .where(
+                Run.owner_id == user_id,
+                Run.status.in_((RunStatus.QUEUED.value, RunStatus.RUNNING.value)),
+            )
+            .group_by(Run.status)
         )
-        .group_by(Run.status)
-    ).all()
+        .all()
+    )
     return {str(status): int(n) for status, n in rows}
 
 

@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.env_registry import env_id_problem
@@ -362,9 +363,18 @@ def check_tags(tags: list[str]) -> None:
         )
 
 
+# (database URL, project name) pairs seen to exist: projects are never deleted, so a name found once stays valid,
+# and a submit into a known project costs no query (this is on POST /runs' hot path)
+_known_projects: set[tuple[str, str]] = set()
+
+
 def check_project(session: Session, project: str) -> None:
     """422 naming the project when it does not exist."""
-    if session.get(Project, project) is None:
+    key = (str(session.connection().engine.url), project)
+    if key in _known_projects:
+        return
+    found = session.connection().execute(select(Project.name).where(Project.name == project)).first()
+    if found is None:
         raise ApiError(
             422,
             "unknown_project",
@@ -372,6 +382,7 @@ def check_project(session: Session, project: str) -> None:
             "(`grpolab project add NAME`)",
             errors=[_field_error("/project", f"no project named {project!r}")],
         )
+    _known_projects.add(key)
 
 
 def _refuse_over_limit(loaded: LoadedConfig, config: dict[str, Any], settings: Settings) -> None:
