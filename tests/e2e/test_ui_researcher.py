@@ -5,7 +5,11 @@ tags and archive; no horizontal overflow at phone width (B6)."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -295,3 +299,31 @@ def test_no_horizontal_overflow_at_phone_width(
             shot(page, f"researcher-phone-{len(wide)}")
     ctx.close()
     assert not wide, f"pages wider than the 390 px screen: {wide}"
+
+
+def test_a_viewer_sees_no_buttons_that_would_change_a_run(browser: Any, server: Server) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "BROKER_URL"}}
+    grpolab = Path(sys.executable).with_name("grpolab")
+    add = [str(grpolab), "user", "add", "res-viewer", "--role", "viewer", "--data-dir", str(server.data_dir)]
+    token = subprocess.run(
+        add, capture_output=True, text=True, env=env, check=True, timeout=120
+    ).stdout.strip()
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.goto(f"{server.url}/#token={token}")
+    page.get_by_test_id("me").wait_for()
+    cancelled = server.api("POST", "/runs", {"name": "res-for-viewer", "config_text": tiny(steps=1)})
+    server.api("POST", f"/runs/{cancelled['id']}/cancel")
+    server.wait_status(cancelled["id"], {"cancelled"})
+    page.goto(f"{server.url}/runs/{cancelled['id']}")
+    page.locator("main[data-status='cancelled']").wait_for()
+    page.locator("#notes-title").wait_for()
+    buttons = page.locator("main button").all_inner_texts()
+    assert not [b for b in buttons if re.search(r"Retry|Cancel|Edit|Archive", b)], buttons
+    page.goto(f"{server.url}/")
+    page.locator("table.runs").wait_for()
+    assert page.locator("main").get_by_role("link", name="New run").count() == 0
+    page.goto(f"{server.url}/new")
+    page.locator("#submit-why").filter(has_text="A viewer can read runs but not submit them").wait_for()
+    assert page.get_by_test_id("submit").is_disabled()
+    ctx.close()
