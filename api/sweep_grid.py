@@ -22,6 +22,9 @@ from training.config import RunConfig
 MAX_ARMS = 100  # runs one sweep may create: a 10 × 10 grid; more is a queue flood, not an experiment
 MAX_KEYS = 8
 SEED_KEY = "run.seed"
+MAX_VALUE_DEPTH = (
+    32  # a grid value is a number, a string or a small section; the whole config nests at most 64
+)
 
 
 def _field_model(annotation: Any) -> type[BaseModel] | bool | None:
@@ -58,6 +61,8 @@ def key_problem(key: str) -> str | None:
     """Why `key` is not a dotted RunConfig key (with the nearest known key), or None when it is one.
 
     Keys under a free-form mapping (`env.kwargs.size`) are accepted: that mapping has no schema to check."""
+    if len(key) > 200:
+        return f"'{_short(key)}' is not a config key ({len(key):,} characters; config keys are short dotted paths)"
     parts = key.split(".")
     model: type[BaseModel] = RunConfig
     for i, part in enumerate(parts):
@@ -100,10 +105,22 @@ def check_grid(grid: dict[str, list[Any]]) -> None:
             raise grid_error(why, key)
         if not values:
             raise grid_error(f"grid key '{key}' has no values: give a list with at least one", key)
-        seen = [json.dumps(v, sort_keys=True) for v in values]
-        dup = next((v for i, v in enumerate(seen) if v in seen[:i]), None)
-        if dup is not None:
-            raise grid_error(f"grid key '{key}' lists {dup} twice: each value makes one arm", key)
+        if len(values) > MAX_ARMS:
+            raise grid_error(
+                f"grid key '{key}' has {len(values):,} values; a sweep may have at most {MAX_ARMS} runs", key
+            )
+        deepest = max(_depth(v) for v in values)
+        if deepest > MAX_VALUE_DEPTH:
+            raise grid_error(
+                f"a value of grid key '{key}' nests deeper than {MAX_VALUE_DEPTH} levels; a config value needs a few",
+                key,
+            )
+        seen: set[str] = set()
+        for v in values:
+            text = json.dumps(v, sort_keys=True)
+            if text in seen:
+                raise grid_error(f"grid key '{key}' lists {text[:100]} twice: each value makes one arm", key)
+            seen.add(text)
     count = 1
     for values in grid.values():
         count *= len(values)
@@ -113,6 +130,22 @@ def check_grid(grid: dict[str, list[Any]]) -> None:
             f"the grid expands to {count} runs ({sizes}); a sweep may have at most {MAX_ARMS}: "
             "drop values or split it into several sweeps"
         )
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, found iteratively (a 900-deep list must not reach Python's recursion limit)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > MAX_VALUE_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, d + 1) for v in item)
+    return deepest
 
 
 def expand(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -154,8 +187,13 @@ def add_allow(raw: dict[str, Any], allow: list[dict[str, str]]) -> dict[str, Any
 
 
 def arm_label(overrides: dict[str, Any]) -> str:
-    """`algorithm.estimator=rloo, run.seed=1`: how an arm is named in messages, run names and the UI."""
-    return ", ".join(f"{k}={json.dumps(v)}" for k, v in overrides.items())
+    """`algorithm.estimator="rloo", run.seed=1`: how an arm is named in messages, run names and the UI (a long
+    value is cut: the arm's overrides are in full in `overrides`/`sweep_arm`)."""
+    return ", ".join(f"{k}={_short(json.dumps(v))}" for k, v in overrides.items())
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def group_key(overrides: dict[str, Any] | None) -> str:

@@ -31,6 +31,7 @@ from training.sourcemap import ConfigSyntaxError, SourceMap, parse_text
 
 log = logging.getLogger("grpolab.api")
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+MAX_ARM_TEXT = 1_000_000  # what POST /runs accepts as config_text
 
 
 @dataclass
@@ -97,6 +98,16 @@ def _locate(items: list[dict[str, Any]], smap: SourceMap, overridden: set[str]) 
     return out
 
 
+def _too_big(index: int, size: int) -> ApiError:
+    message = f"arm {index}'s config is {size:,} characters; a run config may have at most {MAX_ARM_TEXT:,}"
+    return ApiError(
+        422,
+        "invalid_config",
+        message,
+        errors=[{"pointer": "/grid", "field": "grid", "message": message, "line": None, "column": None}],
+    )
+
+
 def check_arms(body: SweepCreate, settings: Settings) -> list[Arm]:
     """Every arm validated and linted (each refusal kept, not raised): what preview shows and create requires."""
     check_grid(body.grid)
@@ -112,6 +123,10 @@ def check_arms(body: SweepCreate, settings: Settings) -> list[Arm]:
         text = f"# sweep {body.name!r}, arm {index}: {arm.label}\n" + yaml.dump(
             config, Dumper=_DUMPER, sort_keys=False, allow_unicode=True
         )
+        if len(text) > MAX_ARM_TEXT:
+            arm.refusal = _too_big(index, len(text))
+            arms.append(arm)
+            continue
         try:
             arm.prepared = prepare(RunCreate(name=name, config_text=text, tags=body.tags), settings)
         except ApiError as exc:

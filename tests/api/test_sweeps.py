@@ -3,6 +3,7 @@ ownership, and the seed statistics checked against numbers computed by hand."""
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from typing import Any
@@ -155,13 +156,37 @@ def test_gl001_arm_refused_with_nothing_stored_then_allowed(client, empty) -> No
             "expands to 110 runs",
         ),
         ({}, "the grid is empty"),
+        # hostile grids: a 900-deep value (under the body's nesting limit), 100,000 values, a 5,000-character key,
+        # a 40,000-entry value (refused as POST /runs refuses it, its arm named and cut short)
+        ({"env.kwargs.x": [json.loads("[" * 900 + "]" * 900)]}, "nests deeper than 32 levels"),
+        ({"run.seed": list(range(100_000))}, "has 100,000 values"),
+        ({"a" * 5000: [1]}, "5,000 characters; config keys are short dotted paths"),
+        (
+            {"env.kwargs": [{f"k{i}": i for i in range(40_000)}]},
+            "env.kwargs has 40,000 entries; the limit is 256",
+        ),
+    ],
+    ids=[
+        "unknown",
+        "empty-values",
+        "duplicate",
+        "too-many",
+        "no-keys",
+        "deep",
+        "100k-values",
+        "long-key",
+        "big-arm",
     ],
 )
 def test_bad_grid_is_422_naming_the_key(client, empty, grid, needle) -> None:
-    r = client.post("/api/v1/sweeps", json={"name": "bad", "config_text": BASE, "grid": grid})
-    assert r.status_code == 422, r.text
+    body = json.dumps({"name": "bad", "config_text": BASE, "grid": grid})  # json.dumps: the client recurses
+    r = client.post("/api/v1/sweeps", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text[:500]
     assert needle in r.json()["detail"]["message"]
-    assert r.json()["detail"]["errors"][0]["field"].startswith("grid")
+    first = r.json()["detail"]["errors"][0]
+    # a grid problem names the grid key; an arm's config problem names its field and the arm
+    assert first["field"].startswith("grid") or first["message"].startswith("arm 0 (env.kwargs={")
+    assert len(r.json()["detail"]["message"]) < 2000  # a huge key or value is cut in the message
     assert counts(empty) == (0, 0, 0)
 
 
