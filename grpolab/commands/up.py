@@ -237,6 +237,8 @@ def _serve(args: argparse.Namespace, settings: Settings, token: str, procs: Proc
     _say(f"  open   {base}/#token={token}")
     _say(f"  API    {base}/docs   (token also in {settings.data_dir / 'first-token'})")
     _say(f"  models hub cache in {os.environ['HF_HOME']} (HF_HOME)")
+    unserved = "" if "gpu" in queues.split(",") else " (runs with resources.gpus > 0 wait: see /queue)"
+    _say(f"  worker queues {queues}{unserved}")
     _say("  Ctrl-C stops the API and the worker\n")
     restarts: list[float] = []
     while not sigs.stop:

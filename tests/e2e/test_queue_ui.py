@@ -3,6 +3,7 @@ alive, a run asking for a GPU waits on the `gpu` queue with the reason shown on 
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 import pytest
@@ -28,6 +29,9 @@ def test_queue_page_shows_workers_and_the_waiting_reason(signed_in: Any, server:
     run = server.api("POST", "/runs", {"name": "needs a gpu", "config_text": GPU_RUN})
     try:
         assert run["queue"] == "gpu" and run["warnings"] == [REASON]
+        if shutil.which("nvidia-smi") is None:  # `grpolab up` started a cpu worker only, and said so
+            banner = (server.data_dir.parent / "up.log").read_text()
+            assert "worker queues cpu (runs with resources.gpus > 0 wait: see /queue)" in banner
 
         page.get_by_role("link", name="Queue").click()
         page.wait_for_url("**/queue")
