@@ -25,8 +25,6 @@ from infra import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.ray, pytest.mark.services, pytest.mark.slow]
-
 
 def ray_missing() -> str | None:
     import importlib.util
