@@ -221,6 +221,11 @@ def test_cancel_asks_first_and_a_double_click_on_retry_does_not_cancel(
     long = "run:\n  steps: 5000\n  eval_episodes: 0\n  checkpoint_every: 0\nrollout:\n  batch_size: 16\n"
     run = server.api("POST", "/runs", {"name": "res-long", "config_text": long})
     page.goto(f"{server.url}/runs/{run['id']}")
+    # B5: once it runs, the header shows its attempt and a duration without a reload
+    page.locator("main[data-status='running']").wait_for(timeout=120_000)
+    facts = "(dt) => document.evaluate(`//dt[text()='${dt}']/following-sibling::dd`, document).iterateNext()?.textContent"
+    page.wait_for_function(f"() => ({facts})('Attempts') === '1'")
+    page.wait_for_function(f"() => !['—', undefined].includes(({facts})('Duration'))")
     page.get_by_role("button", name="Cancel run…").click()
     page.get_by_role("button", name="Keep it").click()  # asked, then kept: nothing happened
     assert server.api("GET", f"/runs/{run['id']}")["status"] in {"queued", "running"}
@@ -238,7 +243,9 @@ def test_cancel_asks_first_and_a_double_click_on_retry_does_not_cancel(
     page.wait_for_timeout(1500)
     after = server.api("GET", f"/runs/{run['id']}")
     assert after["status"] in {"queued", "running"} and not after["cancel_requested"]
-    assert after["history"][-1]["reason"].startswith("retried")
+    reasons = [h["reason"] or "" for h in after["history"]]
+    since_retry = reasons[max(i for i, r in enumerate(reasons) if r.startswith("retried")) :]
+    assert not [r for r in since_retry if "cancel" in r], reasons
     # the second click at most opened the confirmation, with focus on "Keep it"
     if page.get_by_role("group", name="confirm cancel").is_visible():
         assert page.evaluate("() => document.activeElement.textContent") == "Keep it"
