@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Server, shot
-from tests.e2e.test_ui import paste_config
+from tests.e2e.test_ui import BUGGY, editor_text, paste_config
 
 pytestmark = pytest.mark.e2e
 
@@ -212,6 +212,31 @@ def test_editor_lints_what_submit_accepts(signed_in: Any, server: Server) -> Non
     # Markdown in why/fix is rendered, not shown raw (B8)
     finding.get_by_text("Why and how to fix").click()
     assert "`" not in finding.locator("details").inner_text()
+
+
+def test_allow_keeps_focus_in_the_panel_and_ctrl_shift_z_redoes(signed_in: Any, server: Server) -> None:
+    """B12: after the allow reason and Enter, focus is on the lint summary, not <body>. B17: Ctrl-Shift-Z redoes."""
+    page = signed_in
+    page.goto(f"{server.url}/new")
+    paste_config(page, BUGGY)
+    finding = page.locator('li.finding[data-rule="GL001"]')
+    finding.get_by_role("button", name="Allow with a reason…").click()
+    finding.get_by_role("textbox").fill("ablation")
+    page.keyboard.press("Enter")
+    page.locator(".lint-status[data-lint-errors='0']").wait_for()
+    assert page.evaluate("() => document.activeElement.className") == "lint-status"
+    # the sev badge of an allowed finding is not in error red (B9)
+    assert page.locator('li.finding[data-rule="GL001"] .sev').get_attribute("class") == "sev sev-allowed"
+
+    paste_config(page, "run:\n  steps: 3\n")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("End")
+    page.keyboard.type("0")
+    assert "steps: 30" in editor_text(page)
+    page.keyboard.press("Control+z")
+    assert "steps: 30" not in editor_text(page)
+    page.keyboard.press("Control+Shift+Z")
+    assert "steps: 30" in editor_text(page)
 
 
 def test_cancel_asks_first_and_a_double_click_on_retry_does_not_cancel(

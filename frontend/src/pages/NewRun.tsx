@@ -130,7 +130,7 @@ export function NewRun() {
 }
 
 function LintSummary({ state }: { state: LintState | null }) {
-  if (!state) return <p className="lint-status" aria-live="polite">Checking…</p>;
+  if (!state) return <p className="lint-status" aria-live="polite" tabIndex={-1}>Checking…</p>;
   if ("error" in state) return <div aria-live="polite"><ErrorBox error={state.error} title="Could not check the config" /></div>;
   const n = (s: string) => state.findings.filter((f) => f.severity === s && !f.allowed).length;
   const [e, w, i] = [n("error"), n("warning"), n("info")];
