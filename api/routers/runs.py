@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
 from sqlalchemy import func, insert, select, update
@@ -224,9 +224,9 @@ def list_runs(
         str | None, Query(max_length=100, pattern=NAME_PATTERN, description="Only runs of this project.")
     ] = None,
     archived: Annotated[
-        bool | None,
-        Query(description="false (default): hide archived runs; true: only archived runs; null: both."),
-    ] = False,
+        Literal["false", "true", "any"],
+        Query(description="`false` (default): hide archived runs; `true`: only archived runs; `any`: both."),
+    ] = "false",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     sort: Annotated[
@@ -253,8 +253,8 @@ def list_runs(
         where.append(Run.created_by == owner)
     if project:
         where.append(Run.project == project)
-    if archived is not None:
-        where.append(Run.archived.is_(archived))
+    if archived != "any":
+        where.append(Run.archived.is_(archived == "true"))
     total = session.execute(select(func.count()).select_from(Run).where(*where)).scalar_one()
     rows = session.execute(
         select(Run)

@@ -132,6 +132,8 @@ def test_list_filters_owner_project_archived(app_client: Client) -> None:
     assert ids() == {a2["id"], b1["id"]}  # archived hidden by default
     assert ids(owner=f"alice-{tag}") == {a2["id"]}
     assert ids(owner=f"alice-{tag}", archived="true") == {a1["id"]}
+    assert ids(owner=f"alice-{tag}", archived="any") == {a1["id"], a2["id"]}
+    assert admin.get("/api/v1/runs", params={"archived": "maybe"}).status_code == 422
     assert ids(project=f"p-{tag}") == {a2["id"]}
     assert ids(project="default", owner=f"bob-{tag}") == {b1["id"]}
     projects = {p["name"]: p["runs"] for p in admin.get("/api/v1/projects").json()["items"]}
