@@ -130,6 +130,7 @@ export function Chart({ id, title, series, height = 180, view = DEFAULT_VIEW }: 
   const data = alignSeries(drawn.flatMap((d) => (d.smooth ? [d.raw, d.smooth] : [d.raw]))) as uPlot.AlignedData;
   const key = `${drawn.map((d) => d.label).join("|")}/${view.smoothing > 0}/${view.log}/${view.xAxis}`;
   const empty = drawn.every((d) => d.raw.x.length === 0);
+  const drawnSignature = useRef("");
 
   const hoverValues = hover ? drawn.map((d) => nearestPoint(d.fullSmooth ?? d.full, hover.x)) : null;
   useEffect(() => {
@@ -170,7 +171,6 @@ export function Chart({ id, title, series, height = 180, view = DEFAULT_VIEW }: 
 
   // new data only: a hover re-renders too, and setData would reset a drag-zoom and move the cursor
   const signature = `${key}:${drawn.map((d) => `${d.raw.x.length},${d.raw.x.at(-1)},${d.raw.y.at(-1)}`).join(";")}`;
-  const drawnSignature = useRef("");
   useEffect(() => {
     const u = plot.current;
     if (!u) return;
@@ -193,7 +193,6 @@ export function Chart({ id, title, series, height = 180, view = DEFAULT_VIEW }: 
     const s = d.fullSmooth ?? d.full;
     return s.x.length ? { x: s.x[s.x.length - 1], y: s.y[s.y.length - 1] } : null;
   });
-  const rawAt = (d: Drawn, x: number) => (d.fullSmooth ? nearestPoint(d.full, x)?.y ?? null : undefined);
   const toggle = (label: string) => setHidden((h) => (h.includes(label) ? h.filter((l) => l !== label) : [...h, label]));
   return (
     <figure className="chart" data-chart={id} data-points={points} data-series={JSON.stringify(drawn.map((d) => ({ label: d.label, ...d.raw })))}>
@@ -205,32 +204,63 @@ export function Chart({ id, title, series, height = 180, view = DEFAULT_VIEW }: 
       {empty ? <div className="chart-empty" style={{ height }}>no data yet</div> : (
         <div className="chart-canvas-wrap">
           <div ref={host} className="chart-canvas" />
-          {hover && hoverValues && (
-            <div className={`chart-tooltip${hover.left > hover.width / 2 ? " flip" : ""}`} role="status" data-testid="chart-tooltip"
-              style={hover.left > hover.width / 2 ? { right: hover.width - hover.left + 12, top: hover.top + 8 } : { left: hover.left + 12, top: hover.top + 8 }}>
-              <div className="tt-x">{X_AXIS_LABELS[view.xAxis]} {formatX(hover.x, view.xAxis)}</div>
-              {drawn.map((d, i) => hidden.includes(d.label) ? null : (
-                <div key={d.label} className="tt-row">
-                  <span className="swatch" style={{ background: d.color }} /> {d.label}: <strong>{formatNumber(hoverValues[i]?.y)}</strong>
-                  {rawAt(d, hover.x) !== undefined && <span className="muted"> (raw {formatNumber(rawAt(d, hover.x))})</span>}
-                  {view.xAxis !== "step" && hoverValues[i] && <span className="muted"> @ {formatX(hoverValues[i]!.x, view.xAxis)}</span>}
-                </div>
-              ))}
-            </div>
-          )}
+          {hover && hoverValues && <ChartTooltip hover={hover} values={hoverValues} drawn={drawn} hidden={hidden} xAxis={view.xAxis} />}
         </div>
       )}
-      <ul className="chart-legend" aria-label={`${title}: ${hover ? "values at the cursor" : "last values"}`} data-hovering={hover ? "true" : "false"}>
-        {drawn.map((d, i) => (
-          <li key={d.label} data-label={d.label} data-value={values[i]?.y ?? ""}>
-            <button type="button" className={`legend-item${hidden.includes(d.label) ? " off" : ""}`} aria-pressed={!hidden.includes(d.label)}
-              onClick={() => toggle(d.label)} title={`show or hide ${d.label}`} disabled={drawn.length < 2}>
-              <span className="swatch" style={{ background: d.color }} /> {drawn.length > 1 && <span className="legend-label">{d.label}</span>}
-            </button>{" "}
-            <span className="legend-value">{hover ? "" : "last "}{formatNumber(values[i]?.y)}</span>
-          </li>
-        ))}
-      </ul>
+      <ChartLegend title={title} drawn={drawn} values={values} hovering={!!hover} hidden={hidden} onToggle={toggle} />
     </figure>
+  );
+}
+
+/** At the cursor: the x value and each shown run's value there (smoothed, with the raw value beside it). */
+function ChartTooltip({ hover, values, drawn, hidden, xAxis }: {
+  hover: Hover;
+  values: ({ x: number; y: number | null } | null)[];
+  drawn: Drawn[];
+  hidden: string[];
+  xAxis: ChartView["xAxis"];
+}) {
+  const flip = hover.left > hover.width / 2;
+  const style = flip ? { right: hover.width - hover.left + 12, top: hover.top + 8 } : { left: hover.left + 12, top: hover.top + 8 };
+  // aria-hidden: the legend below carries the same values for assistive tech, without a live region per move
+  return (
+    <div className="chart-tooltip" data-testid="chart-tooltip" aria-hidden="true" style={style}>
+      <div className="tt-x">{X_AXIS_LABELS[xAxis]} {formatX(hover.x, xAxis)}</div>
+      {drawn.map((d, i) => {
+        if (hidden.includes(d.label)) return null;
+        const raw = d.fullSmooth ? nearestPoint(d.full, hover.x)?.y ?? null : undefined;
+        return (
+          <div key={d.label} className="tt-row">
+            <span className="swatch" style={{ background: d.color }} /> {d.label}: <strong>{formatNumber(values[i]?.y)}</strong>
+            {raw !== undefined && <span className="muted"> (raw {formatNumber(raw)})</span>}
+            {xAxis !== "step" && values[i] && <span className="muted"> @ {formatX(values[i]!.x, xAxis)}</span>}
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+/** Under the chart: each run's value at the cursor (or its last value); a click hides or shows a run. */
+function ChartLegend({ title, drawn, values, hovering, hidden, onToggle }: {
+  title: string;
+  drawn: Drawn[];
+  values: ({ x: number; y: number | null } | null)[];
+  hovering: boolean;
+  hidden: string[];
+  onToggle: (label: string) => void;
+}) {
+  return (
+    <ul className="chart-legend" aria-label={`${title}: ${hovering ? "values at the cursor" : "last values"}`} data-hovering={hovering ? "true" : "false"}>
+      {drawn.map((d, i) => (
+        <li key={d.label} data-label={d.label} data-value={values[i]?.y ?? ""}>
+          <button type="button" className={`legend-item${hidden.includes(d.label) ? " off" : ""}`} aria-pressed={!hidden.includes(d.label)}
+            onClick={() => onToggle(d.label)} title={`show or hide ${d.label}`} disabled={drawn.length < 2}>
+            <span className="swatch" style={{ background: d.color }} /> {drawn.length > 1 && <span className="legend-label">{d.label}</span>}
+          </button>{" "}
+          <span className="legend-value">{hovering ? "" : "last "}{formatNumber(values[i]?.y)}</span>
+        </li>
+      ))}
+    </ul>
   );
 }
