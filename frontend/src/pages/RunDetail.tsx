@@ -159,7 +159,7 @@ export function RunDetail({ id }: { id: string }) {
         <div><dt>Progress</dt><dd><Progress step={latest?.step ?? r.step} total={r.total_steps} /></dd></div>
         <div><dt>Last reward</dt><dd>{formatNumber(latest?.metrics["rollout/reward_mean"] ?? r.last_reward)}</dd></div>
         <div><dt>{retried ? "Duration (this attempt)" : "Duration"}</dt><dd>{runDuration(r.started_at, r.finished_at)}</dd></div>
-        <div><dt>Attempts</dt><dd>{r.attempts}</dd></div>
+        <div><dt>{retried ? "Attempts (since the retry)" : "Attempts"}</dt><dd>{r.attempts}</dd></div>
         <div><dt>Tags</dt><dd>{r.tags.join(", ") || "—"}</dd></div>
         <div><dt>Queue</dt><dd>{r.queue ?? "cpu"}</dd></div>
         <div><dt>Updates</dt><dd data-live={live}>{LIVE_TEXT[live]}</dd></div>
