@@ -117,6 +117,9 @@ def test_buggy_config_is_flagged_inline_then_fixed_run_succeeds(signed_in: Any, 
     run_id = page.url.rsplit("/", 1)[1]
     page.locator("main[data-status='succeeded']").wait_for(timeout=180_000)
     page.locator("[data-live='ended']").wait_for()
+    # where it ran, as the worker recorded it (executor, nodes, ranks)
+    assert page.get_by_test_id("placement").inner_text() == "local"
+    assert server.api("GET", f"/runs/{run_id}")["executor"] == "local"
     sse = page.evaluate("() => window.__sse")
     assert sse["metric"] >= 1 and sse["status"] >= 3, sse  # curves and statuses came over the stream
     metrics = server.api("GET", f"/runs/{run_id}/metrics")["items"]
@@ -295,10 +298,11 @@ def test_keyboard_only_sign_in_and_navigation(page: Any, server: Server) -> None
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
     stops = []
-    for _ in range(5):
+    for _ in range(7):
         page.keyboard.press("Tab")
         stops.append(page.evaluate("() => document.activeElement.textContent"))
-    assert stops == ["GRPO Lab", "Runs", "New run", "Compare", "Lint rules"]
-    page.keyboard.press("Shift+Tab")
+    assert stops == ["GRPO Lab", "Runs", "New run", "Compare", "Sweeps", "Queue", "Lint rules"]
+    for _ in range(3):
+        page.keyboard.press("Shift+Tab")
     page.keyboard.press("Enter")  # on "Compare"
     page.get_by_role("heading", name="Compare runs").wait_for()

@@ -25,7 +25,12 @@ export interface RunSummary {
   /** Name of the user who submitted the run (null for runs from before users existed). */
   owner?: string | null;
   project?: string;
+  /** Where the run executes: `local` (a worker's child process) or `ray` (a Ray Job). */
   executor?: string;
+  /** Hosts the run spans. */
+  nodes?: number;
+  /** Learner processes (ranks). */
+  ranks?: number;
   sweep_id?: string | null;
   /** Why a queued run is not starting, or null. */
   waiting_reason?: string | null;

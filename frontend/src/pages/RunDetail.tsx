@@ -162,6 +162,7 @@ export function RunDetail({ id }: { id: string }) {
         <div><dt>{retried ? "Attempts (since the retry)" : "Attempts"}</dt><dd>{r.attempts}</dd></div>
         <div><dt>Tags</dt><dd>{r.tags.join(", ") || "—"}</dd></div>
         <div><dt>Queue</dt><dd>{r.queue ?? "cpu"}</dd></div>
+        <div><dt>Runs on</dt><dd data-testid="placement">{placement(r)}</dd></div>
         <div><dt>Updates</dt><dd data-live={live}>{LIVE_TEXT[live]}</dd></div>
       </dl>
       <section aria-labelledby="curves">
@@ -240,4 +241,12 @@ function LogTail({ lines }: { lines: LogLine[] }) {
       {lines.length ? lines.map((l) => l.line).join("\n") : "No log lines yet."}
     </pre>
   );
+}
+
+/** Where the run executes: "local", "local · 4 ranks", "ray · 2 nodes · 16 ranks". */
+function placement(r: { executor?: string; nodes?: number; ranks?: number }): string {
+  const parts = [r.executor ?? "local"];
+  if ((r.nodes ?? 1) > 1) parts.push(`${r.nodes} nodes`);
+  if ((r.ranks ?? 1) > 1) parts.push(`${r.ranks} ranks`);
+  return parts.join(" · ");
 }
