@@ -130,8 +130,9 @@ def _strict_json(body: bytes) -> Any:
         ]
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        # a value inside the run config is the config's problem (as its YAML or schema errors are)
-        in_config = all(re.match(r"^/config(_text)?(/|$)", p) for p, _ in problems)
+        # a value inside the run config (or a sweep's grid of config values) is the config's problem (as its YAML
+        # or schema errors are)
+        in_config = all(re.match(r"^/(config(_text)?|grid)(/|$)", p) for p, _ in problems)
         raise ApiError(
             422,
             "invalid_config" if in_config else "invalid_request",

@@ -10,6 +10,7 @@ import copy
 import difflib
 import itertools
 import json
+import re
 import types
 from functools import lru_cache
 from typing import Any, Union, get_args, get_origin
@@ -22,6 +23,8 @@ from training.config import RunConfig
 MAX_ARMS = 100  # runs one sweep may create: a 10 × 10 grid; more is a queue flood, not an experiment
 MAX_KEYS = 8
 SEED_KEY = "run.seed"
+# dotted names; a key under a free-form mapping (env.kwargs.size) may also use '-'
+GRID_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_-]+)*$"
 MAX_VALUE_DEPTH = (
     32  # a grid value is a number, a string or a small section; the whole config nests at most 64
 )
@@ -63,6 +66,10 @@ def key_problem(key: str) -> str | None:
     Keys under a free-form mapping (`env.kwargs.size`) are accepted: that mapping has no schema to check."""
     if len(key) > 200:
         return f"'{_short(key)}' is not a config key ({len(key):,} characters; config keys are short dotted paths)"
+    if not re.fullmatch(GRID_KEY_PATTERN, key):
+        return (
+            f"'{_short(key)}' is not a dotted config key (letters, digits and _ between dots, e.g. optim.lr)"
+        )
     parts = key.split(".")
     model: type[BaseModel] = RunConfig
     for i, part in enumerate(parts):
@@ -88,7 +95,7 @@ def grid_error(message: str, key: str | None = None) -> ApiError:
     pointer = "/grid" + (f"/{key.replace('~', '~0').replace('/', '~1')}" if key else "")
     return ApiError(
         422,
-        "invalid_request",
+        "invalid_grid",
         message,
         errors=[{"pointer": pointer, "field": field, "message": message, "line": None, "column": None}],
     )

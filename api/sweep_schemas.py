@@ -16,6 +16,7 @@ from api.schemas import (
     RunSummary,
     _printable_name,
 )
+from api.sweep_grid import GRID_KEY_PATTERN, MAX_ARMS
 
 EXAMPLE_SWEEP: dict[str, Any] = {
     "name": "estimator x seed",
@@ -29,7 +30,10 @@ class AllowItem(BaseModel):
 
     rule: str = Field(pattern=r"^GL\d{3}$", description="Rule id, e.g. `GL001`.")
     reason: str = Field(
-        min_length=3, max_length=2000, description="Why this sweep deliberately breaks the rule."
+        min_length=3,
+        max_length=2000,
+        description="Why this sweep deliberately breaks the rule.",
+        json_schema_extra={"pattern": NO_NUL_PATTERN},
     )
 
 
@@ -54,6 +58,13 @@ class SweepCreate(BaseModel):
         '"rloo"], "run.seed": [0, 1, 2]}`: the cartesian product is the set of arms (at most 100 runs). Arms '
         "that differ only by `run.seed` are pooled into one curve with a band in the summary.",
         max_length=8,
+        # what the API checks itself (with a message naming the key): in the document too, so a client (and
+        # schemathesis) knows a well-formed grid; a well-formed grid can still name an unknown key (`invalid_grid`)
+        json_schema_extra={
+            "minProperties": 1,
+            "propertyNames": {"pattern": GRID_KEY_PATTERN, "maxLength": 200},
+            "additionalProperties": {"type": "array", "minItems": 1, "maxItems": MAX_ARMS},
+        },
     )
     project: str | None = Field(
         None,

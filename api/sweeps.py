@@ -24,7 +24,7 @@ from api.sweep_schemas import SweepCreate
 from service.auth import Identity
 from service.broker import enqueue_run
 from service.db.lifecycle import create_run_history
-from service.db.models import DEFAULT_PROJECT, FINISHED, Project, Run, RunStatus, Sweep, User, utcnow
+from service.db.models import FINISHED, Run, RunStatus, Sweep, User, utcnow
 from service.queue_status import waiting_reason_for
 from service.settings import Settings
 from training.sourcemap import ConfigSyntaxError, SourceMap, parse_text
@@ -173,22 +173,6 @@ def refuse_if_any(arms: list[Arm]) -> None:
         errors=errors,
         findings=findings,
     )
-
-
-def check_project(session: Session, name: str | None) -> str:
-    project = name or DEFAULT_PROJECT
-    if session.get(Project, project) is None:
-        known = ", ".join(session.execute(select(Project.name).order_by(Project.name).limit(20)).scalars())
-        message = f"no project named '{project[:100]}' (known: {known or 'none'}); an admin creates projects"
-        raise ApiError(
-            422,
-            "invalid_request",
-            message,
-            errors=[
-                {"pointer": "/project", "field": "project", "message": message, "line": None, "column": None}
-            ],
-        )
-    return project
 
 
 def _run_row(

@@ -13,12 +13,12 @@ from api.errors import ApiError
 from api.queries import SUMMARY_COLUMNS, summary_dict
 from api.quotas import check_run_quota
 from api.schemas import ErrorBody
+from api.submission import check_project
 from api.sweep_schemas import SweepCreate, SweepDetailOut, SweepList, SweepPreview, SweepSummary
 from api.sweep_summary import DEFAULT_METRICS, ordered_runs, summarize
 from api.sweeps import (
     arm_check,
     check_arms,
-    check_project,
     owner_names,
     refuse_if_any,
     status_counts,
@@ -26,7 +26,7 @@ from api.sweeps import (
     sweep_dict,
 )
 from service.db.lifecycle import transition
-from service.db.models import Run, RunStatus, Sweep
+from service.db.models import DEFAULT_PROJECT, Run, RunStatus, Sweep
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"], route_class=OneThreadRoute)
 
@@ -63,7 +63,14 @@ def _detail(session: Any, sweep: Sweep) -> dict[str, Any]:
     "/preview",
     response_model=SweepPreview,
     summary="Check every arm of a sweep without storing anything",
-    responses={**ERRORS, 422: {"model": ErrorBody, "description": "A malformed grid or base config."}},
+    responses={
+        **ERRORS,
+        422: {
+            "model": ErrorBody,
+            "description": "`invalid_grid` (the key is named), `invalid_config` (the base text is not YAML) or "
+            "`invalid_request` (a malformed body).",
+        },
+    },
 )
 def preview_sweep(body: SweepCreate, settings: SettingsDep, _user: CurrentUser) -> Any:
     """Expand the grid and validate and lint each arm as POST /runs would. Always 200 for a well-formed grid:
@@ -91,9 +98,10 @@ def preview_sweep(body: SweepCreate, settings: SettingsDep, _user: CurrentUser) 
         },
         422: {
             "model": ErrorBody,
-            "description": "`invalid_request` (grid: unknown key with the nearest one, empty values, over 100 "
-            "runs; unknown project), `invalid_config` or `lint_failed` (naming each refused arm, its errors "
-            "and findings; each finding carries `arm` and `arm_label`). Nothing is stored.",
+            "description": "`invalid_grid` (an unknown key with the nearest one, empty or repeated values, over "
+            "100 runs), `unknown_project`, `invalid_config` or `lint_failed` (naming each refused arm, its "
+            "errors and findings; each finding carries `arm` and `arm_label`), `invalid_request` (a malformed "
+            "body). Nothing is stored.",
         },
     },
 )
@@ -102,7 +110,8 @@ def create_sweep(body: SweepCreate, settings: SettingsDep, session: SessionDep, 
     the sweep), then store the sweep and its runs in one transaction and queue the runs."""
     arms = check_arms(body, settings)
     refuse_if_any(arms)
-    project = check_project(session, body.project)
+    project = body.project or DEFAULT_PROJECT
+    check_project(session, project)
     check_run_quota(session, settings, user.user_id, user.name, adding=len(arms))
     sweep, rows = store(session, settings, body, arms, project, user)
     warnings = sorted({r["waiting_reason"] for r in rows if r["waiting_reason"]})

@@ -14,9 +14,9 @@ from hypothesis import settings as hsettings
 from infra import make_token
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-CONFIG_CARRIERS = {"POST /api/v1/runs"}
+CONFIG_CARRIERS = {"POST /api/v1/runs", "POST /api/v1/sweeps", "POST /api/v1/sweeps/preview"}
 # a schema-valid body may still name a project that does not exist, or a run larger than the operator allows
-CONFIG_REFUSALS = {"invalid_config", "lint_failed", "over_limit", "unknown_project"}
+CONFIG_REFUSALS = {"invalid_config", "lint_failed", "over_limit", "unknown_project", "invalid_grid"}
 
 
 def run_contract(op, token: str, label: str, statuses: list[int], config_refusals: set[str]) -> None:  # type: ignore[no-untyped-def]

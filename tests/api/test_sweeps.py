@@ -183,6 +183,7 @@ def test_bad_grid_is_422_naming_the_key(client, empty, grid, needle) -> None:
     r = client.post("/api/v1/sweeps", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 422, r.text[:500]
     assert needle in r.json()["detail"]["message"]
+    assert r.json()["detail"]["code"] in {"invalid_grid", "invalid_config"}
     first = r.json()["detail"]["errors"][0]
     # a grid problem names the grid key; an arm's config problem names its field and the arm
     assert first["field"].startswith("grid") or first["message"].startswith("arm 0 (env.kwargs={")
@@ -202,7 +203,7 @@ def test_invalid_arm_value_and_base_syntax_are_422(client, empty) -> None:
     r = client.post(
         "/api/v1/sweeps", json={"name": "p", "config_text": BASE, "grid": GRID, "project": "nope"}
     )
-    assert r.status_code == 422 and "no project named 'nope'" in r.json()["detail"]["message"]
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "unknown_project"
     assert counts(empty) == (0, 0, 0)
 
 
