@@ -4,65 +4,21 @@
 
 import { getToken } from "./auth";
 import { API, api, ApiError, qs, toErrorDetail } from "./client";
+import type { components } from "./schema.gen";
 
 /** A run's id (RunDetail.id; older generated types allow a number). */
 export type RunId = string | number;
 
-export interface SampleEpisode {
-  group: number;
-  episode: number;
-  seed: number;
-  prompt: string;
-  completion: string;
-  truncated: boolean;
-  reward: number | null;
-  advantage: number | null;
-  success: boolean;
-  turns: number;
-  group_rewards: (number | null)[];
-}
+type Schemas = components["schemas"];
 
-export interface SampleStep {
-  step: number;
-  episodes: SampleEpisode[];
-}
-
-export interface SampleList {
-  items: SampleStep[];
-  next_before: number | null;
-}
-
-export interface FileEntry {
-  name: string;
-  size: number;
-}
-
-export interface CheckpointInfo {
-  step: number;
-  size: number;
-  files: FileEntry[];
-  created_at: string;
-}
-
-export type ExportStatus = "none" | "queued" | "running" | "succeeded" | "failed";
-
-export interface ExportState {
-  status: ExportStatus;
-  step?: number | null;
-  requested_by?: string | null;
-  requested_at?: string | null;
-  started_at?: string | null;
-  finished_at?: string | null;
-  error?: string | null;
-  files?: FileEntry[];
-}
-
-export interface ResolvedConfig {
-  yaml: string;
-  config: Record<string, unknown>;
-  config_text: string;
-  output_dir: string;
-}
+export type SampleEpisode = Schemas["SampleEpisode"];
+export type SampleStep = Schemas["SampleStep"];
+export type SampleList = Schemas["SampleList"];
+export type FileEntry = Schemas["FileEntry"];
+export type CheckpointInfo = Schemas["CheckpointInfo"];
+export type ExportState = Schemas["ExportState"];
+export type ExportStatus = ExportState["status"];
+export type ResolvedConfig = Schemas["ResolvedConfig"];
 
 export const artifacts = {
   samples: (id: RunId, p: { step?: number; before?: number; limit?: number }, signal?: AbortSignal) =>

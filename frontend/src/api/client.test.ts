@@ -19,7 +19,7 @@ describe("toErrorDetail", () => {
 
   it("turns FastAPI's default list into field messages", () => {
     const d = toErrorDetail(422, { detail: [{ loc: ["body", "config_text"], msg: "Field required" }] });
-    expect(d.errors).toEqual([{ field: "config_text", message: "Field required" }]);
+    expect(d.errors).toEqual([{ field: "config_text", pointer: "/config_text", message: "Field required" }]);
   });
 
   it("never surfaces raw bodies: non-JSON errors get a readable message", () => {

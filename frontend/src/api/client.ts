@@ -26,10 +26,10 @@ export function toErrorDetail(status: number, body: unknown, statusText = ""): E
   if (typeof d === "string") return { code: `http_${status}`, message: d };
   if (Array.isArray(d)) {
     // FastAPI's default validation error list.
-    const errors = d.map((x: { loc?: unknown[]; msg?: string }) => ({
-      field: (x.loc ?? []).filter((p) => p !== "body").join("."),
-      message: x.msg ?? "invalid value",
-    }));
+    const errors = d.map((x: { loc?: unknown[]; msg?: string }) => {
+      const path = (x.loc ?? []).filter((p) => p !== "body");
+      return { field: path.join("."), pointer: path.map((p) => `/${String(p)}`).join(""), message: x.msg ?? "invalid value" };
+    });
     return { code: "invalid_request", message: "The request was not accepted.", errors };
   }
   return { code: `http_${status}`, message: fallbackMessage(status, statusText) };

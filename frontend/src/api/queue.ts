@@ -2,50 +2,15 @@
 // queue page and the run page's waiting notice share.
 
 import { formatDuration } from "../lib/format";
+import type { components } from "./schema.gen";
 
-export interface Worker {
-  name: string;
-  host: string;
-  queues: string[];
-  gpus: number;
-  executor: string;
-  current_run: string | null;
-  started_at: string;
-  heartbeat_at: string;
-  /** Seconds since the last heartbeat when the server answered. */
-  heartbeat_age_s: number;
-  alive: boolean;
-  info: { pid?: number; cpus?: number; stopped_at?: string; [key: string]: unknown };
-}
+type Schemas = components["schemas"];
 
-export interface WorkerList {
-  items: Worker[];
-  heartbeat_timeout_s: number;
-}
-
-export interface QueuedRun {
-  id: string;
-  name: string;
-  owner: string | null;
-  project: string;
-  /** 1 = the next run a worker of this queue takes. */
-  position: number;
-  enqueued_at: string | null;
-  created_at: string;
-  waiting_reason: string;
-}
-
-export interface QueueInfo {
-  name: string;
-  depth: number;
-  live_workers: string[];
-  idle_workers: string[];
-  runs: QueuedRun[];
-}
-
-export interface QueueList {
-  queues: QueueInfo[];
-}
+export type Worker = Schemas["WorkerOut"];
+export type WorkerList = Schemas["WorkerList"];
+export type QueuedRun = Schemas["QueuedRunOut"];
+export type QueueInfo = Schemas["QueueOut"];
+export type QueueList = Schemas["QueueList"];
 
 /** "4s ago", "2m 05s ago"; a stopped worker says so instead of an age. */
 export function heartbeatLabel(w: Pick<Worker, "heartbeat_age_s" | "alive" | "info">): string {

@@ -151,12 +151,12 @@ export function xValues(points: MetricPoint[], axis: XAxis): (number | null)[] {
     const learn = p.metrics[LEARN_S];
     const gap = prevStep === null ? 1 : Math.max(1, p.step - prevStep);
     prevStep = p.step;
-    if (!Number.isFinite(roll) || !Number.isFinite(learn)) return null;
+    if (roll == null || learn == null || !Number.isFinite(roll) || !Number.isFinite(learn)) return null;
     const seconds = roll + learn;
     if (axis === "time") total += seconds * gap;
     else {
       const rate = p.metrics[TOKENS_PER_S];
-      if (!Number.isFinite(rate)) return null;
+      if (rate == null || !Number.isFinite(rate)) return null;
       total += rate * seconds * gap;
     }
     return total;

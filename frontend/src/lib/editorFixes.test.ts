@@ -6,7 +6,7 @@ import { rangeText } from "./schema";
 
 const finding = (rule: string): Finding => ({
   rule, name: "", severity: "error", message: "", why: "", fix: "", pointer: "", line: null, column: null,
-  from_default: false, allowed: false, allow_reason: null,
+  from_default: false, allowed: false, allow_reason: null, doc: "",
 });
 
 describe("the editor's small fixes", () => {

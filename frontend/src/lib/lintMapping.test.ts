@@ -15,7 +15,7 @@ function finding(over: Partial<Finding>): Finding {
   return {
     rule: "GL001", name: "double-normalization", severity: "error", message: "m", why: "w", fix: "f",
     pointer: "/algorithm/norm_return", line: 5, column: 3, from_default: false, allowed: false,
-    allow_reason: null, ...over,
+    allow_reason: null, doc: "", ...over,
   };
 }
 
