@@ -5,7 +5,11 @@ table with intervals, matching the API's numbers."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -163,3 +167,31 @@ def test_2x3_sweep_from_the_form_runs_and_shows_bands_and_final_table(signed_in:
     link.click()
     page.wait_for_url(f"**/runs/{run_id}")
     assert server.api("GET", f"/runs/{run_id}")["sweep_id"] == sweep_id
+
+
+def test_a_viewer_reads_sweeps_but_gets_no_form(browser: Any, server: Server) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "BROKER_URL"}}
+    grpolab = Path(sys.executable).with_name("grpolab")
+    add = [
+        str(grpolab),
+        "user",
+        "add",
+        "sweep-viewer",
+        "--role",
+        "viewer",
+        "--data-dir",
+        str(server.data_dir),
+    ]
+    token = subprocess.run(
+        add, capture_output=True, text=True, env=env, check=True, timeout=120
+    ).stdout.strip()
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.goto(f"{server.url}/#token={token}")
+    page.get_by_test_id("me").wait_for()
+    page.goto(f"{server.url}/sweeps")
+    page.get_by_text("A viewer reads sweeps; a member or an admin starts them.").wait_for()
+    assert page.get_by_role("button", name="New sweep").count() == 0
+    if sweep_count(server):  # the sweeps made by the tests above are listed for the viewer too
+        page.locator("tr[data-sweep-id]").first.wait_for()
+    ctx.close()

@@ -24,18 +24,24 @@ const MAX_RUNS = 100;
 export function Sweeps() {
   const [showForm, setShowForm] = useState(false);
   const sweeps = useLoad((s) => api.get<SweepList>("/sweeps?limit=100", s), [], 5000);
+  const me = useLoad((s) => api.get<{ name: string; role?: string }>("/me", s), []);
+  const viewer = me.data?.role === "viewer";
   const items = sweeps.data?.items ?? [];
   return (
     <main id="main">
       <div className="page-head">
         <h1>Sweeps</h1>
         <div className="actions">
-          <button className="primary" aria-expanded={showForm} onClick={() => setShowForm((v) => !v)}>
-            {showForm ? "Close the form" : "New sweep"}
-          </button>
+          {viewer ? (
+            <span className="muted">A viewer reads sweeps; a member or an admin starts them.</span>
+          ) : (
+            <button className="primary" aria-expanded={showForm} onClick={() => setShowForm((v) => !v)}>
+              {showForm ? "Close the form" : "New sweep"}
+            </button>
+          )}
         </div>
       </div>
-      {showForm && <NewSweep />}
+      {showForm && !viewer && <NewSweep />}
       <ErrorBox error={sweeps.error} title="Could not load sweeps" />
       {sweeps.data && items.length === 0 && !showForm && (
         <p className="empty">No sweeps yet. A sweep runs one config over a grid of values, with several seeds per arm.</p>
