@@ -185,7 +185,9 @@ def checkpoints(folder: Path) -> dict[int, Path]:
 
 def describe(step: int, path: Path) -> dict[str, Any]:
     files = folder_files(path)
-    created = (path / "state.json").stat().st_mtime if (path / "state.json").is_file() else path.stat().st_mtime
+    created = (
+        (path / "state.json").stat().st_mtime if (path / "state.json").is_file() else path.stat().st_mtime
+    )
     return {
         "step": step,
         "size": sum(f.size for f in files),

@@ -143,7 +143,8 @@ class RunPatch(BaseModel):
         None,
         max_length=20,
         description="The new tag list (replaces the old one; letters, digits, `_.:/-`, at most 64 each).",
-        json_schema_extra={"items": {"type": "string", "pattern": TAG_PATTERN}},
+        # with the None alternative pydantic writes the limit as maxLength, which arrays ignore
+        json_schema_extra={"items": {"type": "string", "pattern": TAG_PATTERN}, "maxItems": 20},
     )
     notes: str | SkipJsonSchema[None] = Field(
         None,

@@ -88,6 +88,9 @@ class SweepCreate(BaseModel):
 
 
 class ArmCheck(BaseModel):
+    # a response: every field is always present, so the generated TypeScript type says so
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     index: int = Field(description="0-based position of the arm in the expansion (last grid key fastest).")
     overrides: dict[str, Any] = Field(description='What this arm sets, `{"dotted.key": value}`.')
     label: str = Field(description='The overrides as text, e.g. `algorithm.estimator="rloo", run.seed=1`.')

@@ -64,7 +64,17 @@ def export_checkpoint(settings: Settings, run_id: str, step: int) -> str:
 
 def _run_export(settings: Settings, run_dir: Path, step: int, out: Path) -> str | None:
     """`grpolab export RUN --out OUT --checkpoint STEP` in a child process; None on success, else why not."""
-    command = [sys.executable, "-m", "grpolab", "export", str(run_dir), "--out", str(out), "--checkpoint", str(step)]
+    command = [
+        sys.executable,
+        "-m",
+        "grpolab",
+        "export",
+        str(run_dir),
+        "--out",
+        str(out),
+        "--checkpoint",
+        str(step),
+    ]
     # the export needs no credentials: keep the database and broker URLs (passwords) out of its environment
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BROKER_URL")}
     try:

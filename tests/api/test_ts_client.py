@@ -26,7 +26,9 @@ def test_generated_typescript_client_is_current(tmp_path: Path) -> None:
     doc.write_text(json.dumps(openapi_document(), indent=1, sort_keys=True) + "\n")
     out = tmp_path / "schema.gen.ts"
     subprocess.run([str(GENERATOR), str(doc), "-o", str(out)], check=True, capture_output=True, timeout=120)
-    assert COMMITTED.exists(), "frontend/src/api/schema.gen.ts is missing: run `cd frontend && npm run gen:api`"
+    assert COMMITTED.exists(), (
+        "frontend/src/api/schema.gen.ts is missing: run `cd frontend && npm run gen:api`"
+    )
     assert out.read_text() == COMMITTED.read_text(), (
         "frontend/src/api/schema.gen.ts is stale (the API changed): run `cd frontend && npm run gen:api` and commit"
     )

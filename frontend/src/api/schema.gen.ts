@@ -734,17 +734,17 @@ export interface components {
              * Code
              * @description `invalid_config` or `lint_failed` when not ok.
              */
-            code?: string | null;
+            code: string | null;
             /**
              * Errors
              * @description Config errors of this arm.
              */
-            errors?: components["schemas"]["FieldErrorOut"][];
+            errors: components["schemas"]["FieldErrorOut"][];
             /**
              * Findings
              * @description Lint findings of this arm.
              */
-            findings?: components["schemas"]["FindingOut"][];
+            findings: components["schemas"]["FindingOut"][];
             /**
              * Index
              * @description 0-based position of the arm in the expansion (last grid key fastest).
@@ -759,7 +759,7 @@ export interface components {
              * Message
              * @description Why the arm is refused, when not ok.
              */
-            message?: string | null;
+            message: string | null;
             /**
              * Ok
              * @description Whether this arm would be accepted (valid and no unacknowledged error).

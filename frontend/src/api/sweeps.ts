@@ -1,102 +1,22 @@
 // Shapes of the sweeps endpoints (/api/v1/sweeps, api/sweep_schemas.py) and the grid helpers of the form.
 
-import type { FieldErrorItem, Finding, RunSummary } from "./types";
+import type { components } from "./schema.gen";
 
-export interface AllowItem {
-  rule: string;
-  reason: string;
-}
+type Schemas = components["schemas"];
 
+export type AllowItem = Schemas["AllowItem"];
 /** POST /sweeps and /sweeps/preview. */
-export interface SweepCreate {
-  name: string;
-  config_text: string;
-  grid: Record<string, unknown[]>;
-  project?: string;
-  tags?: string[];
-  allow?: AllowItem[];
-}
-
-export interface ArmCheck {
-  index: number;
-  overrides: Record<string, unknown>;
-  label: string;
-  ok: boolean;
-  code: string | null;
-  message: string | null;
-  errors: FieldErrorItem[];
-  findings: Finding[];
-}
-
-export interface SweepPreview {
-  count: number;
-  ok: boolean;
-  arms: ArmCheck[];
-}
-
-export interface Sweep {
-  id: string;
-  name: string;
-  project: string;
-  owner: string | null;
-  created_at: string;
-  archived: boolean;
-  grid: Record<string, unknown[]>;
-  runs: number;
-  counts: Record<string, number>;
-  status: "queued" | "running" | "finished";
-}
-
-export interface SweepList {
-  items: Sweep[];
-  total: number;
-}
-
-export interface SweepRun extends RunSummary {
-  sweep_arm: Record<string, unknown> | null;
-}
-
-export interface SweepDetail extends Sweep {
-  config_text: string;
-  items: SweepRun[];
-}
-
-export interface BandPoint {
-  step: number;
-  n: number;
-  mean: number;
-  std: number | null;
-  ci_low: number | null;
-  ci_high: number | null;
-}
-
-export interface FinalStat {
-  n: number;
-  mean: number | null;
-  std: number | null;
-  ci_low: number | null;
-  ci_high: number | null;
-  values: number[];
-  note: string | null;
-}
-
-export interface SweepGroup {
-  key: string;
-  label: string;
-  overrides: Record<string, unknown>;
-  run_ids: string[];
-  seeds: unknown[];
-  statuses: string[];
-  bands: Record<string, BandPoint[]>;
-  final: Record<string, FinalStat>;
-}
-
-export interface SweepSummary {
-  sweep_id: string;
-  metrics: string[];
-  confidence: number;
-  groups: SweepGroup[];
-}
+export type SweepCreate = Schemas["SweepCreate"];
+export type ArmCheck = Schemas["ArmCheck"];
+export type SweepPreview = Schemas["SweepPreview"];
+export type Sweep = Schemas["SweepOut"];
+export type SweepList = Schemas["SweepList"];
+export type SweepRun = Schemas["SweepRun"];
+export type SweepDetail = Schemas["SweepDetailOut"];
+export type BandPoint = Schemas["BandPoint"];
+export type FinalStat = Schemas["FinalStat"];
+export type SweepGroup = Schemas["SweepGroup"];
+export type SweepSummary = Schemas["SweepSummary"];
 
 /**
  * One grid row's text as values: `grpo, rloo` → ["grpo", "rloo"]; numbers, true/false and null are read as
