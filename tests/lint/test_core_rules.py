@@ -126,3 +126,15 @@ def test_gl008_std_eps() -> None:
     assert rules_of("algorithm:\n  std_eps: -1.0e-9\n")["GL008"] == ("error", 2)
     assert "GL008" not in rules_of("algorithm:\n  std_eps: 1.0e-9\n")
     assert "GL008" not in rules_of("algorithm:\n  estimator: drgrpo\n  std_eps: 0\n")
+
+
+def test_a_config_sent_as_an_object_is_not_read_as_all_defaults() -> None:
+    # POST /runs with `config` (an object) has no source text: keys it spells out are still not defaults
+    from training.config_io import validate_raw
+    from training.lint import lint_loaded
+
+    given = lint_loaded(
+        validate_raw({"algorithm": {"estimator": "grpo", "norm_return": True}}, None, "<config>")
+    )
+    gl001 = [f for f in given.findings if f.rule == "GL001"]
+    assert len(gl001) == 1 and gl001[0].from_default is False and gl001[0].severity == "error"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from training.config_io import LoadedConfig, load_text
 from training.lint.adapters import Mapped
 from training.lint.concepts import BatchWhitening, Concepts, Origin
@@ -102,10 +104,22 @@ def map_loaded(loaded: LoadedConfig) -> Mapped:
             pointer=pointer,
             line=pos.line if pos else None,
             column=pos.column if pos else None,
-            default=not (loaded.source and loaded.source.has(pointer)),
+            default=not _given(loaded, pointer),
         )
     allow = {x.rule: x.reason for x in cfg.lint.allow}
     return Mapped(concepts=c, allow=allow, loaded=loaded)
+
+
+def _given(loaded: LoadedConfig, pointer: str) -> bool:
+    """Whether the config spells the key out: its source text when there is one, else the object it came as."""
+    if loaded.source is not None:
+        return loaded.source.has(pointer)
+    node: Any = loaded.raw
+    for part in pointer.strip("/").split("/"):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:
