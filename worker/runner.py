@@ -267,8 +267,13 @@ class RunSupervisor:
                 s.rollback()
                 self.lost = True
                 return
-            if s.execute(select(Run.cancel_requested).where(Run.id == self.run_id)).scalar_one():
-                self.cancel_reason = self.cancel_reason or "cancelled on request"
+            asked, by = s.execute(
+                select(Run.cancel_requested, Run.cancel_requested_by).where(Run.id == self.run_id)
+            ).one()
+            if asked:
+                self.cancel_reason = self.cancel_reason or (
+                    f"cancelled by {by}" if by else "cancelled on request"
+                )
         self.seq = seq  # committed
 
     def _write_metrics(self, s: Session, metrics: dict[int, dict[str, Any]]) -> None:

@@ -324,7 +324,7 @@ def cancel_run(run_id: RUN_ID, session: SessionDep, user: CurrentUser) -> Any:
         n = session.execute(
             update(Run)
             .where(Run.id == run_id, Run.status == RunStatus.RUNNING.value)
-            .values(cancel_requested=True)
+            .values(cancel_requested=True, cancel_requested_by=user.name)
         ).rowcount  # type: ignore[attr-defined]
         if n != 1:
             session.rollback()

@@ -64,7 +64,13 @@ def transition(
         values["finished_at"] = at
         values["heartbeat_at"] = None
     elif to is S.QUEUED:
-        values.update(finished_at=None, heartbeat_at=None, cancel_requested=False, enqueued_at=at)
+        values.update(
+            finished_at=None,
+            heartbeat_at=None,
+            cancel_requested=False,
+            cancel_requested_by=None,
+            enqueued_at=at,
+        )
     stmt = (
         update(Run)
         .where(Run.id == run_id, Run.status.in_([s.value for s in sources]), *guard)

@@ -93,6 +93,7 @@ class Run(Base):
     worker: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancel_requested_by: Mapped[str | None] = mapped_column(String(100))
     step: Mapped[int] = mapped_column(Integer, default=0)
     total_steps: Mapped[int] = mapped_column(Integer, default=0)
     last_reward: Mapped[float | None] = mapped_column(Float)

@@ -68,6 +68,9 @@ def test_cancel_running_run(stack) -> None:
     done = wait_status(stack.client, run["id"], {"cancelled", "failed", "succeeded"}, 30)
     assert done["status"] == "cancelled", done
     assert done["summary"]["stopped"] is True
+    # who asked is in the history, as for a queued run's cancel (ui-review B14)
+    me = stack.client.get("/api/v1/me").json()["name"]
+    assert done["history"][-1]["reason"] == f"cancelled by {me}", done["history"]
     assert stack.client.post(f"/api/v1/runs/{run['id']}/cancel").status_code == 409
 
 
