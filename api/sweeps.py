@@ -26,6 +26,7 @@ from service.broker import enqueue_run
 from service.db.lifecycle import create_run_history
 from service.db.models import FINISHED, Run, RunStatus, Sweep, User, utcnow
 from service.queue_status import waiting_reason_for
+from service.runs import new_run_row
 from service.settings import Settings
 from training.sourcemap import ConfigSyntaxError, SourceMap, parse_text
 
@@ -175,51 +176,6 @@ def refuse_if_any(arms: list[Arm]) -> None:
     )
 
 
-def _run_row(
-    settings: Settings, arm: Arm, sweep_id: str, project: str, user: Identity, now: Any
-) -> dict[str, Any]:
-    """The runs row of one arm: the same columns POST /runs writes, plus the sweep link and the overrides."""
-    p = arm.prepared
-    assert p is not None
-    run_id = uuid.uuid4().hex[:12]
-    out = (
-        settings.data_dir.resolve() / p.output_subdir / run_id
-        if p.output_subdir
-        else settings.runs_dir / run_id
-    )
-    return {
-        "id": run_id,
-        "name": p.name,
-        "status": RunStatus.QUEUED.value,
-        "tags": p.tags,
-        "tags_index": "," + ",".join(p.tags) + ",",
-        "config": p.config,
-        "config_text": p.config_text,
-        "findings": p.findings,
-        "queue": p.queue,
-        "idempotency_key": None,
-        "created_by": user.name,
-        "owner_id": user.user_id,
-        "created_at": now,
-        "enqueued_at": now,
-        "attempts": 0,
-        "cancel_requested": False,
-        "step": 0,
-        "total_steps": int(p.config["run"]["steps"]),
-        "reward_sparkline": [],
-        "log_seq": 0,
-        "output_dir": str(out),
-        "project": project,
-        "sweep_id": sweep_id,
-        "sweep_arm": arm.overrides,
-        "executor": "local",
-        "nodes": 1,
-        "ranks": 1,
-        "notes": "",
-        "archived": False,
-    }
-
-
 def store(
     session: Session, settings: Settings, body: SweepCreate, arms: list[Arm], project: str, user: Identity
 ) -> tuple[Sweep, list[dict[str, Any]]]:
@@ -235,11 +191,23 @@ def store(
         created_at=now,
         archived=False,
     )
-    rows = [_run_row(settings, a, sweep.id, project, user, now) for a in arms]
+    prepared = [a.prepared for a in arms if a.prepared is not None]
     # never silently forever-queued: a queue no live worker consumes is said at once, as for POST /runs
-    reasons = {q: waiting_reason_for(session, settings, q) for q in {r["queue"] for r in rows}}
-    for row in rows:
-        row["waiting_reason"] = reasons[row["queue"]]
+    reasons = {q: waiting_reason_for(session, settings, q) for q in {p.queue for p in prepared}}
+    rows = [
+        new_run_row(
+            settings,
+            p,
+            owner_name=user.name,
+            owner_id=user.user_id,
+            now=now,
+            project=project,
+            sweep_id=sweep.id,
+            sweep_arm=a.overrides,
+            waiting_reason=reasons[p.queue],
+        )
+        for a, p in zip(arms, prepared, strict=True)
+    ]
     session.add(sweep)
     session.flush()
     conn = session.connection()

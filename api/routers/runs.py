@@ -5,7 +5,6 @@ Who may change a run: its owner (a member) or an admin (api.deps.ensure_can_modi
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -45,6 +44,7 @@ from service.broker import enqueue_run
 from service.db.lifecycle import create_run_history, transition
 from service.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
 from service.queue_status import waiting_reason_for
+from service.runs import new_run_row
 
 log = logging.getLogger("grpolab.api")
 router = APIRouter(prefix="/runs", tags=["runs"], route_class=OneThreadRoute)
@@ -139,44 +139,19 @@ def create_run(
             raise
         response.status_code = 200
         return replay
-    run_id = uuid.uuid4().hex[:12]
     now = utcnow()
-    out = (
-        settings.data_dir.resolve() / p.output_subdir / run_id
-        if p.output_subdir
-        else settings.runs_dir / run_id
-    )
-    values: dict[str, Any] = {
-        "id": run_id,
-        "name": p.name,
-        "status": RunStatus.QUEUED.value,
-        "tags": p.tags,
-        "tags_index": "," + ",".join(p.tags) + ",",
-        "config": p.config,
-        "config_text": p.config_text,
-        "findings": p.findings,
-        "queue": p.queue,
-        "idempotency_key": stored_key,
-        "created_by": user.name,
-        "owner_id": user.user_id,
-        "created_at": now,
-        "enqueued_at": now,
-        "attempts": 0,
-        "cancel_requested": False,
-        "step": 0,
-        "total_steps": int(p.config["run"]["steps"]),
-        "reward_sparkline": [],
-        "log_seq": 0,
-        "output_dir": str(out),
-        "project": body.project,
-        "executor": "local",
-        "nodes": 1,
-        "ranks": 1,
-        "notes": "",
-        "archived": False,
+    values = new_run_row(
+        settings,
+        p,
+        owner_name=user.name,
+        owner_id=user.user_id,
+        now=now,
+        project=body.project,
+        idempotency_key=stored_key,
         # never silently forever-queued: a queue no live worker consumes is said at once (service.queue_status)
-        "waiting_reason": waiting_reason_for(session, settings, p.queue),
-    }
+        waiting_reason=waiting_reason_for(session, settings, p.queue),
+    )
+    run_id = values["id"]
     reason = f"submitted by {user.name}"
     try:
         # Core on the session's own connection (one pooled connection per request, never two), parameters
