@@ -7,7 +7,7 @@ ARG PIP_INDEX_URL
 ARG PIP_EXTRA_INDEX_URL
 ARG PIP_FIND_LINKS
 ARG PIP_CERT
-USER root
-RUN pip install "ray[default]==2.58.0"
+USER 0
+RUN pip install --no-cache-dir "ray[default]==2.58.0"
 USER 1000:1000
 ENV RAY_USAGE_STATS_ENABLED=0
