@@ -28,7 +28,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 # optional port 0-65535, then anything without spaces or control characters; no `user:password@`
 _HOST = r"[A-Za-z0-9._~%!$&'()*+,;=-]+"
 _PORT = r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
-URL_PATTERN = rf"^https?://{_HOST}{_PORT}(?:[/?#][^\s\x00-\x1f\x7f]*)?$"
+URL_PATTERN = rf"^https?://{_HOST}{_PORT}(?:[/?#][^\s\x00-\x1f\x7f-\x9f\ud800-\udfff]*)?$"
 MAX_PER_USER = 20  # webhooks one user may create: a handful of channels, not a fan-out service
 EventName = Literal["run.succeeded", "run.failed", "run.cancelled", "sweep.finished"]
 WEBHOOK_ID = Annotated[int, Path(ge=1, le=2**31 - 1, description="Webhook id.")]
