@@ -203,6 +203,11 @@ class Sweep(Base):
     grid: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # a retried POST /sweeps with the same Idempotency-Key (api.idempotency.scoped_key) gets this sweep back when
+    # its body has the same digest, and a 409 otherwise
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_digest: Mapped[str | None] = mapped_column(String(80))
 
 
 class WorkerRecord(Base):

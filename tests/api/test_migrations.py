@@ -33,6 +33,14 @@ RUNS = [("r-alice", "alice"), ("r-bob", "bob"), ("r-nobody", None), ("r-gone", "
 
 
 def _upgrade(url: str, revision: str) -> None:
+    _alembic("upgrade", url, revision)
+
+
+def _downgrade(url: str, revision: str) -> None:
+    _alembic("downgrade", url, revision)
+
+
+def _alembic(action: str, url: str, revision: str) -> None:
     from alembic import command
     from alembic.config import Config
 
@@ -44,7 +52,7 @@ def _upgrade(url: str, revision: str) -> None:
     engine = get_engine(url, DbTuning(pool_size=1, max_overflow=0, statement_timeout_s=0))
     cfg.attributes["engine"] = engine
     try:
-        command.upgrade(cfg, revision)
+        getattr(command, action)(cfg, revision)
     finally:
         engine.dispose()
 
@@ -133,3 +141,50 @@ def test_migration_from_0001_with_data_on_sqlite(tmp_path) -> None:  # type: ign
     _fill_0001(url)
     migrate(url)
     _check_migrated(url)
+
+
+# --- 0003 -> 0004: a stored sweep gains empty notes and no Idempotency-Key; keys are unique; 0004 downgrades ---
+
+
+def _check_sweeps_0004(url: str) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    _upgrade(url, "0003")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    insert = (
+        "INSERT INTO sweeps (id, name, project, config_text, grid, created_at, archived) "
+        "VALUES (:id, 'old', 'default', 'run: {}', '{\"run.seed\": [0]}', :t, :f)"
+    )
+    with get_engine(url).begin() as conn:
+        conn.execute(text(insert), {"id": "s-old", "t": now, "f": False})
+    migrate(url)
+    assert _diff(url) == []
+    with get_engine(url).begin() as conn:
+        row = conn.execute(text("SELECT name, notes, idempotency_key, request_digest FROM sweeps")).one()
+        assert tuple(row) == ("old", "", None, None)
+        conn.execute(text("UPDATE sweeps SET idempotency_key = 'sha256:k' WHERE id = 's-old'"))
+    with pytest.raises(IntegrityError), get_engine(url).begin() as conn:
+        conn.execute(text(insert), {"id": "s-twin", "t": now, "f": False})
+        conn.execute(text("UPDATE sweeps SET idempotency_key = 'sha256:k' WHERE id = 's-twin'"))
+    _downgrade(url, "0003")
+    with get_engine(url).connect() as conn:
+        assert conn.execute(text("SELECT id, name FROM sweeps")).all() == [("s-old", "old")]
+
+
+def test_sweeps_0004_on_postgres() -> None:
+    from infra import FreshDatabase, postgres_available
+
+    if why := postgres_available():
+        pytest.skip(why)
+    db = FreshDatabase()
+    try:
+        _check_sweeps_0004(db.url)
+    finally:
+        db.drop()
+
+
+def test_sweeps_0004_on_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _check_sweeps_0004(f"sqlite:///{tmp_path / 'sweeps.db'}")
