@@ -66,7 +66,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy training/config.py training/sourcemap.py training/lint
+	$(VENV)/bin/mypy training/config*.py training/sourcemap.py training/lint
 	$(VENV)/bin/mypy --follow-imports=silent service api worker
 
 test: venv gpu-path frontend frontend-test chromium lint
