@@ -335,8 +335,6 @@ def retry_run(run_id: RUN_ID, settings: SettingsDep, session: SessionDep, user: 
         RunStatus.QUEUED,
         f"retried by {user.name}",
         from_={RunStatus.FAILED, RunStatus.CANCELLED},
-        attempts=0,
-        error=None,
     )
     if not ok:
         session.rollback()

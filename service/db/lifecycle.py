@@ -1,9 +1,9 @@
 """The run lifecycle: every status change goes through `transition`, which is also the atomic claim.
 
 queued → running → succeeded | failed | cancelled; running → queued (worker lost, resume from checkpoint);
-failed | cancelled → queued (retry); queued → cancelled. `transition` is one conditional UPDATE
-(`WHERE status IN (allowed sources)`), so two workers racing for a run, or a cancel racing a finish, leave
-exactly one winner and one history row.
+failed | cancelled → queued (retry: the run starts afresh, RETRY_RESETS); queued → cancelled. `transition` is one
+conditional UPDATE (`WHERE status IN (allowed sources)`), so two workers racing for a run, or a cancel racing a
+finish, leave exactly one winner and one history row.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ ALLOWED: dict[RunStatus, frozenset[RunStatus]] = {
     S.CANCELLED: frozenset({S.QUEUED}),
     S.SUCCEEDED: frozenset(),
 }
+# A retry starts the run afresh: the previous attempts' counters, times and end state go (the run_events rows keep
+# them), while a requeue after a lost worker keeps counting attempts (max_attempts) and its started_at.
+RETRY_RESETS: dict[str, Any] = {"attempts": 0, "started_at": None, "error": None, "summary": None}
 
 
 def sources_of(target: RunStatus) -> frozenset[RunStatus]:
@@ -52,6 +55,11 @@ def transition(
     sources = allowed if from_ is None else frozenset(from_) & allowed
     if not sources:
         raise ValueError(f"no transition from {sorted(from_ or [])} to {to}")
+    retry = to is S.QUEUED and sources <= FINISHED
+    if to is S.QUEUED and not retry and sources & FINISHED:
+        raise ValueError(
+            "a move to queued is a retry (from failed or cancelled) or a requeue (from running): not both"
+        )
     at = at or utcnow()
     values: dict[str, Any] = {"status": to.value, **fields}
     if to is not S.QUEUED:
@@ -70,6 +78,7 @@ def transition(
             cancel_requested=False,
             cancel_requested_by=None,
             enqueued_at=at,
+            **(RETRY_RESETS if retry else {}),
         )
     stmt = (
         update(Run)

@@ -116,6 +116,57 @@ def test_cancel_queued_then_conflict_then_retry(client, settings) -> None:
     assert queued_messages(settings) == 2  # submit + retry
 
 
+def test_retry_starts_afresh_and_keeps_the_history(client, settings) -> None:
+    """B7: a retried run's counters, times and end state are the new attempt's; the events keep the old ones."""
+    from service.db.lifecycle import transition
+    from service.db.models import RunStatus
+    from service.db.session import session_scope
+
+    run_id = client.post("/api/v1/runs", json={"config": {}}).json()["id"]
+    with session_scope(settings.db_url) as s:
+        assert transition(
+            s, run_id, RunStatus.RUNNING, "claimed by w1", from_={RunStatus.QUEUED}, worker="w1"
+        )
+        assert transition(s, run_id, RunStatus.QUEUED, "worker w1 lost", from_={RunStatus.RUNNING})
+        assert transition(
+            s, run_id, RunStatus.RUNNING, "claimed by w2", from_={RunStatus.QUEUED}, worker="w2"
+        )
+        died = {"error": "the trainer died", "summary": {"steps": 80, "stopped": True}}
+        assert transition(s, run_id, RunStatus.FAILED, "the trainer died", from_={RunStatus.RUNNING}, **died)
+    failed = client.get(f"/api/v1/runs/{run_id}").json()
+    assert failed["attempts"] == 2 and failed["error"] == "the trainer died"
+    assert (
+        failed["started_at"] and failed["finished_at"] and failed["summary"] == {"steps": 80, "stopped": True}
+    )
+
+    retried = client.post(f"/api/v1/runs/{run_id}/retry")
+    assert retried.status_code == 200, retried.text
+    run = retried.json()
+    assert run["status"] == "queued" and run["attempts"] == 0
+    assert run["started_at"] is None and run["finished_at"] is None
+    assert run["error"] is None and run["summary"] is None and run["cancel_requested"] is False
+    assert [(h["status"], h["reason"]) for h in run["history"]] == [
+        ("queued", failed["history"][0]["reason"]),
+        ("running", "claimed by w1"),
+        ("queued", "worker w1 lost"),
+        ("running", "claimed by w2"),
+        ("failed", "the trainer died"),
+        ("queued", "retried by tester"),
+    ]
+    assert client.get(f"/api/v1/runs/{run_id}").json()["attempts"] == 0  # stored, not only in the response
+
+    # after the retry a lost worker counts again from the new attempt, and keeps its start time
+    with session_scope(settings.db_url) as s:
+        assert transition(
+            s, run_id, RunStatus.RUNNING, "claimed by w3", from_={RunStatus.QUEUED}, worker="w3"
+        )
+    started = client.get(f"/api/v1/runs/{run_id}").json()["started_at"]
+    with session_scope(settings.db_url) as s:
+        assert transition(s, run_id, RunStatus.QUEUED, "worker w3 lost", from_={RunStatus.RUNNING})
+    requeued = client.get(f"/api/v1/runs/{run_id}").json()
+    assert requeued["attempts"] == 1 and requeued["started_at"] == started is not None
+
+
 def test_transition_is_the_atomic_claim(settings, client) -> None:
     from service.db.lifecycle import transition
     from service.db.models import RunStatus
