@@ -12,7 +12,7 @@ cannot see (an unread `--config base.yaml`, an opaque `$EXTRA_ARGS`) are unknown
 read of such a key still returns the adapter's default (so the adapter's code stays a plain description of the
 framework), but its `Origin` says *unknown* with the reason, and the read is logged in the current `Reading`: the
 engine then re-runs the adapter with other values for that key to see which findings depend on it, and turns
-those into infos (see `engine.py`).
+those into infos (see `unknown_values.py`).
 """
 
 from __future__ import annotations
