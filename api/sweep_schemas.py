@@ -10,10 +10,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from api.schemas import (
     NAME_PATTERN,
     NO_NUL_PATTERN,
-    TAG_PATTERN,
     FieldErrorOut,
     FindingOut,
     RunSummary,
+    Tags,
     _printable_name,
 )
 from api.sweep_grid import GRID_KEY_PATTERN, MAX_ARMS
@@ -73,12 +73,7 @@ class SweepCreate(BaseModel):
         description="Project of the sweep and its runs (default: `default`).",
         json_schema_extra={"pattern": NAME_PATTERN},
     )
-    tags: list[str] = Field(
-        default_factory=list,
-        max_length=20,
-        description="Tags given to every run of the sweep.",
-        json_schema_extra={"items": {"type": "string", "pattern": TAG_PATTERN}},
-    )
+    tags: Tags = Field(default_factory=list, description="Tags given to every run of the sweep.")
     allow: list[AllowItem] = Field(
         default_factory=list,
         max_length=50,
