@@ -31,6 +31,13 @@ def _printable_name(name: str | None) -> str | None:
     return name
 
 
+# the tags of a new run and of a sweep (given to each of its runs): the item pattern is published, and
+# api.submission.check_tags enforces it with a message naming the tag
+Tags = Annotated[
+    list[str],
+    Field(max_length=20, json_schema_extra={"items": {"type": "string", "pattern": TAG_PATTERN}}),
+]
+
 EXAMPLE_CONFIG_TEXT = "algorithm:\n  estimator: grpo\n  group_size: 8\nrun:\n  steps: 20\n"
 
 
@@ -106,11 +113,9 @@ class RunCreate(BaseModel):
         description="The run config as YAML or JSON text (errors get line/column).",
         json_schema_extra={"pattern": NO_NUL_PATTERN},
     )
-    tags: list[str] = Field(
+    tags: Tags = Field(
         default_factory=list,
-        max_length=20,
         description="Labels to filter runs by (letters, digits, `_.:/-`, at most 64 characters each).",
-        json_schema_extra={"items": {"type": "string", "pattern": TAG_PATTERN}},
     )
     project: str = Field(
         "default",
