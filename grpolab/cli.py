@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "user": "user",
     "project": "project",
     "cluster": "cluster",
+    "webhook": "webhook",
 }
 
 DESCRIPTION = """\

@@ -58,7 +58,7 @@ class Client:
                 detail = {"message": str(detail)}
             detail.setdefault("message", f"HTTP {r.status_code}")
             raise ApiFailure(r.status_code, detail)
-        return r.json()
+        return r.json() if r.content else None  # 204 No Content (DELETE) has no body
 
 
 def format_finding(f: dict[str, Any], path: str = "") -> str:
