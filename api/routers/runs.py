@@ -5,12 +5,13 @@ Who may change a run: its owner (a member) or an admin (api.deps.ensure_can_modi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import Session, load_only
 
 from api.deps import CurrentUser, MemberUser, OneThreadRoute, SessionDep, SettingsDep, ensure_can_modify
 from api.errors import ApiError
@@ -40,6 +41,7 @@ from api.schemas import (
     StatusName,
 )
 from api.submission import check_project, check_tags, prepare
+from service.auth import Identity
 from service.broker import enqueue_run
 from service.db.lifecycle import create_run_history, transition
 from service.db.models import LogLine, MetricPoint, Run, RunStatus, utcnow
@@ -61,6 +63,8 @@ FORBIDDEN: dict[int | str, dict[str, Any]] = {
         "description": "`forbidden`: a viewer, or a member acting on another user's run (the reason is given).",
     }
 }
+# a route that changes a run: its owner (a member) or an admin only
+CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, **FORBIDDEN}
 QUOTA: dict[int | str, dict[str, Any]] = {
     429: {
         "model": ErrorBody,
@@ -70,6 +74,24 @@ QUOTA: dict[int | str, dict[str, Any]] = {
 }
 # run ids are 12 hex digits; anything outside this alphabet (NUL, spaces, ...) is refused before any query
 RUN_ID = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$", description="Run id.")]
+
+
+def _run_to_change(session: Session, run_id: str, user: Identity) -> Run:
+    """The run, if `user` may change it: 404 when there is none, 403 for a viewer or another member."""
+    run = get_run(session, run_id)
+    ensure_can_modify(user, run.owner_id, f"run {run_id}", run.created_by)
+    return run
+
+
+def _settle(session: Session, run: Run, changed: bool, refusal: Callable[[str], str]) -> None:
+    """Commit a state change this request made and re-read the run; if another change came first (`changed` is
+    false), undo and answer 409 with `refusal(the status the run is in now)`."""
+    if not changed:
+        session.rollback()
+        session.refresh(run)
+        raise ApiError(409, "conflict", refusal(run.status))
+    session.commit()
+    session.refresh(run)
 
 
 def _send(settings: Any, session: Any, run_id: str, queue: str) -> None:
@@ -257,16 +279,14 @@ def read_run(run_id: RUN_ID, session: SessionDep, _user: CurrentUser) -> Any:
     response_model=RunDetail,
     summary="Rename a run, edit its tags or notes, archive or unarchive it",
     responses={
-        **ERRORS,
-        **FORBIDDEN,
+        **CHANGE_ERRORS,
         422: {"model": ErrorBody, "description": "A malformed field (named in `errors`)."},
     },
 )
 def patch_run(run_id: RUN_ID, body: RunPatch, session: SessionDep, user: CurrentUser) -> Any:
     """Fields left out stay as they are; `tags` and `notes` replace the old values. Its owner (a member) or an
     admin only. The run's config, status and history never change here."""
-    run = get_run(session, run_id)
-    ensure_can_modify(user, run.owner_id, f"run {run_id}", run.created_by)
+    run = _run_to_change(session, run_id, user)
     if body.tags is not None:
         check_tags(body.tags)
         tags = list(dict.fromkeys(body.tags))
@@ -287,28 +307,24 @@ def patch_run(run_id: RUN_ID, body: RunPatch, session: SessionDep, user: Current
     "/{run_id}/cancel",
     response_model=RunDetail,
     summary="Cancel a run",
-    responses={**ERRORS, **FORBIDDEN, 409: {"model": ErrorBody, "description": "The run already finished."}},
+    responses={**CHANGE_ERRORS, 409: {"model": ErrorBody, "description": "The run already finished."}},
 )
 def cancel_run(run_id: RUN_ID, session: SessionDep, user: CurrentUser) -> Any:
     """A queued run is cancelled at once; a running one is stopped by its worker within a few seconds
     (`cancel_requested` is true until then)."""
-    run = get_run(session, run_id)
-    ensure_can_modify(user, run.owner_id, f"run {run_id}", run.created_by)
+    run = _run_to_change(session, run_id, user)
     reason = f"cancelled by {user.name}"
-    if not transition(session, run_id, RunStatus.CANCELLED, reason, from_={RunStatus.QUEUED}):
-        n = session.execute(
+    changed = transition(session, run_id, RunStatus.CANCELLED, reason, from_={RunStatus.QUEUED})
+    if not changed:  # a running run is flagged: its worker stops it and makes the transition
+        flagged = session.execute(
             update(Run)
             .where(Run.id == run_id, Run.status == RunStatus.RUNNING.value)
             .values(cancel_requested=True, cancel_requested_by=user.name)
-        ).rowcount  # type: ignore[attr-defined]
-        if n != 1:
-            session.rollback()
-            session.refresh(run)
-            raise ApiError(
-                409, "conflict", f"run {run_id} already finished ({run.status}); nothing to cancel"
-            )
-    session.commit()
-    session.refresh(run)
+        )
+        changed = flagged.rowcount == 1  # type: ignore[attr-defined]
+    _settle(
+        session, run, changed, lambda status: f"run {run_id} already finished ({status}); nothing to cancel"
+    )
     return detail_dict(session, run)
 
 
@@ -317,33 +333,24 @@ def cancel_run(run_id: RUN_ID, session: SessionDep, user: CurrentUser) -> Any:
     response_model=RunDetail,
     summary="Queue a failed or cancelled run again",
     responses={
-        **ERRORS,
-        **FORBIDDEN,
+        **CHANGE_ERRORS,
         **QUOTA,
         409: {"model": ErrorBody, "description": "The run is not failed or cancelled."},
     },
 )
 def retry_run(run_id: RUN_ID, settings: SettingsDep, session: SessionDep, user: CurrentUser) -> Any:
     """The run resumes from its last checkpoint; its attempts start again from zero."""
-    run = get_run(session, run_id)
-    ensure_can_modify(user, run.owner_id, f"run {run_id}", run.created_by)
-    if run.owner_id is not None and run.status in (RunStatus.FAILED.value, RunStatus.CANCELLED.value):
+    run = _run_to_change(session, run_id, user)
+    retryable = {RunStatus.FAILED, RunStatus.CANCELLED}
+    if run.owner_id is not None and run.status in retryable:
         check_run_quota(session, settings, run.owner_id, run.created_by or user.name)
-    ok = transition(
+    changed = transition(session, run_id, RunStatus.QUEUED, f"retried by {user.name}", from_=retryable)
+    _settle(
         session,
-        run_id,
-        RunStatus.QUEUED,
-        f"retried by {user.name}",
-        from_={RunStatus.FAILED, RunStatus.CANCELLED},
+        run,
+        changed,
+        lambda status: f"run {run_id} is {status}; only failed or cancelled runs can be retried",
     )
-    if not ok:
-        session.rollback()
-        session.refresh(run)
-        raise ApiError(
-            409, "conflict", f"run {run_id} is {run.status}; only failed or cancelled runs can be retried"
-        )
-    session.commit()
-    session.refresh(run)
     _send(settings, session, run_id, run.queue)
     return detail_dict(session, run)
 
