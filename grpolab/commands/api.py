@@ -19,11 +19,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print a sign-in URL with a token (created once, kept in <data-dir>/first-token)",
     )
+    p.add_argument(
+        "--keep-alive",
+        type=int,
+        default=75,
+        metavar="SECONDS",
+        help="close an idle keep-alive connection after this long (default 75; keep it above the idle time-out of "
+        "any proxy or client pool in front, or a request sent as the server closes is reset)",
+    )
     p.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     add_data_dir(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    if not 1 <= args.keep_alive <= 3600:
+        print("grpolab api: --keep-alive must be between 1 and 3600 seconds", file=sys.stderr)
+        return 2
     apply_data_dir(args)
     import uvicorn
 
@@ -48,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        # uvicorn's 5 s default races clients that reuse a connection idle for about that long: the request
+        # arrives as the server closes and is reset (seen as httpx.ReadError under a burst)
+        timeout_keep_alive=args.keep_alive,
         access_log=False,  # request paths only; tokens travel in headers and are never logged
     )
     return 0

@@ -82,8 +82,8 @@ async def _burst(base: str, tokens: list[str]) -> tuple[Counter[int | str], Coun
                 statuses[r.status_code] += 1
             except httpx.TimeoutException:
                 statuses["timeout"] += 1
-            except httpx.TransportError as exc:
-                statuses[type(exc).__name__] += 1
+            except httpx.TransportError as exc:  # named with its cause, so a failure says which and why
+                statuses[f"{type(exc).__name__}: {exc!r} (request {i})"] += 1
 
         tasks = [asyncio.create_task(one(i)) for i in range(BURST)]
         await asyncio.sleep(0.2)
