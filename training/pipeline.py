@@ -1,6 +1,7 @@
 """The fixed GRPO pipeline, read top to bottom:
 
     run = setup(cfg)                      policy (warm-started on a fresh run), environments, backends, ranks
+                                          (training/run_setup.py)
     start = resume_or_start(run)          last checkpoint, or the first evaluation
     for step in start+1 .. run.steps:
         groups = rollout(run, rng)        B initial states × G episodes (each rank plays its share)
@@ -28,11 +29,9 @@ same seed on CPU gives identical metrics.
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,49 +39,16 @@ import numpy as np
 
 from training import checkpoint, distributed
 from training import metrics as M
-from training.backends import LearnerBackend, RolloutBackend, SamplingParams, TrainBatch
+from training.backends import SamplingParams, TrainBatch
 from training.batch import build_batch
 from training.config import RunConfig
 from training.envs.runner import Episode, play_groups
+from training.run_setup import LogCallback, MetricsCallback, Run, setup
+from training.run_setup import prompts_per_step as prompts_per_step  # callers import it from here too
 from training.samples import SampleLog
-
-MetricsCallback = Callable[[int, dict[str, float]], None]
-LogCallback = Callable[[str], None]
 
 #: Episodes per evaluation `generate` call.
 EVAL_CHUNK = 512
-
-
-@dataclass
-class Run:
-    """Everything a run's steps share, built once by `setup`."""
-
-    cfg: RunConfig
-    out_dir: Path
-    policy: Any  # training.models.Policy
-    fmt: Any  # training.envs.chat.ConversationFormat
-    new_env: Callable[[], Any]
-    learner: LearnerBackend
-    rollout: RolloutBackend
-    sampling: SamplingParams
-    ranks: distributed.Ranks
-    #: initial states per step (B) and episodes per initial state (G)
-    prompts_per_step: int
-    group_size: int
-    log: LogCallback
-    on_metrics: MetricsCallback | None
-    #: the pipeline's own state saved with each checkpoint (warm-start and start-of-run evaluation results)
-    state: dict[str, Any] = field(default_factory=dict)
-    env_pool: list[Any] = field(default_factory=list)
-    #: environments of the held-out split, for envs that have one (`has_eval_split`); None: evaluate on `new_env`
-    new_eval_env: Callable[[], Any] | None = None
-    #: the checkpoint to resume from (None: a fresh run)
-    resume_from: Path | None = None
-    eval_env_pool: list[Any] = field(default_factory=list)
-
-    @property
-    def metrics_path(self) -> Path:
-        return self.out_dir / "metrics.jsonl"
 
 
 def train(
@@ -126,169 +92,6 @@ def train(
 def _due(every: int, step: int) -> bool:
     """True every `every` steps (never when `every` is 0)."""
     return every > 0 and step % every == 0
-
-
-# -- setup ---------------------------------------------------------------------------------------------------------
-def setup(
-    cfg: RunConfig,
-    out_dir: Path,
-    *,
-    resume: bool = True,
-    on_metrics: MetricsCallback | None = None,
-    on_log: LogCallback | None = None,
-) -> Run:
-    """Policy, environment factory, sampling parameters, rollout and learner backends, this process's rank. A
-    fresh run (no checkpoint to resume) is warm-started here, before the learner exists: its KL reference and
-    DeepSpeed's fp32 master weights must start from the warm-started policy, not the random init."""
-    import torch
-    from transformers.utils import logging as hf_logging
-
-    from training.envs import make_run_env
-    from training.envs.chat import ConversationFormat
-    from training.lora import apply_lora
-    from training.models import count_parameters, load_policy
-
-    hf_logging.disable_progress_bar()  # checkpoints are saved often; their shard bars would flood the log
-    B, G = prompts_per_step(cfg), cfg.algorithm.group_size
-    on_gpu = cfg.resources.gpus > 0 and torch.cuda.is_available()
-    ranks = distributed.init(on_gpu)
-    if ranks.world > 1 and cfg.rollout.backend == "vllm":
-        raise ValueError(
-            "rollout.backend: vllm runs on one rank only for now; use `rollout.backend: hf` with several ranks "
-            "(docs/gpu.md: vLLM with several ranks)"
-        )
-    torch.set_num_threads(cfg.resources.cpu_threads)
-    if ranks.is_writer:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "config.json").write_text(cfg.model_dump_json(indent=2))
-
-    policy = apply_lora(load_policy(cfg.model, seed=cfg.run.seed), cfg.model.lora, seed=cfg.run.seed)
-    system = cfg.env.dataset.system_prompt if cfg.env.dataset else None
-    fmt = ConversationFormat(policy.tokenizer, policy.fmt, system=system)
-
-    def new_env() -> Any:
-        return make_run_env(cfg.env)
-
-    def new_eval_env() -> Any:
-        return make_run_env(cfg.env, split="eval")
-
-    probe = new_env()
-    # An env with a held-out split (grpolab:ReasoningGym-v0) is evaluated on it, never on training problems.
-    held_out = bool(getattr(getattr(probe, "unwrapped", probe), "has_eval_split", False))
-    turn_limit = cfg.env.max_turns or getattr(getattr(probe, "unwrapped", probe), "max_turns", None) or 1
-    sampling = SamplingParams(
-        max_new_tokens=cfg.rollout.max_new_tokens,
-        temperature=cfg.rollout.temperature,
-        top_p=cfg.rollout.top_p,
-        greedy=cfg.rollout.greedy,
-        stop_token_ids=fmt.stop_token_ids([*cfg.rollout.stop, getattr(probe, "stop", None) or ""]),
-        stop=tuple(s for s in cfg.rollout.stop if len(fmt.encode(s)) != 1),
-    )
-    device = (f"cuda:{ranks.local_rank}" if ranks.world > 1 else "cuda") if on_gpu else "cpu"
-    policy.model.to(device)
-    log = (on_log or _ignore) if ranks.is_writer else _ignore
-    resume_from = checkpoint.latest(out_dir) if resume else None
-    state: dict[str, Any] = {}
-    if resume_from is None:
-        n_params = count_parameters(policy.model)
-        on_ranks = f" on {ranks.world} ranks" if ranks.world > 1 else ""
-        log(
-            f"model {policy.source}: {n_params / 1e6:.2f}M parameters; env {cfg.env.id}; {B}×{G} episodes/step"
-            f"{on_ranks}"
-        )
-        if cfg.warm_start.steps > 0:
-            state["warm_start"] = _warm_start(cfg, policy, new_env, fmt, log)
-    length_norm = cfg.algorithm.length_norm_constant or cfg.rollout.max_new_tokens * turn_limit
-    # ZeRO-3 partitions the module's parameters: the hf sampler keeps its own full copy, refreshed each step from
-    # the learner's gathered export
-    zero3 = cfg.learner.backend == "deepspeed" and cfg.learner.zero_stage == 3
-    sampler = copy.deepcopy(policy.model) if zero3 and cfg.rollout.backend == "hf" else policy.model
-    learner = _build_learner(cfg, policy.model, length_norm, device)
-    return Run(
-        cfg=cfg,
-        out_dir=out_dir,
-        policy=policy,
-        fmt=fmt,
-        new_env=new_env,
-        learner=learner,
-        rollout=_build_rollout(cfg, policy, sampler, out_dir, device),
-        sampling=sampling,
-        ranks=ranks,
-        prompts_per_step=B,
-        group_size=G,
-        log=log,
-        on_metrics=on_metrics if ranks.is_writer else None,
-        state=state,
-        resume_from=resume_from,
-        new_eval_env=new_eval_env if held_out else None,
-    )
-
-
-def _warm_start(
-    cfg: RunConfig, policy: Any, new_env: Callable[[], Any], fmt: Any, log: LogCallback
-) -> dict[str, Any]:
-    from training.learner.warm_start import warm_start
-
-    t0 = time.perf_counter()
-    figures = warm_start(
-        policy.model,
-        new_env,
-        fmt,
-        cfg.warm_start,
-        cfg.run.seed,
-        log,
-        max_new_tokens=cfg.rollout.max_new_tokens,
-    )
-    figures[M.WARM_START_SECONDS] = time.perf_counter() - t0
-    return figures
-
-
-def prompts_per_step(cfg: RunConfig) -> int:
-    """B, the initial states per step: `rollout.batch_size` / `algorithm.group_size`, which must divide evenly
-    (a remainder would split a group: lint GL006)."""
-    size, g = cfg.rollout.batch_size, cfg.algorithm.group_size
-    if size % g != 0 or size < g:
-        lower, upper = max(g, size // g * g), (size // g + 1) * g
-        fix = f"{lower} or {upper}" if lower != upper and size > g else f"{g}"
-        raise ValueError(
-            f"rollout.batch_size: {size} is not a multiple of algorithm.group_size: {g} (episodes per step = "
-            f"initial states × group size); set rollout.batch_size to {fix}"
-        )
-    return size // g
-
-
-def _build_learner(cfg: RunConfig, model: Any, length_norm: float, device: str) -> LearnerBackend:
-    if cfg.learner.backend == "deepspeed":
-        from training.learner.deepspeed_backend import build_learner
-
-        return build_learner(cfg, model, length_norm)
-    from training.learner.torch_learner import TorchLearner
-
-    distributed.broadcast_parameters(model)  # replicas start identical (no-op on one rank)
-    return TorchLearner(
-        model,
-        cfg.algorithm,
-        cfg.optim,
-        default_length_norm=length_norm,
-        device=device,
-        total_steps=cfg.run.steps,
-        shared_prefix=cfg.learner.shared_prefix,
-    )
-
-
-def _build_rollout(cfg: RunConfig, policy: Any, sampler: Any, out_dir: Path, device: str) -> RolloutBackend:
-    """vLLM from the policy, or the hf sampler on `sampler` (the policy's own module unless ZeRO-3 owns it)."""
-    if cfg.rollout.backend == "vllm":
-        from training.rollout.vllm_backend import build_rollout
-
-        return build_rollout(cfg, policy, out_dir)
-    from training.rollout.hf import HFRolloutBackend
-
-    return HFRolloutBackend(sampler, policy.tokenizer, device=device)
-
-
-def _ignore(*_args: Any) -> None:
-    return None
 
 
 # -- resume or start -----------------------------------------------------------------------------------------------
