@@ -1,8 +1,10 @@
-"""Idempotency-Keys of POST /runs: stored per user, and a retried submit answered with the run it created."""
+"""Idempotency-Keys of POST /runs and POST /sweeps: stored per user, and a retried create answered with what the
+first one made (a run, a sweep) instead of a second one."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +22,23 @@ def scoped_key(user: str, key: str | None) -> str | None:
     return "sha256:" + hashlib.sha256(f"{user}\n{key}".encode()).hexdigest()
 
 
+def body_digest(body: Any) -> str:
+    """What a retry must repeat to get the first answer: a digest of the request body as JSON (defaults filled in,
+    so leaving out `tags` and sending `[]` are the same body)."""
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=True)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def key_reused(key: str | None, kind: str, existing_id: str, differs: str) -> ApiError:
+    """409: this user's key already made the `kind` ("run", "sweep") `existing_id` from a different `differs`."""
+    return ApiError(
+        409,
+        "idempotency_key_reused",
+        f"Idempotency-Key {key!r} was used for {kind} {existing_id} with a different {differs}; "
+        f"use a new key for a new {kind}",
+    )
+
+
 def replay_for_key(
     session: Session, stored_key: str | None, key: str | None, config: dict[str, Any]
 ) -> dict[str, Any] | None:
@@ -30,10 +49,5 @@ def replay_for_key(
     if existing is None:
         return None
     if existing.config != config:
-        raise ApiError(
-            409,
-            "idempotency_key_reused",
-            f"Idempotency-Key {key!r} was used for run {existing.id} with a different config; "
-            "use a new key for a new run",
-        )
+        raise key_reused(key, "run", existing.id, "config")
     return detail_dict(session, existing)

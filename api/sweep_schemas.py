@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from api.schemas import (
     NAME_PATTERN,
@@ -82,6 +83,36 @@ class SweepCreate(BaseModel):
     )
 
 
+class SweepPatch(BaseModel):
+    """Rename a sweep, edit its notes, archive or unarchive it (its owner or an admin); fields left out stay."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "estimator x seed (final)", "notes": "rloo wins", "archived": True}]
+        },
+    )
+
+    name: Annotated[str | SkipJsonSchema[None], AfterValidator(_printable_name)] = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="New display name of the sweep (printable text). Its runs keep their names.",
+        json_schema_extra={"pattern": NAME_PATTERN},
+    )
+    notes: str | SkipJsonSchema[None] = Field(
+        None,
+        max_length=20_000,
+        description="Free-text notes, e.g. what the sweep showed (replaces the old ones).",
+        json_schema_extra={"pattern": NO_NUL_PATTERN},
+    )
+    archived: bool | SkipJsonSchema[None] = Field(
+        None,
+        description="true hides the sweep from the default sweeps list (its runs stay as they are); false shows "
+        "it again.",
+    )
+
+
 class ArmCheck(BaseModel):
     # a response: every field is always present, so the generated TypeScript type says so
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
@@ -112,7 +143,8 @@ class SweepOut(BaseModel):
     project: str
     owner: str | None = Field(None, description="Name of the user who created the sweep.")
     created_at: datetime
-    archived: bool
+    archived: bool = Field(description="Hidden from the default sweeps list (`GET /sweeps?archived=`).")
+    notes: str = Field(description="Free-text notes, editable by the owner (`PATCH /sweeps/{id}`).")
     grid: dict[str, list[Any]]
     runs: int = Field(description="How many runs the sweep has.")
     counts: dict[str, int] = Field(description='Runs per status, e.g. `{"queued": 2, "succeeded": 4}`.')

@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
+from api.idempotency import body_digest, key_reused
 from api.schemas import RunCreate
 from api.submission import Prepared, prepare
 from api.sweep_grid import add_allow, apply_overrides, arm_label, check_grid, expand
@@ -177,9 +178,18 @@ def refuse_if_any(arms: list[Arm]) -> None:
 
 
 def store(
-    session: Session, settings: Settings, body: SweepCreate, arms: list[Arm], project: str, user: Identity
+    session: Session,
+    settings: Settings,
+    body: SweepCreate,
+    arms: list[Arm],
+    project: str,
+    user: Identity,
+    *,
+    idempotency_key: str | None = None,
 ) -> tuple[Sweep, list[dict[str, Any]]]:
-    """The sweep and all its runs in one transaction (all or nothing), then each run sent to its queue."""
+    """The sweep and all its runs in one transaction (all or nothing), then each run sent to its queue. A stored
+    `idempotency_key` (api.idempotency.scoped_key) that exists already raises IntegrityError before any run is
+    written (see `replay`)."""
     now = utcnow()
     sweep = Sweep(
         id=uuid.uuid4().hex[:12],
@@ -190,6 +200,9 @@ def store(
         grid=body.grid,
         created_at=now,
         archived=False,
+        notes="",
+        idempotency_key=idempotency_key,
+        request_digest=body_digest(body.model_dump(mode="json")) if idempotency_key else None,
     )
     prepared = [a.prepared for a in arms if a.prepared is not None]
     # never silently forever-queued: a queue no live worker consumes is said at once, as for POST /runs
@@ -228,6 +241,18 @@ def store(
     return sweep, rows
 
 
+def replay(session: Session, stored_key: str | None, key: str | None, body: SweepCreate) -> Sweep | None:
+    """The sweep an earlier create with this user's Idempotency-Key made (409 if its body differs), or None."""
+    if stored_key is None:
+        return None
+    existing = session.execute(select(Sweep).where(Sweep.idempotency_key == stored_key)).scalar_one_or_none()
+    if existing is None:
+        return None
+    if existing.request_digest != body_digest(body.model_dump(mode="json")):
+        raise key_reused(key, "sweep", existing.id, "body (name, config, grid, tags, project or allow)")
+    return existing
+
+
 def status_counts(session: Session, sweep_ids: list[str]) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {s: {} for s in sweep_ids}
     if not sweep_ids:
@@ -256,6 +281,7 @@ def sweep_dict(sweep: Sweep, counts: dict[str, int], owner: str | None) -> dict[
         "owner": owner,
         "created_at": sweep.created_at,
         "archived": sweep.archived,
+        "notes": sweep.notes,
         "grid": sweep.grid,
         "runs": sum(counts.values()),
         "counts": counts,

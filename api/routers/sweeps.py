@@ -1,26 +1,37 @@
-"""Sweeps: a base config × a grid of overrides → linked runs; preview, create, list, inspect, summarise, cancel."""
+"""Sweeps: a base config × a grid of overrides → linked runs; preview, create, list, inspect, edit, summarise,
+cancel."""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Header, Path, Query, Response
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from api.deps import CurrentUser, MemberUser, OneThreadRoute, SessionDep, SettingsDep, ensure_can_modify
 from api.errors import ApiError
+from api.idempotency import scoped_key
 from api.queries import SUMMARY_COLUMNS, summary_dict
 from api.quotas import check_run_quota
 from api.schemas import ErrorBody
 from api.submission import check_project
-from api.sweep_schemas import SweepCreate, SweepDetailOut, SweepList, SweepPreview, SweepSummary
+from api.sweep_schemas import (
+    SweepCreate,
+    SweepDetailOut,
+    SweepList,
+    SweepPatch,
+    SweepPreview,
+    SweepSummary,
+)
 from api.sweep_summary import DEFAULT_METRICS, ordered_runs, summarize
 from api.sweeps import (
     arm_check,
     check_arms,
     owner_names,
     refuse_if_any,
+    replay,
     status_counts,
     store,
     sweep_dict,
@@ -34,6 +45,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or invalid token."},
     404: {"model": ErrorBody, "description": "No such sweep."},
     422: {"model": ErrorBody, "description": "A malformed parameter (the field is named in `errors`)."},
+}
+FORBIDDEN: dict[str, Any] = {
+    "model": ErrorBody,
+    "description": "`forbidden`: a viewer, or a member acting on another user's sweep (the reason is given).",
 }
 SWEEP_ID = Annotated[
     str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$", description="Sweep id.")
@@ -90,6 +105,14 @@ def preview_sweep(body: SweepCreate, settings: SettingsDep, _user: CurrentUser) 
     response_model=SweepDetailOut,
     summary="Create a sweep",
     responses={
+        200: {
+            "model": SweepDetailOut,
+            "description": "Same Idempotency-Key and body as an earlier create by the same user: that sweep.",
+        },
+        409: {
+            "model": ErrorBody,
+            "description": "`idempotency_key_reused`: this user used the key for a different body.",
+        },
         **ERRORS,
         403: {"model": ErrorBody, "description": "`forbidden`: a viewer may not create sweeps."},
         429: {
@@ -105,17 +128,54 @@ def preview_sweep(body: SweepCreate, settings: SettingsDep, _user: CurrentUser) 
         },
     },
 )
-def create_sweep(body: SweepCreate, settings: SettingsDep, session: SessionDep, user: MemberUser) -> Any:
+def create_sweep(
+    body: SweepCreate,
+    settings: SettingsDep,
+    session: SessionDep,
+    user: MemberUser,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="Retrying a POST with the same key (and the same body) returns the sweep the first one "
+            "created, with 200, instead of a second sweep and its runs. Keys are per user, as for `POST /runs`.",
+        ),
+    ] = None,
+) -> Any:
     """Expand the grid into arms, validate and lint EVERY arm before anything is stored (a refused arm refuses
     the sweep), then store the sweep and its runs in one transaction and queue the runs."""
     arms = check_arms(body, settings)
     refuse_if_any(arms)
     project = body.project or DEFAULT_PROJECT
     check_project(session, project)
-    check_run_quota(session, settings, user.user_id, user.name, adding=len(arms))
-    sweep, rows = store(session, settings, body, arms, project, user)
+    stored_key = scoped_key(user.name, idempotency_key)
+    try:
+        check_run_quota(session, settings, user.user_id, user.name, adding=len(arms))
+    except ApiError:
+        # the first attempt's runs may be what fills the quota: a retry of a stored sweep still gets that sweep
+        if (earlier := replay(session, stored_key, idempotency_key, body)) is None:
+            raise
+        response.status_code = 200
+        return _replayed(session, earlier)
+    try:
+        sweep, rows = store(session, settings, body, arms, project, user, idempotency_key=stored_key)
+    except IntegrityError:
+        # the key exists (a retry, or a concurrent twin that won): nothing of this attempt was written
+        session.rollback()
+        if (earlier := replay(session, stored_key, idempotency_key, body)) is None:
+            raise
+        response.status_code = 200
+        return _replayed(session, earlier)
     warnings = sorted({r["waiting_reason"] for r in rows if r["waiting_reason"]})
     return {**_detail(session, sweep), "warnings": warnings}
+
+
+def _replayed(session: Any, sweep: Sweep) -> dict[str, Any]:
+    """A retried create's answer: the stored sweep, its runs' current waiting reasons as its warnings."""
+    detail = _detail(session, sweep)
+    reasons = {r["waiting_reason"] for r in detail["items"] if r.get("waiting_reason")}
+    return {**detail, "warnings": sorted(reasons)}
 
 
 @router.get("", response_model=SweepList, summary="List sweeps", responses=ERRORS)
@@ -125,16 +185,22 @@ def list_sweeps(
     project: Annotated[
         str | None, Query(max_length=100, pattern=r"^[^\x00]*$", description="Only this project.")
     ] = None,
-    archived: Annotated[bool, Query(description="Include archived sweeps.")] = False,
+    archived: Annotated[
+        Literal["false", "true", "any"],
+        Query(
+            description="`false` (default): hide archived sweeps; `true`: only archived ones; `any`: both."
+        ),
+    ] = "false",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Any:
-    """Newest first, each with its runs' status counts."""
+    """Newest first, each with its runs' status counts; archived sweeps are hidden unless `archived` asks for
+    them (as for runs)."""
     where = []
     if project:
         where.append(Sweep.project == project)
-    if not archived:
-        where.append(Sweep.archived.is_(False))
+    if archived != "any":
+        where.append(Sweep.archived.is_(archived == "true"))
     total = session.execute(select(func.count()).select_from(Sweep).where(*where)).scalar_one()
     sweeps = list(
         session.execute(
@@ -156,6 +222,29 @@ def list_sweeps(
 @router.get("/{sweep_id}", response_model=SweepDetailOut, summary="One sweep with its runs", responses=ERRORS)
 def read_sweep(sweep_id: SWEEP_ID, session: SessionDep, _user: CurrentUser) -> Any:
     return _detail(session, _get(session, sweep_id))
+
+
+@router.patch(
+    "/{sweep_id}",
+    response_model=SweepDetailOut,
+    summary="Rename a sweep, edit its notes, archive or unarchive it",
+    responses={**ERRORS, 403: FORBIDDEN},
+)
+def patch_sweep(sweep_id: SWEEP_ID, body: SweepPatch, session: SessionDep, user: CurrentUser) -> Any:
+    """Fields left out stay as they are; `notes` replaces the old notes. Its owner (a member) or an admin only,
+    as for `PATCH /runs/{id}`. The grid, the base config and the runs (their names, archived flags and status)
+    never change here."""
+    sweep = _get(session, sweep_id)
+    owner = owner_names(session, {sweep.owner_id}).get(sweep.owner_id or -1)
+    ensure_can_modify(user, sweep.owner_id, f"sweep {sweep.id}", owner)
+    if body.name is not None:
+        sweep.name = body.name
+    if body.notes is not None:
+        sweep.notes = body.notes
+    if body.archived is not None:
+        sweep.archived = body.archived
+    session.commit()
+    return _detail(session, sweep)
 
 
 @router.get(
@@ -201,7 +290,7 @@ def sweep_summary(
     "/{sweep_id}/cancel",
     response_model=SweepDetailOut,
     summary="Cancel a sweep's unfinished runs",
-    responses={**ERRORS, 403: {"model": ErrorBody, "description": "Not the owner (members) or a viewer."}},
+    responses={**ERRORS, 403: FORBIDDEN},
 )
 def cancel_sweep(sweep_id: SWEEP_ID, session: SessionDep, user: CurrentUser) -> Any:
     """Queued runs are cancelled at once; running ones are stopped by their workers within seconds

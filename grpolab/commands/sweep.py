@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,13 @@ The server lints every arm first: if one has an error finding not acknowledged (
   allow:                                   # optional, added to every arm's lint.allow
     - {rule: GL001, reason: ablation of the second normalization}
 
+Each call sends an Idempotency-Key, so a retried request never makes the sweep twice; after a dropped connection
+the error prints the key to re-run with (--idempotency-key).
+
 Examples:
   grpolab sweep sweep.yaml --dry-run
   grpolab sweep sweep.yaml --url http://lab:8000
+  grpolab sweep sweep.yaml --idempotency-key 5f0c...   # after "the sweep may have been stored"
 """
 KEYS = {"name", "config", "config_file", "grid", "tags", "project", "allow"}
 
@@ -36,6 +41,13 @@ KEYS = {"name", "config", "config_file", "grid", "tags", "project", "allow"}
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="sweep file (YAML)")
     p.add_argument("--dry-run", action="store_true", help="lint every arm on the server; store nothing")
+    p.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="the Idempotency-Key to send (default: a new one per call). After a dropped connection, re-run "
+        "with the key the error printed: the server answers with the sweep the first call made, if it made one, "
+        "instead of a second sweep",
+    )
     add_connection(p)
 
 
@@ -121,14 +133,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"grpolab sweep: {exc}", file=sys.stderr)
         return 2
     client = Client(args)
-    try:
-        if args.dry_run:
+    if args.dry_run:
+        try:
             preview = client.request("POST", "/sweeps/preview", json=body)
-            print_preview(preview, args.file)
-            return 0 if preview["ok"] else 1
-        sweep = client.request("POST", "/sweeps", json=body)
+        except ApiFailure as exc:
+            return report_refusal(exc, args.file)
+        print_preview(preview, args.file)
+        return 0 if preview["ok"] else 1
+    # one key per invocation, as `grpolab submit`: a retried request cannot make the sweep (up to 100 runs) twice
+    key = args.idempotency_key or uuid.uuid4().hex
+    try:
+        sweep = client.request("POST", "/sweeps", json=body, headers={"Idempotency-Key": key})
     except ApiFailure as exc:
-        return report_refusal(exc, args.file)
+        rc = report_refusal(exc, args.file)
+        if exc.status == 0:  # the request may have reached the server before the connection broke
+            print(
+                f"  the sweep may have been stored: re-run with --idempotency-key {key} to get it "
+                "without making a second one",
+                file=sys.stderr,
+            )
+        return rc
     for item in sweep["items"]:
         arm = ", ".join(f"{k}={v}" for k, v in (item.get("sweep_arm") or {}).items())
         print(f"{item['id']}  {arm}")

@@ -261,7 +261,7 @@ OWNED_RUN = {
     "POST /runs/{run_id}/retry",
     "POST /runs/{run_id}/export",
 }
-OWNED_SWEEP = {"POST /sweeps/{sweep_id}/cancel"}
+OWNED_SWEEP = {"POST /sweeps/{sweep_id}/cancel", "PATCH /sweeps/{sweep_id}"}
 # webhooks: another member's hook is invisible to a member (404), a viewer is refused (403); tests/api/test_webhooks*
 OWNED_WEBHOOK = {"DELETE /webhooks/{hook_id}", "POST /webhooks/{hook_id}/test"}
 MEMBER_CREATES = {"POST /runs", "POST /sweeps", "POST /webhooks"}
@@ -297,6 +297,10 @@ def test_run_export_and_sweep_cancel_follow_ownership(app_client: Client, actor:
         json={"name": "own", "config_text": tiny_config(steps=2), "grid": {"run.seed": [0, 1]}},
     )
     assert sweep.status_code == 201, sweep.text
+    r = app_client(actor).patch(f"/api/v1/sweeps/{sweep.json()['id']}", json={"archived": True})
+    assert r.status_code == MATRIX[actor], r.text
+    archived = app_client("root").get(f"/api/v1/sweeps/{sweep.json()['id']}").json()["archived"]
+    assert archived == (MATRIX[actor] == 200)
     r = app_client(actor).post(f"/api/v1/sweeps/{sweep.json()['id']}/cancel")
     assert r.status_code == MATRIX[actor], r.text
     if r.status_code == 403:

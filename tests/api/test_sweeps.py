@@ -251,6 +251,135 @@ def test_quota_counts_every_run_of_the_sweep(empty) -> None:
         assert r.json()["warnings"] and r.json()["items"][0]["waiting_reason"] == r.json()["warnings"][0]
 
 
+def test_idempotency_key_gives_one_sweep_and_its_runs_once(client, empty) -> None:
+    settings = empty
+    body = {"name": "idem", "config_text": BASE, "grid": GRID, "tags": ["t1"]}
+    key = {"Idempotency-Key": "sweep-key-1"}
+    first = client.post("/api/v1/sweeps", json=body, headers=key)
+    assert first.status_code == 201, first.text
+    assert counts(settings) == (1, 6, 6)
+    again = client.post("/api/v1/sweeps", json=body, headers=key)  # a retry after a dropped connection
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert [r["id"] for r in again.json()["items"]] == [r["id"] for r in first.json()["items"]]
+    assert again.json()["warnings"] == first.json()["warnings"] != []  # no worker here: the runs will wait
+    assert counts(settings) == (1, 6, 6)  # no second sweep, no run stored or queued twice
+    # leaving out a default is the same body; the key is the user's, so another user's same key is its own
+    assert client.post("/api/v1/sweeps", json={**body, "allow": []}, headers=key).status_code == 200
+    bob = as_user(client, settings, "bob", "member")
+    other = client.post("/api/v1/sweeps", json=body, headers={**key, **bob})
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    assert counts(settings) == (2, 12, 12)
+    for change in ({"grid": {"run.seed": [0, 1]}}, {"tags": ["t2"]}, {"name": "idem 2"}):
+        r = client.post("/api/v1/sweeps", json={**body, **change}, headers=key)
+        assert r.status_code == 409, (change, r.text)
+        detail = r.json()["detail"]
+        assert detail["code"] == "idempotency_key_reused"
+        assert f"was used for sweep {first.json()['id']} with a different body" in detail["message"]
+    # a refused body is refused for what it is, before the key is looked at (as POST /runs)
+    r = client.post("/api/v1/sweeps", json={**body, "grid": {"run.sed": [0]}}, headers=key)
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "invalid_grid"
+    assert counts(settings) == (2, 12, 12)
+    # renamed and archived since: a retry still finds it (the key and the body it was made from are kept)
+    client.patch(f"/api/v1/sweeps/{first.json()['id']}", json={"name": "renamed", "archived": True})
+    r = client.post("/api/v1/sweeps", json=body, headers=key)
+    assert r.status_code == 200 and (r.json()["id"], r.json()["name"]) == (first.json()["id"], "renamed")
+    assert client.post("/api/v1/sweeps", json=body).status_code == 201  # no key: a new sweep each time
+    assert counts(settings) == (3, 18, 18)
+
+
+def test_idempotency_retry_at_the_quota_gets_the_sweep(empty) -> None:
+    """The first attempt's runs fill the user's quota; its retry is answered with the sweep, not a 429."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    limited = empty.model_copy(update={"max_queued_runs_per_user": 6})
+    with TestClient(create_app(limited), raise_server_exceptions=False) as c:
+        c.headers["Authorization"] = f"Bearer {make_token(empty.db_url)}"
+        body = {"name": "q", "config_text": BASE, "grid": GRID}
+        first = c.post("/api/v1/sweeps", json=body, headers={"Idempotency-Key": "k"})
+        assert first.status_code == 201, first.text
+        again = c.post("/api/v1/sweeps", json=body, headers={"Idempotency-Key": "k"})
+        assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+        fresh = c.post("/api/v1/sweeps", json=body, headers={"Idempotency-Key": "k2"})
+        assert fresh.status_code == 429 and fresh.json()["detail"]["code"] == "quota_exceeded"
+        assert counts(empty) == (1, 6, 6)
+
+
+# who changes alice's sweep -> the status code (the rule of PATCH /runs/{id}: api.deps.ensure_can_modify)
+PATCH_MATRIX = {"alice": 200, "bob": 403, "vera": 403, "admin": 200}
+
+
+def test_patch_rename_notes_archive_follows_ownership(client, empty) -> None:
+    settings = empty
+    users = {
+        "alice": as_user(client, settings, "alice", "member"),
+        "bob": as_user(client, settings, "bob", "member"),
+        "vera": as_user(client, settings, "vera", "viewer"),
+        "admin": {},  # the client's own token
+    }
+    body = {"name": "own", "config_text": BASE, "grid": {"run.seed": [0, 1]}}
+    sweep = client.post("/api/v1/sweeps", json=body, headers=users["alice"]).json()
+    assert (sweep["notes"], sweep["archived"]) == ("", False)
+    url = f"/api/v1/sweeps/{sweep['id']}"
+    runs_before = [client.get(f"/api/v1/runs/{r['id']}").json() for r in sweep["items"]]
+    for actor, expected in PATCH_MATRIX.items():
+        change = {"name": f"by {actor}", "notes": f"**{actor}** was here", "archived": True}
+        r = client.patch(url, json=change, headers=users[actor])
+        assert r.status_code == expected, (actor, r.text)
+        after = client.get(url).json()
+        if expected == 200:
+            assert {k: r.json()[k] for k in change} == change
+            assert {k: after[k] for k in change} == change
+            client.patch(url, json={"archived": False}, headers=users[actor])
+        else:
+            detail = r.json()["detail"]
+            assert detail["code"] == "forbidden"
+            why = "a viewer may only read" if actor == "vera" else f"sweep {sweep['id']} belongs to 'alice'"
+            assert why in detail["message"]
+            assert after["name"] != f"by {actor}" and after["notes"] != change["notes"]
+    # fields left out stay; the grid, the config and the runs never change here
+    r = client.patch(url, json={"notes": ""}, headers=users["alice"])
+    assert r.status_code == 200 and (r.json()["name"], r.json()["notes"]) == ("by admin", "")
+    assert r.json()["grid"] == {"run.seed": [0, 1]} and r.json()["config_text"] == BASE
+    assert [client.get(f"/api/v1/runs/{r['id']}").json() for r in sweep["items"]] == runs_before
+    for bad, field in (
+        ({"name": "a\x1b[2Jb"}, "name"),
+        ({"name": ""}, "name"),
+        ({"notes": "x" * 20_001}, "notes"),
+        ({"grid": {"run.seed": [3]}}, "grid"),
+        ({"archived": "maybe"}, "archived"),
+    ):
+        r = client.patch(url, json=bad, headers=users["alice"])
+        assert r.status_code == 422, bad
+        # (a bad `archived` is named `archived.bool`, the branch of its optional type, as on PATCH /runs)
+        assert r.json()["detail"]["errors"][0]["field"].removesuffix(".bool") == field
+    assert client.patch("/api/v1/sweeps/nosuch", json={"notes": "x"}).status_code == 404
+    assert client.get(url).json()["name"] == "by admin"
+
+
+def test_list_hides_archived_sweeps_unless_asked(client, empty) -> None:
+    body = {"config_text": BASE, "grid": {"run.seed": [0]}}
+    kept, archived = (client.post("/api/v1/sweeps", json={**body, "name": n}).json() for n in ("kept", "old"))
+    assert client.patch(f"/api/v1/sweeps/{archived['id']}", json={"archived": True}).status_code == 200
+
+    def listed(**params: Any) -> tuple[list[str], int]:
+        r = client.get("/api/v1/sweeps", params=params).json()
+        return [s["name"] for s in r["items"]], r["total"]
+
+    assert listed() == (["kept"], 1)
+    assert listed(archived="false") == (["kept"], 1)
+    assert listed(archived="true") == (["old"], 1)
+    assert listed(archived="any") == (["old", "kept"], 2)  # newest first
+    r = client.get("/api/v1/sweeps", params={"archived": "maybe"})
+    assert r.status_code == 422 and r.json()["detail"]["errors"][0]["field"] == "archived"
+    # archiving a sweep leaves its runs in the runs list (they are archived on their own)
+    assert client.get("/api/v1/runs").json()["total"] == 2
+    assert client.get(f"/api/v1/sweeps/{archived['id']}").json()["archived"] is True
+    assert kept["archived"] is False
+
+
 def _finish(settings, run_ids: list[str], series: dict[str, list[float]]) -> None:  # type: ignore[no-untyped-def]
     from service.db.lifecycle import transition
     from service.db.session import session_scope
@@ -357,6 +486,17 @@ def test_cli_sweep_dry_run_submit_and_ablate_server(live, empty, tmp_path, capsy
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3 and lines[0].endswith("algorithm.norm_return=False, run.seed=0")
     sweep = lines[-1]
+    # a re-run with the key of a call whose connection broke gets that call's sweep, not a second one
+    keyed = [main(["sweep", str(sweep_file), *conn, "--idempotency-key", "cli-k"]) for _ in range(2)]
+    outs = capsys.readouterr().out.strip().splitlines()
+    assert keyed == [0, 0] and len(outs) == 6 and outs[:3] == outs[3:] and outs[2] != sweep
+    assert counts(empty) == (2, 4, 4)
+    from infra import free_port
+
+    closed = ["--url", f"http://127.0.0.1:{free_port()}", "--token", token]
+    assert main(["sweep", str(sweep_file), *closed]) == 1
+    err = capsys.readouterr().err
+    assert "cannot reach" in err and "the sweep may have been stored: re-run with --idempotency-key " in err
 
     assert (
         main(["ablate", "double-norm", "--seeds", "2", "--steps", "3", "--server", url, "--token", token])

@@ -475,7 +475,8 @@ export interface paths {
         };
         /**
          * List sweeps
-         * @description Newest first, each with its runs' status counts.
+         * @description Newest first, each with its runs' status counts; archived sweeps are hidden unless `archived` asks for
+         *     them (as for runs).
          */
         get: operations["list_sweeps_api_v1_sweeps_get"];
         put?: never;
@@ -527,7 +528,13 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Rename a sweep, edit its notes, archive or unarchive it
+         * @description Fields left out stay as they are; `notes` replaces the old notes. Its owner (a member) or an admin only,
+         *     as for `PATCH /runs/{id}`. The grid, the base config and the runs (their names, archived flags and status)
+         *     never change here.
+         */
+        patch: operations["patch_sweep_api_v1_sweeps__sweep_id__patch"];
         trace?: never;
     };
     "/api/v1/sweeps/{sweep_id}/cancel": {
@@ -1765,7 +1772,10 @@ export interface components {
         };
         /** SweepDetailOut */
         SweepDetailOut: {
-            /** Archived */
+            /**
+             * Archived
+             * @description Hidden from the default sweeps list (`GET /sweeps?archived=`).
+             */
             archived: boolean;
             /**
              * Config Text
@@ -1800,6 +1810,11 @@ export interface components {
             items: components["schemas"]["SweepRun"][];
             /** Name */
             name: string;
+            /**
+             * Notes
+             * @description Free-text notes, editable by the owner (`PATCH /sweeps/{id}`).
+             */
+            notes: string;
             /**
              * Owner
              * @description Name of the user who created the sweep.
@@ -1872,7 +1887,10 @@ export interface components {
         };
         /** SweepOut */
         SweepOut: {
-            /** Archived */
+            /**
+             * Archived
+             * @description Hidden from the default sweeps list (`GET /sweeps?archived=`).
+             */
             archived: boolean;
             /**
              * Counts
@@ -1898,6 +1916,11 @@ export interface components {
             /** Name */
             name: string;
             /**
+             * Notes
+             * @description Free-text notes, editable by the owner (`PATCH /sweeps/{id}`).
+             */
+            notes: string;
+            /**
              * Owner
              * @description Name of the user who created the sweep.
              */
@@ -1914,6 +1937,32 @@ export interface components {
              * @description `queued`, `running` or `finished` (every run finished).
              */
             status: string;
+        };
+        /**
+         * SweepPatch
+         * @description Rename a sweep, edit its notes, archive or unarchive it (its owner or an admin); fields left out stay.
+         * @example {
+         *       "archived": true,
+         *       "name": "estimator x seed (final)",
+         *       "notes": "rloo wins"
+         *     }
+         */
+        SweepPatch: {
+            /**
+             * Archived
+             * @description true hides the sweep from the default sweeps list (its runs stay as they are); false shows it again.
+             */
+            archived?: boolean;
+            /**
+             * Name
+             * @description New display name of the sweep (printable text). Its runs keep their names.
+             */
+            name?: string;
+            /**
+             * Notes
+             * @description Free-text notes, e.g. what the sweep showed (replaces the old ones).
+             */
+            notes?: string;
         };
         /** SweepPreview */
         SweepPreview: {
@@ -4276,8 +4325,8 @@ export interface operations {
             query?: {
                 /** @description Only this project. */
                 project?: string | null;
-                /** @description Include archived sweeps. */
-                archived?: boolean;
+                /** @description `false` (default): hide archived sweeps; `true`: only archived ones; `any`: both. */
+                archived?: "false" | "true" | "any";
                 limit?: number;
                 offset?: number;
             };
@@ -4339,7 +4388,10 @@ export interface operations {
     create_sweep_api_v1_sweeps_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retrying a POST with the same key (and the same body) returns the sweep the first one created, with 200, instead of a second sweep and its runs. Keys are per user, as for `POST /runs`. */
+                "idempotency-key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4349,6 +4401,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Same Idempotency-Key and body as an earlier create by the same user: that sweep. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepDetailOut"];
+                };
+            };
             /** @description Successful Response */
             201: {
                 headers: {
@@ -4387,6 +4448,15 @@ export interface operations {
             };
             /** @description No such sweep. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this user used the key for a different body. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4575,6 +4645,98 @@ export interface operations {
             };
         };
     };
+    patch_sweep_api_v1_sweeps__sweep_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sweep id. */
+                sweep_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SweepPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepDetailOut"];
+                };
+            };
+            /** @description `bad_request`: the body is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: a viewer, or a member acting on another user's sweep (the reason is given). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such sweep. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_large`: the body is over 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A malformed parameter (the field is named in `errors`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the database is unreachable or busy; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     cancel_sweep_api_v1_sweeps__sweep_id__cancel_post: {
         parameters: {
             query?: never;
@@ -4605,7 +4767,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not the owner (members) or a viewer. */
+            /** @description `forbidden`: a viewer, or a member acting on another user's sweep (the reason is given). */
             403: {
                 headers: {
                     [name: string]: unknown;
