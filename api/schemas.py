@@ -38,6 +38,9 @@ Tags = Annotated[
     Field(max_length=20, json_schema_extra={"items": {"type": "string", "pattern": TAG_PATTERN}}),
 ]
 
+# a user or project name: its pattern is published, service.auth.check_name gives the sentence a person reads
+Ident = Annotated[str, Field(min_length=1, max_length=100, pattern=IDENT_PATTERN)]
+
 EXAMPLE_CONFIG_TEXT = "algorithm:\n  estimator: grpo\n  group_size: 8\nrun:\n  steps: 20\n"
 
 
@@ -117,11 +120,8 @@ class RunCreate(BaseModel):
         default_factory=list,
         description="Labels to filter runs by (letters, digits, `_.:/-`, at most 64 characters each).",
     )
-    project: str = Field(
+    project: Ident = Field(
         "default",
-        min_length=1,
-        max_length=100,
-        pattern=IDENT_PATTERN,
         description="The project the run belongs to; it must exist (`GET /api/v1/projects`; an admin adds one "
         "with `grpolab project add NAME`). Unknown: 422 naming it.",
     )
@@ -314,12 +314,7 @@ class UserCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"name": "alice", "role": "member"}]}
     )
 
-    name: str = Field(
-        min_length=1,
-        max_length=100,
-        pattern=IDENT_PATTERN,
-        description="Unique user name: letters, digits and `_.@+-`.",
-    )
+    name: Ident = Field(description="Unique user name: letters, digits and `_.@+-`.")
     role: RoleName = Field("member", description="admin, member (default) or viewer.")
 
 
@@ -345,12 +340,7 @@ class ProjectCreate(BaseModel):
         json_schema_extra={"examples": [{"name": "reasoning", "description": "chain-sum runs"}]},
     )
 
-    name: str = Field(
-        min_length=1,
-        max_length=100,
-        pattern=IDENT_PATTERN,
-        description="Unique project name: letters, digits and `_.@+-`.",
-    )
+    name: Ident = Field(description="Unique project name: letters, digits and `_.@+-`.")
     description: str = Field(
         "",
         max_length=2000,

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.auth import check_name, create_token, forget_cached
-from service.db.models import ApiToken, Project, Role, User
+from service.db.models import ApiToken, Project, Role, Run, User
 
 ROLES = tuple(r.value for r in Role)
 
@@ -67,6 +67,12 @@ def token_counts(session: Session) -> dict[int, int]:
         select(ApiToken.user_id, func.count()).where(ApiToken.revoked.is_(False)).group_by(ApiToken.user_id)
     ).all()
     return {int(uid): int(n) for uid, n in rows if uid is not None}
+
+
+def run_counts(session: Session) -> dict[str, int]:
+    """Runs per project name, archived ones included."""
+    rows = session.execute(select(Run.project, func.count()).group_by(Run.project)).all()
+    return {str(name): int(n) for name, n in rows}
 
 
 def add_project(session: Session, name: str, description: str = "") -> Project:

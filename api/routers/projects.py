@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from api.deps import AdminUser, CurrentUser, OneThreadRoute, SessionDep
-from api.errors import ApiError
+from api.names import add_named
 from api.schemas import ErrorBody, ProjectCreate, ProjectList, ProjectOut
-from service.db.models import Project, Run
-from service.users import NameTaken, add_project
+from service.db.models import Project
+from service.users import add_project, run_counts
 
 router = APIRouter(prefix="/projects", tags=["projects"], route_class=OneThreadRoute)
 
@@ -22,24 +21,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _out(project: Project, runs: int) -> dict[str, Any]:
+    return {
+        "name": project.name,
+        "description": project.description,
+        "created_at": project.created_at,
+        "runs": runs,
+    }
+
+
 @router.get("", response_model=ProjectList, summary="List projects with their run counts", responses=ERRORS)
 def list_projects(session: SessionDep, _user: CurrentUser) -> Any:
-    counts = {
-        str(name): int(n)
-        for name, n in session.execute(select(Run.project, func.count()).group_by(Run.project))
-    }
+    counts = run_counts(session)
     projects = session.execute(select(Project).order_by(Project.name)).scalars()
-    return {
-        "items": [
-            {
-                "name": p.name,
-                "description": p.description,
-                "created_at": p.created_at,
-                "runs": int(counts.get(p.name, 0)),
-            }
-            for p in projects
-        ]
-    }
+    return {"items": [_out(p, counts.get(p.name, 0)) for p in projects]}
 
 
 @router.post(
@@ -55,21 +50,5 @@ def list_projects(session: SessionDep, _user: CurrentUser) -> Any:
     },
 )
 def create_project(body: ProjectCreate, session: SessionDep, _admin: AdminUser) -> Any:
-    try:
-        project = add_project(session, body.name, body.description)
-        session.commit()
-    except NameTaken as exc:
-        session.rollback()
-        raise ApiError(409, "conflict", str(exc)) from None
-    except ValueError as exc:
-        session.rollback()
-        raise ApiError(422, "invalid_request", str(exc)) from None
-    except IntegrityError:
-        session.rollback()
-        raise ApiError(409, "conflict", f"a project named {body.name!r} exists already") from None
-    return {
-        "name": project.name,
-        "description": project.description,
-        "created_at": project.created_at,
-        "runs": 0,
-    }
+    project = add_named(session, "project", add_project, body.name, body.description)
+    return _out(project, 0)

@@ -6,13 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from api.deps import AdminUser, OneThreadRoute, SessionDep
-from api.errors import ApiError
+from api.names import add_named
 from api.schemas import ErrorBody, UserCreate, UserCreated, UserList
 from service.db.models import User
-from service.users import NameTaken, add_user, token_counts
+from service.users import add_user, token_counts
 
 router = APIRouter(prefix="/users", tags=["users"], route_class=OneThreadRoute)
 
@@ -53,16 +52,5 @@ def list_users(session: SessionDep, _admin: AdminUser) -> Any:
 )
 def create_user(body: UserCreate, session: SessionDep, _admin: AdminUser) -> Any:
     """The token is in this response only (stored hashed): hand it to the user."""
-    try:
-        user, token_name, token = add_user(session, body.name, body.role)
-        session.commit()
-    except NameTaken as exc:
-        session.rollback()
-        raise ApiError(409, "conflict", str(exc)) from None
-    except ValueError as exc:
-        session.rollback()
-        raise ApiError(422, "invalid_request", str(exc)) from None
-    except IntegrityError:  # a concurrent add of the same name won
-        session.rollback()
-        raise ApiError(409, "conflict", f"a user named {body.name!r} exists already") from None
+    user, token_name, token = add_named(session, "user", add_user, body.name, body.role)
     return {**_out(user, 1), "token": token, "token_name": token_name}

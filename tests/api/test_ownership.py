@@ -188,6 +188,15 @@ def test_users_and_projects_need_admin(app_client: Client) -> None:
     assert bad.status_code == 422 and bad.json()["detail"]["errors"][0]["field"] == "role"
     users = {u["name"]: u for u in admin.get("/api/v1/users").json()["items"]}
     assert users[f"carol-{tag}"]["tokens"] == 1 and users[f"alice-{tag}"]["role"] == "member"
+    made = admin.post("/api/v1/projects", json={"name": f"q-{tag}", "description": "for q"})
+    assert made.status_code == 201 and (made.json()["description"], made.json()["runs"]) == ("for q", 0)
+    again = admin.post("/api/v1/projects", json={"name": f"q-{tag}"})
+    assert (
+        again.status_code == 409
+        and again.json()["detail"]["message"] == f"a project named 'q-{tag}' exists already"
+    )
+    bad = admin.post("/api/v1/projects", json={"name": "-q"})
+    assert bad.status_code == 422 and bad.json()["detail"]["errors"][0]["field"] == "name"
 
 
 def test_disabled_user_and_revoked_token_get_401(app_client: Client, settings) -> None:  # type: ignore[no-untyped-def]
@@ -239,6 +248,11 @@ def test_cli_user_project_and_token_commands(
     assert (rc, out) == (2, "") and "exists already" in err
     listed = cli("user", "list")[1]
     assert any(line.split()[:4] == [f"dana-{tag}", "member", "active", "2"] for line in listed.splitlines())
+    rc, out, err = cli("project", "add", f"lab-{tag}")
+    assert (rc, out) == (
+        2,
+        "",
+    ) and err == f"grpolab project add: a project named 'lab-{tag}' exists already\n"
     c = app_client("root")
     for secret in (token, extra.strip()):
         me = c.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).json()
@@ -248,6 +262,9 @@ def test_cli_user_project_and_token_commands(
         "/api/v1/runs", json={"config_text": tiny_config(steps=2), "project": f"lab-{tag}"}, headers=auth
     )
     assert r.status_code == 201 and (r.json()["owner"], r.json()["project"]) == (f"dana-{tag}", f"lab-{tag}")
+    rc, out, _ = cli("project", "list")
+    assert rc == 0 and out.splitlines()[0] == f"{'NAME':<24} {'RUNS':>6}  DESCRIPTION"
+    assert f"{f'lab-{tag}':<24} {1:>6}  " in out.splitlines()
     assert cli("user", "disable", f"dana-{tag}")[0] == 0
     forget_cached()  # the in-process API's 10 s token cache
     assert c.get("/api/v1/me", headers=auth).status_code == 401
