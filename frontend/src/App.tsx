@@ -12,6 +12,7 @@ import { Runs } from "./pages/Runs";
 import { SignIn } from "./pages/SignIn";
 import { SweepDetail } from "./pages/SweepDetail";
 import { Sweeps } from "./pages/Sweeps";
+import { Webhooks } from "./pages/Webhooks";
 import { Link, match, useLocation } from "./router";
 
 type Me = { name: string };
@@ -44,6 +45,7 @@ function route(pathname: string): ReactNode {
   if (pathname === "/rules") return <Rules />;
   if (pathname === "/sweeps") return <Sweeps />;
   if (pathname === "/queue") return <Queue />;
+  if (pathname === "/webhooks") return <Webhooks />;
   if ((m = match("/sweeps/:id", pathname))) return <SweepDetail key={m.id} id={m.id} />;
   if ((m = match("/runs/:id", pathname))) return <RunDetail key={m.id} id={m.id} />;
   if ((m = match("/rules/:id", pathname))) return <Rule id={m.id} />;
@@ -61,6 +63,7 @@ const NAV = [
   { to: "/compare", label: "Compare", active: (p: string) => p === "/compare" },
   { to: "/sweeps", label: "Sweeps", active: (p: string) => p.startsWith("/sweeps") },
   { to: "/queue", label: "Queue", active: (p: string) => p === "/queue" },
+  { to: "/webhooks", label: "Webhooks", active: (p: string) => p === "/webhooks" },
   { to: "/rules", label: "Lint rules", active: (p: string) => p.startsWith("/rules") },
 ];
 
