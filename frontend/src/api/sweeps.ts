@@ -1,5 +1,6 @@
 // Shapes of the sweeps endpoints (/api/v1/sweeps, api/sweep_schemas.py) and the grid helpers of the form.
 
+import { request } from "./client";
 import type { components } from "./schema.gen";
 
 type Schemas = components["schemas"];
@@ -13,6 +14,8 @@ export type Sweep = Schemas["SweepOut"];
 export type SweepList = Schemas["SweepList"];
 export type SweepRun = Schemas["SweepRun"];
 export type SweepDetail = Schemas["SweepDetailOut"];
+/** PATCH /sweeps/{id}: rename, notes, archive (the owner or an admin). */
+export type SweepPatch = Schemas["SweepPatch"];
 export type BandPoint = Schemas["BandPoint"];
 export type FinalStat = Schemas["FinalStat"];
 export type SweepGroup = Schemas["SweepGroup"];
@@ -69,4 +72,24 @@ export function gridOf(rows: GridRow[]): { grid: Record<string, unknown[]>; erro
 export function armCount(grid: Record<string, unknown[]>): number {
   const sizes = Object.values(grid).map((v) => v.length);
   return sizes.length ? sizes.reduce((a, b) => a * b, 1) : 0;
+}
+
+export function patchSweep(id: string, body: SweepPatch): Promise<SweepDetail> {
+  return request<SweepDetail>("PATCH", `/sweeps/${encodeURIComponent(id)}`, body);
+}
+
+/**
+ * The sweeps list's "show archived" toggle lives in the URL (`/sweeps?archived=1`, shareable like the runs
+ * filters); shown, archived sweeps are listed with the others (`archived=any`), not instead of them.
+ */
+export function showArchived(search: URLSearchParams): boolean {
+  return search.get("archived") === "1";
+}
+
+export function sweepsPageSearch(show: boolean): string {
+  return show ? "?archived=1" : "";
+}
+
+export function sweepsRequest(show: boolean, limit = 100): string {
+  return `/sweeps?limit=${limit}${show ? "&archived=any" : ""}`;
 }

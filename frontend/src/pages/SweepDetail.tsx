@@ -1,17 +1,20 @@
 // One sweep: curves grouped by arm (mean with a band over seeds), a table of final metrics with 95% confidence
-// intervals, and every run linked. Refreshes every 3 s until each run has finished.
+// intervals, and every run linked; its owner (or an admin) renames it, writes notes and archives it. Refreshes
+// every 3 s until each run has finished.
 
 import { useState } from "react";
 import { api } from "../api/client";
 import { useLoad } from "../api/hooks";
-import type { SweepDetail as SweepDetailData, SweepGroup, SweepSummary } from "../api/sweeps";
+import { patchSweep, type SweepDetail as SweepDetailData, type SweepGroup, type SweepSummary } from "../api/sweeps";
 import type { RunStatus } from "../api/types";
 import { BandChart } from "../components/BandChart";
 import { ErrorBox } from "../components/ErrorBox";
+import { NotesEditor } from "../components/RunEditor";
 import { StatusBadge } from "../components/StatusBadge";
 import { formatStat, type BandMode } from "../lib/bands";
 import { RUN_CHARTS } from "../lib/chartData";
 import { formatTime } from "../lib/format";
+import { canModify, useDocumentTitle, useMe } from "../lib/session";
 import { Link } from "../router";
 
 const DEFAULT_METRICS = ["rollout/reward_mean", "rollout/success_rate"];
@@ -22,6 +25,7 @@ export function SweepDetail({ id }: { id: string }) {
   const [mode, setMode] = useState<BandMode>("std");
   const [cancelError, setCancelError] = useState<unknown>(null);
   const sweep = useLoad((s) => api.get<SweepDetailData>(`/sweeps/${id}`, s), [id], 3000);
+  const me = useMe();
   const query = metrics.length ? "?" + metrics.map((m) => `metric=${encodeURIComponent(m)}`).join("&") : "";
   const summary = useLoad((s) => api.get<SweepSummary>(`/sweeps/${id}/summary${query}`, s), [id, query], 3000);
   const data = sweep.data;
@@ -36,11 +40,18 @@ export function SweepDetail({ id }: { id: string }) {
     }
   };
 
+  // the server's rule (ensure_can_modify) decides; this only hides what would be refused
+  const allowed = canModify(me, data?.owner);
+  useDocumentTitle(data ? data.name : `sweep ${id}`);
+
   return (
     <main id="main">
       <div className="page-head">
-        <h1>{data ? data.name : <>Sweep <code>{id}</code></>}</h1>
-        {data && data.status !== "finished" && (
+        <h1>
+          {data ? data.name : <>Sweep <code>{id}</code></>}
+          {data?.archived && <span className="muted h-note">archived</span>}
+        </h1>
+        {data && data.status !== "finished" && allowed && (
           <div className="actions"><button onClick={cancel}>Cancel unfinished runs</button></div>
         )}
       </div>
@@ -50,6 +61,10 @@ export function SweepDetail({ id }: { id: string }) {
         <p className="muted" data-testid="sweep-status" data-status={data.status}>
           {data.status} · {data.runs} runs ({Object.entries(data.counts).map(([k, v]) => `${v} ${k}`).join(", ")}) · by {data.owner ?? "—"} · project {data.project} · {formatTime(data.created_at)} · id <code>{data.id}</code>
         </p>
+      )}
+      {data && (
+        <NotesEditor item={data} what="sweep" allowed={allowed} patch={(body) => patchSweep(data.id, body)}
+          onSaved={(updated) => sweep.setData(updated)} />
       )}
       <div className="filters" role="group" aria-label="Chart options">
         <fieldset>

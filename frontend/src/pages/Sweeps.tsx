@@ -4,12 +4,12 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { api, ApiError } from "../api/client";
 import { useDebounced, useLoad } from "../api/hooks";
-import { armCount, gridOf, type AllowItem, type GridRow, type Sweep, type SweepCreate, type SweepDetail, type SweepList, type SweepPreview } from "../api/sweeps";
+import { armCount, gridOf, showArchived, sweepsPageSearch, sweepsRequest, type AllowItem, type GridRow, type Sweep, type SweepCreate, type SweepDetail, type SweepList, type SweepPreview } from "../api/sweeps";
 import type { Finding, LintResponse } from "../api/types";
 import { ErrorBox } from "../components/ErrorBox";
 import { formatTime } from "../lib/format";
 import { propertiesAt, type SchemaNode } from "../lib/schema";
-import { Link, navigate } from "../router";
+import { Link, navigate, useLocation } from "../router";
 import { FindingList } from "./NewRun";
 
 const ConfigEditor = lazy(() => import("../components/ConfigEditor").then((m) => ({ default: m.ConfigEditor })));
@@ -23,7 +23,10 @@ const MAX_RUNS = 100;
 
 export function Sweeps() {
   const [showForm, setShowForm] = useState(false);
-  const sweeps = useLoad((s) => api.get<SweepList>("/sweeps?limit=100", s), [], 5000);
+  const { pathname, search } = useLocation();
+  const archived = showArchived(search);
+  const request = sweepsRequest(archived);
+  const sweeps = useLoad((s) => api.get<SweepList>(request, s), [request], 5000);
   const me = useLoad((s) => api.get<{ name: string; role?: string }>("/me", s), []);
   const viewer = me.data?.role === "viewer";
   const items = sweeps.data?.items ?? [];
@@ -42,9 +45,17 @@ export function Sweeps() {
         </div>
       </div>
       {showForm && !viewer && <NewSweep />}
+      <div className="filters">
+        <label>
+          <input type="checkbox" checked={archived}
+            onChange={(e) => navigate(`${pathname}${sweepsPageSearch(e.target.checked)}`, { replace: true })} /> Show archived
+        </label>
+      </div>
       <ErrorBox error={sweeps.error} title="Could not load sweeps" />
       {sweeps.data && items.length === 0 && !showForm && (
-        <p className="empty">No sweeps yet. A sweep runs one config over a grid of values, with several seeds per arm.</p>
+        <p className="empty">
+          {archived ? "No sweeps, archived or not." : "No sweeps yet (archived ones are hidden). A sweep runs one config over a grid of values, with several seeds per arm."}
+        </p>
       )}
       {items.length > 0 && <SweepTable items={items} />}
     </main>
@@ -67,8 +78,8 @@ function SweepTable({ items }: { items: Sweep[] }) {
         </thead>
         <tbody>
           {items.map((s) => (
-            <tr key={s.id} data-sweep-id={s.id} data-status={s.status}>
-              <td><Link to={`/sweeps/${s.id}`}>{s.name}</Link></td>
+            <tr key={s.id} data-sweep-id={s.id} data-status={s.status} data-archived={s.archived}>
+              <td><Link to={`/sweeps/${s.id}`}>{s.name}</Link>{s.archived && <span className="muted"> (archived)</span>}</td>
               <td>{s.status}</td>
               <td>{s.runs} <span className="muted">({Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(", ")})</span></td>
               <td className="muted">{Object.entries(s.grid).map(([k, v]) => `${k} × ${v.length}`).join(", ")}</td>
