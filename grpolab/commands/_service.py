@@ -1,10 +1,18 @@
-"""Shared by the service commands (up, api, worker, token): where the data lives, how settings are found."""
+"""Shared by the service commands (up, api, worker, token, user, project): where the data lives, how settings are
+found, how a command works on the database itself."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def add_data_dir(p: argparse.ArgumentParser) -> None:
@@ -20,6 +28,36 @@ def apply_data_dir(args: argparse.Namespace) -> None:
     if getattr(args, "data_dir", None):
         os.environ["GRPOLAB_DATA_DIR"] = os.path.abspath(args.data_dir)
     os.environ.setdefault("GRPOLAB_DATA_DIR", os.path.abspath(".grpolab"))
+
+
+@contextmanager
+def database_actions(
+    p: argparse.ArgumentParser,
+) -> Iterator[argparse._SubParsersAction[argparse.ArgumentParser]]:
+    """The ACTION sub-commands of a command that works on the database itself (user, project): add them inside
+    the `with`; each then takes --data-dir, listed after its own arguments."""
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    yield sub
+    for parser in sub.choices.values():
+        add_data_dir(parser)
+
+
+def on_database(args: argparse.Namespace, command: str, act: Callable[[Session], None]) -> int:
+    """`act` in one transaction on the service's database (migrated first). A ValueError is a sentence for the
+    person (service.users): printed as `grpolab COMMAND ACTION: sentence`, exit 2."""
+    apply_data_dir(args)
+    from service.db.session import migrate, session_scope
+    from service.settings import Settings
+
+    settings = Settings.from_env()
+    migrate(settings.db_url)
+    try:
+        with session_scope(settings.db_url) as s:
+            act(s)
+    except ValueError as exc:
+        print(f"grpolab {command} {args.action}: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def first_token(data_dir: Path, db_url: str) -> str:

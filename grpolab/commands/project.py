@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from grpolab.commands._service import add_data_dir, apply_data_dir
-from grpolab.commands.runs import printable
+from grpolab.commands._service import database_actions, on_database
+from grpolab.commands._table import print_table
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 HELP = "add or list projects"
 DESCRIPTION = """\
@@ -19,38 +23,31 @@ Examples:
 """
 
 
+COLUMNS = (("NAME", "<24"), ("RUNS", ">6"), ("DESCRIPTION", ""))
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add = sub.add_parser("add", help="add a project")
-    add.add_argument("name", help="project name: letters, digits and _.@+-")
-    add.add_argument("--description", default="", help="what the project is for")
-    sub.add_parser("list", help="list projects with their run counts")
-    for s in sub.choices.values():
-        add_data_dir(s)
+    with database_actions(p) as sub:
+        add = sub.add_parser("add", help="add a project")
+        add.add_argument("name", help="project name: letters, digits and _.@+-")
+        add.add_argument("--description", default="", help="what the project is for")
+        sub.add_parser("list", help="list projects with their run counts")
 
 
 def run(args: argparse.Namespace) -> int:
-    apply_data_dir(args)
-    from sqlalchemy import func, select
+    return on_database(args, "project", lambda s: _act(s, args))
 
-    from service.db.models import Project, Run
-    from service.db.session import migrate, session_scope
-    from service.settings import Settings
-    from service.users import add_project
 
-    settings = Settings.from_env()
-    migrate(settings.db_url)
-    try:
-        with session_scope(settings.db_url) as s:
-            if args.action == "add":
-                project = add_project(s, args.name, args.description)
-                print(f"project '{project.name}' added", file=sys.stderr)
-            else:
-                counts = dict(s.execute(select(Run.project, func.count()).group_by(Run.project)).all())
-                print(f"{'NAME':<24} {'RUNS':>6}  DESCRIPTION")
-                for p in s.execute(select(Project).order_by(Project.name)).scalars():
-                    print(f"{printable(p.name):<24} {counts.get(p.name, 0):>6}  {printable(p.description)}")
-    except ValueError as exc:
-        print(f"grpolab project {args.action}: {exc}", file=sys.stderr)
-        return 2
-    return 0
+def _act(s: Session, args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from service.db.models import Project
+    from service.users import add_project, run_counts
+
+    if args.action == "add":
+        project = add_project(s, args.name, args.description)
+        print(f"project '{project.name}' added", file=sys.stderr)
+    else:
+        counts = run_counts(s)
+        projects = s.execute(select(Project).order_by(Project.name)).scalars()
+        print_table(COLUMNS, ((p.name, counts.get(p.name, 0), p.description) for p in projects))
