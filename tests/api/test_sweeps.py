@@ -458,6 +458,26 @@ def live(empty):  # type: ignore[no-untyped-def]
     thread.join(10)
 
 
+def test_idempotent_twins_sent_at_once_make_one_sweep(live, empty) -> None:  # type: ignore[no-untyped-def]
+    """Four copies of one keyed create over HTTP at the same moment: one sweep and its runs, each answer that sweep."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    url, token = live
+    body = {"name": "twins", "config_text": BASE, "grid": {"run.seed": [0, 1, 2]}}
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "twin"}
+
+    def send(_: int) -> httpx.Response:
+        return httpx.post(f"{url}/api/v1/sweeps", json=body, headers=headers, timeout=60)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(send, range(4)))
+    assert sorted(r.status_code for r in answers) == [200, 200, 200, 201], [r.text[:200] for r in answers]
+    assert len({r.json()["id"] for r in answers}) == 1
+    assert counts(empty) == (1, 3, 3)
+
+
 def test_cli_sweep_dry_run_submit_and_ablate_server(live, empty, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     from grpolab.cli import main
 
