@@ -65,7 +65,6 @@ def setup(
     """Policy, environment factory, sampling parameters, rollout and learner backends, this process's rank. A
     fresh run (no checkpoint to resume) is warm-started here, before the learner exists: its KL reference and
     DeepSpeed's fp32 master weights must start from the warm-started policy, not the random init."""
-    import torch
     from transformers.utils import logging as hf_logging
 
     from training.envs import make_run_env
@@ -75,18 +74,7 @@ def setup(
 
     hf_logging.disable_progress_bar()  # checkpoints are saved often; their shard bars would flood the log
     B, G = prompts_per_step(cfg), cfg.algorithm.group_size
-    on_gpu = cfg.resources.gpus > 0 and torch.cuda.is_available()
-    ranks = distributed.init(on_gpu)
-    if ranks.world > 1 and cfg.rollout.backend == "vllm":
-        raise ValueError(
-            "rollout.backend: vllm runs on one rank only for now; use `rollout.backend: hf` with several ranks "
-            "(docs/gpu.md: vLLM with several ranks)"
-        )
-    torch.set_num_threads(cfg.resources.cpu_threads)
-    if ranks.is_writer:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "config.json").write_text(cfg.model_dump_json(indent=2))
-
+    ranks, on_gpu = _start_process(cfg, out_dir)
     policy = apply_lora(load_policy(cfg.model, seed=cfg.run.seed), cfg.model.lora, seed=cfg.run.seed)
     system = cfg.env.dataset.system_prompt if cfg.env.dataset else None
     fmt = ConversationFormat(policy.tokenizer, policy.fmt, system=system)
@@ -125,6 +113,25 @@ def setup(
         resume_from=resume_from,
         new_eval_env=partial(make_run_env, cfg.env, split="eval") if held_out else None,
     )
+
+
+def _start_process(cfg: RunConfig, out_dir: Path) -> tuple[distributed.Ranks, bool]:
+    """This process's rank (and whether it runs on a GPU) and its torch threads; rank 0 creates `out_dir` and
+    writes the resolved config.json there."""
+    import torch
+
+    on_gpu = cfg.resources.gpus > 0 and torch.cuda.is_available()
+    ranks = distributed.init(on_gpu)
+    if ranks.world > 1 and cfg.rollout.backend == "vllm":
+        raise ValueError(
+            "rollout.backend: vllm runs on one rank only for now; use `rollout.backend: hf` with several ranks "
+            "(docs/gpu.md: vLLM with several ranks)"
+        )
+    torch.set_num_threads(cfg.resources.cpu_threads)
+    if ranks.is_writer:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "config.json").write_text(cfg.model_dump_json(indent=2))
+    return ranks, on_gpu
 
 
 def prompts_per_step(cfg: RunConfig) -> int:
