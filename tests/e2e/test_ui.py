@@ -298,11 +298,11 @@ def test_keyboard_only_sign_in_and_navigation(page: Any, server: Server) -> None
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
     stops = []
-    for _ in range(7):
+    for _ in range(8):
         page.keyboard.press("Tab")
         stops.append(page.evaluate("() => document.activeElement.textContent"))
-    assert stops == ["GRPO Lab", "Runs", "New run", "Compare", "Sweeps", "Queue", "Lint rules"]
-    for _ in range(3):
+    assert stops == ["GRPO Lab", "Runs", "New run", "Compare", "Sweeps", "Queue", "Webhooks", "Lint rules"]
+    for _ in range(4):
         page.keyboard.press("Shift+Tab")
     page.keyboard.press("Enter")  # on "Compare"
     page.get_by_role("heading", name="Compare runs").wait_for()
