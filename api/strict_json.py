@@ -6,7 +6,8 @@
   never be serialised again);
 - integers beyond 64 bits (no field takes them; they end as database or serialisation errors).
 
-Each problem names the JSON pointer of the offending value.
+Each problem names the JSON pointer of the offending value. `nesting_depth` is the bounded depth walk that POST
+/runs (`config`) and sweep grids (each value) use to refuse a value nested deeper than they allow.
 """
 
 from __future__ import annotations
@@ -89,6 +90,23 @@ def value_problems(value: Any, root: str = "") -> list[tuple[str, str]]:
         elif isinstance(node, int) and not isinstance(node, bool) and not -INT64 <= node < INT64:
             found.append((pointer, "the integer is beyond 64 bits; no setting takes such a number"))
     return sorted(found)
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """Nesting depth of a parsed value (a scalar is 1), found iteratively so that a 1,000-deep body cannot reach
+    Python's recursion limit; the walk stops as soon as it passes `limit`, so any result above it means too deep."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, d + 1) for v in item)
+    return deepest
 
 
 def parse(body: bytes) -> tuple[Any, list[tuple[str, str]]]:

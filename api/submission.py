@@ -18,6 +18,7 @@ from api.env_registry import env_id_problem
 from api.errors import ApiError
 from api.run_limits import check_run_size
 from api.schemas import RunCreate
+from api.strict_json import nesting_depth
 from service.broker import queue_for
 from service.db.models import Project
 from service.settings import Settings
@@ -43,22 +44,6 @@ class Prepared:
     queue: str
     tags: list[str]
     output_subdir: str | None
-
-
-def _depth(value: Any, limit: int) -> int:
-    """Nesting depth, computed iteratively (a 1,000-deep body must not hit Python's recursion limit)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    deepest = 0
-    while stack:
-        item, d = stack.pop()
-        deepest = max(deepest, d)
-        if deepest > limit:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((v, d + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, d + 1) for v in item)
-    return deepest
 
 
 def _count_nodes(value: Any, limit: int) -> int:
@@ -294,7 +279,7 @@ def prepare(body: RunCreate, settings: Settings) -> Prepared:
         if body.config_text is not None:
             loaded = load_text(body.config_text, "<config_text>")
         else:
-            if _depth(body.config, MAX_DEPTH) > MAX_DEPTH:
+            if nesting_depth(body.config, MAX_DEPTH) > MAX_DEPTH:
                 raise ApiError(
                     422,
                     "invalid_config",

@@ -18,6 +18,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from api.errors import ApiError
+from api.strict_json import nesting_depth
 from training.config import RunConfig
 
 MAX_ARMS = 100  # runs one sweep may create: a 10 × 10 grid; more is a queue flood, not an experiment
@@ -116,7 +117,7 @@ def check_grid(grid: dict[str, list[Any]]) -> None:
             raise grid_error(
                 f"grid key '{key}' has {len(values):,} values; a sweep may have at most {MAX_ARMS} runs", key
             )
-        deepest = max(_depth(v) for v in values)
+        deepest = max(nesting_depth(v, MAX_VALUE_DEPTH) for v in values)
         if deepest > MAX_VALUE_DEPTH:
             raise grid_error(
                 f"a value of grid key '{key}' nests deeper than {MAX_VALUE_DEPTH} levels; a config value needs a few",
@@ -137,22 +138,6 @@ def check_grid(grid: dict[str, list[Any]]) -> None:
             f"the grid expands to {count} runs ({sizes}); a sweep may have at most {MAX_ARMS}: "
             "drop values or split it into several sweeps"
         )
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth, found iteratively (a 900-deep list must not reach Python's recursion limit)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    deepest = 0
-    while stack:
-        item, d = stack.pop()
-        deepest = max(deepest, d)
-        if deepest > MAX_VALUE_DEPTH:
-            break
-        if isinstance(item, dict):
-            stack.extend((v, d + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, d + 1) for v in item)
-    return deepest
 
 
 def expand(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
