@@ -7,6 +7,7 @@ UI, the CLI) reads one structure. Unexpected exceptions become a 500 in the same
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -62,6 +63,30 @@ def error_response(status: int, code: str, message: str, **kw: Any) -> JSONRespo
     return JSONResponse(body(code, message, **kw), status_code=status, headers=headers)
 
 
+# the member tags pydantic puts into an error's location for a union (`bool | None` gives `archived.bool` and
+# `archived.none`); no field of ours has such a name
+_UNION_TAG = re.compile(r"none|bool|int|float|str|bytes|[a-z-]+\[.*\]")
+
+
+def _field_errors(raw: list[Any]) -> list[dict[str, Any]]:
+    """Each validation error once, located by its field alone: union tags are dropped, and a union's "should be
+    None" alternative is left out where the field has a real complaint (null is always allowed or not at all)."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for err in raw:
+        loc = tuple(err.get("loc", ()))
+        where = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
+        tagged = any(isinstance(p, str) and _UNION_TAG.fullmatch(p) for p in where)
+        where = tuple(p for p in where if not (isinstance(p, str) and _UNION_TAG.fullmatch(p)))
+        if tagged and err.get("type") == "none_required" and len(raw) > 1:
+            continue
+        field = ".".join(str(p) for p in where) or str(loc[0] if loc else "")
+        msg = str(err.get("msg", "invalid value"))
+        out.setdefault(
+            where, {"pointer": _pointer(where), "field": field, "message": msg, "line": None, "column": None}
+        )
+    return list(out.values())
+
+
 def _pointer(loc: tuple[Any, ...]) -> str:
     return "".join(f"/{p}" for p in loc)
 
@@ -89,15 +114,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
-        for err in exc.errors():
-            loc = tuple(err.get("loc", ()))
-            where = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
-            field = ".".join(str(p) for p in where) or str(loc[0] if loc else "")
-            msg = str(err.get("msg", "invalid value"))
-            errors.append(
-                {"pointer": _pointer(where), "field": field, "message": msg, "line": None, "column": None}
-            )
+        errors = _field_errors(list(exc.errors()))
         summary = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
         return error_response(422, "invalid_request", f"the request is not valid: {summary}", errors=errors)
 
