@@ -7,8 +7,6 @@ with the worker (PR_SET_PDEATHSIG), so a `kill -9` of the worker leaves no train
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import queue
 import signal
@@ -21,13 +19,7 @@ from typing import Any
 from training.config import ResourcesConfig
 from training.distributed import launch_command
 from worker.executors import ExecutorRefused, LaunchSpec
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGKILL when the worker dies (kill -9 must not leave a trainer behind)."""
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    os.setsid()  # own process group: a Ctrl-C in the terminal reaches the worker, which stops us cleanly
+from worker.executors.trainer_process import start_trainer
 
 
 def resources_of(config: dict[str, Any]) -> ResourcesConfig:
@@ -96,16 +88,5 @@ class LocalExecutor:
         # the trainer needs no credentials: keep the database and broker URLs (passwords) out of its environment
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BROKER_URL")}
         env.update(spec.env)
-        child = subprocess.Popen(
-            trainer_command(spec.config, spec.out_dir),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            bufsize=1,
-            env=env,
-            cwd=spec.cwd,
-            preexec_fn=_die_with_parent,
-        )
+        child = start_trainer(trainer_command(spec.config, spec.out_dir), env, cwd=spec.cwd)
         return LocalExecution(child, lines)

@@ -33,6 +33,7 @@ from typing import Any
 from training.config import ResourcesConfig
 from worker.child import MARK, Reporter
 from worker.executors import EXIT_INFRA_LOST
+from worker.executors.trainer_process import start_trainer
 
 EXIT_PREFIX = "\x00exit "
 PLACEMENT_TIMEOUT_ENV = "GRPOLAB_RAY_PLACEMENT_TIMEOUT_S"
@@ -57,19 +58,8 @@ class RankActor:
         return ip, port, ray.get_runtime_context().get_node_id()
 
     def run(self, out_dir: str, env: dict[str, str]) -> Iterator[str]:
-        from worker.executors.local import _die_with_parent
-
-        self.child = subprocess.Popen(
-            [sys.executable, "-m", "worker.child", out_dir],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            bufsize=1,
-            env={**os.environ, **env},
-            preexec_fn=_die_with_parent,  # the trainer dies with its actor (and so with its node)
-        )
+        # the trainer dies with its actor (and so with its node)
+        self.child = start_trainer([sys.executable, "-m", "worker.child", out_dir], {**os.environ, **env})
         assert self.child.stdout is not None
         for line in self.child.stdout:
             yield line.rstrip("\n")
