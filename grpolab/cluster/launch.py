@@ -14,39 +14,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from grpolab.commands.train import LintRefused, lint_gate
 
-class LintRefused(Exception):
-    """The config does not validate, or has error findings not acknowledged in lint.allow; printed already."""
-
-    def __init__(self, status: int):
-        super().__init__(status)
-        self.status = status
+__all__ = ["LintRefused", "main", "validated_config"]
 
 
 def validated_config(text: str, where: str) -> Any:
-    """The RunConfig of `text` after the gate of `grpolab train`: invalid → status 2, error findings → 1 (the
+    """The RunConfig of `text` after the gate of `grpolab train`: invalid → LintRefused(2), error findings → 1 (the
     problems and findings printed on stderr)."""
-    from training.config_io import ConfigError, load_text
+    from training.config_io import load_text
 
-    try:
-        loaded = load_text(text, where)
-    except ConfigError as exc:
-        print(exc.render(), file=sys.stderr)
-        raise LintRefused(2) from None
-    from training.lint import lint_loaded
-    from training.lint.reporters import text_report
-
-    result = lint_loaded(loaded)
-    if result.findings:
-        print(text_report([result]), file=sys.stderr)
-    if result.blocking:
-        print(
-            "refusing: the config has error findings not acknowledged in lint.allow (fix them, or acknowledge a "
-            "deliberate ablation with `lint: {allow: [{rule: GLxxx, reason: ...}]}`)",
-            file=sys.stderr,
-        )
-        raise LintRefused(1)
-    return loaded.config
+    return lint_gate(lambda: load_text(text, where), refusing="refusing").config
 
 
 def main(argv: list[str]) -> int:

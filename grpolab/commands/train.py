@@ -6,10 +6,14 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from training import metrics as M
+
+if TYPE_CHECKING:
+    from training.config_io import LoadedConfig
 
 HELP = "train a run config with the fixed GRPO pipeline (no FILE: the tiny CPU demo)"
 DESCRIPTION = """\
@@ -55,32 +59,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _lint(path: str | None, echo: bool = True) -> tuple[object | None, int]:
-    """Load + lint. Returns (LoadedConfig, 0) or (None, exit status) after printing why (findings only when
-    `echo`: ranks other than 0 stay silent)."""
-    from training.config_io import ConfigError, load_file, validate_raw
+class LintRefused(Exception):
+    """The config does not validate (status 2) or has error findings not acknowledged in lint.allow (status 1);
+    why is printed already."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
+def lint_gate(
+    load: Callable[[], LoadedConfig], refusing: str = "grpolab train: refusing to launch", echo: bool = True
+) -> LoadedConfig:
+    """The gate before a launch (this command, and the cluster job's entrypoint and `grpolab cluster render`):
+    the config `load` returns, once it validates and has no blocking finding. Otherwise LintRefused after printing
+    why on stderr, the refusal led by `refusing` (findings only when `echo`: ranks other than 0 stay silent)."""
+    from training.config_io import ConfigError
+    from training.lint import lint_loaded
+    from training.lint.reporters import text_report
 
     try:
-        loaded = load_file(path) if path else validate_raw({})
+        loaded = load()
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
-        return None, 2
-    try:
-        from training.lint import lint_loaded
-        from training.lint.reporters import text_report
-    except ImportError:  # lint package absent: train still works (it is validated already)
-        return loaded, 0
+        raise LintRefused(2) from None
     result = lint_loaded(loaded)
     if result.findings and echo:
         print(text_report([result]), file=sys.stderr)
     if result.blocking:
         print(
-            "grpolab train: refusing to launch: the config has error findings not acknowledged in lint.allow "
+            f"{refusing}: the config has error findings not acknowledged in lint.allow "
             "(fix them, or add `lint: {allow: [{rule: GLxxx, reason: ...}]}` for a deliberate ablation)",
             file=sys.stderr,
         )
-        return None, 1
-    return loaded, 0
+        raise LintRefused(1)
+    return loaded
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,10 +103,15 @@ def run(args: argparse.Namespace) -> int:
     if args.nproc < 1:
         print(f"grpolab train: --nproc must be ≥ 1, got {args.nproc}", file=sys.stderr)
         return 2
-    loaded, status = _lint(args.file, echo=rank.is_writer)
-    if loaded is None:
-        return status
-    cfg = loaded.config  # type: ignore[attr-defined]
+    from training.config_io import load_file, validate_raw
+
+    try:
+        loaded = lint_gate(
+            lambda: load_file(args.file) if args.file else validate_raw({}), echo=rank.is_writer
+        )
+    except LintRefused as refused:
+        return refused.status
+    cfg = loaded.config
     updates: dict[str, object] = {}
     if args.steps is not None:
         if args.steps < 0:
