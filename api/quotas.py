@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import ApiError
 from service.db.models import Run, RunStatus
-from service.settings import Settings
+from service.settings import Settings, env_name
 
 # built once: the same query built per call cost ~1.1–1.4 ms of CPU per submit, this one ~0.3 ms (measured)
 _ACTIVE_COUNTS = (
@@ -55,5 +55,5 @@ def check_run_quota(
                 "quota_exceeded",
                 f"user '{user_name}' has {have} {status.value} run(s); the limit is {limit} per user"
                 f"{f' and this adds {adding}' if adding > 1 and status == RunStatus.QUEUED else ''}: {advice} "
-                f"(the operator sets it with GRPOLAB_{setting.upper()})",
+                f"(the operator sets it with {env_name(setting)})",
             )

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from service.settings import Settings
+from service.settings import Settings, env_name
 
 _SPECIALS = 4  # the built-in tokenizer's special tokens (training.models.SPECIAL_TOKENS)
 _DEFAULT_ALPHABET = 15  # the guessing game's `0123456789<>=;?`
@@ -84,7 +84,7 @@ def _over(pointer: str, what: str, value: float, limit: float, setting: str) -> 
         "pointer": pointer,
         "field": pointer.strip("/").replace("/", "."),
         "message": f"{what} is {value:,.0f}; this server's limit is {limit:,.0f} (the operator raises it with "
-        f"GRPOLAB_{setting.upper()})",
+        f"{env_name(setting)})",
         "line": None,
         "column": None,
     }

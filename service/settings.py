@@ -19,6 +19,12 @@ from service.db.session import DEFAULT_TUNING, DbTuning
 ENV_PREFIX = "GRPOLAB_"
 
 
+def env_name(setting: str) -> str:
+    """The environment variable that sets a setting (max_batch_size → GRPOLAB_MAX_BATCH_SIZE): what from_env reads
+    and what a refusal tells the operator to set."""
+    return ENV_PREFIX + setting.upper()
+
+
 # The shapes many settings share (each setting's docstring is its description)
 Seconds = Annotated[float, Field(gt=0)]  # an interval or a wait
 Limit = Annotated[int, Field(ge=0)]  # a quota or a size limit; 0 = none
@@ -140,7 +146,7 @@ class Settings(BaseModel):
         env = dict(os.environ if environ is None else environ)
         values: dict[str, object] = {}
         for name in cls.model_fields:
-            key = ENV_PREFIX + name.upper()
+            key = env_name(name)
             if key in env and env[key] != "":
                 values[name] = env[key]
         # the two URLs keep their conventional names
