@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from infra import FreshDatabase, Proc, RedisServer, make_token, service_env, start_api, wait_for, wait_status
+from infra import FreshDatabase, RedisServer, ServiceStack, make_token, wait_for, wait_status
 
 from training.config import OptimConfig
 
@@ -36,18 +36,12 @@ resources: {cpu_threads: 1}
 
 
 class Stack:
-    """The API and worker processes; clients for the run's owner (a member), another member, a viewer, an admin."""
+    """Clients of the service stack for the run's owner (a member), another member, a viewer, an admin."""
 
-    def __init__(self, env: dict[str, str], base: str, tokens: dict[str, str]):
-        self.env = env
-        self.data_dir = Path(env["GRPOLAB_DATA_DIR"])
-        self.root = httpx.Client(
-            base_url=base, headers={"Authorization": f"Bearer {tokens['owner']}"}, timeout=60
-        )
-        self.as_user = {
-            who: httpx.Client(base_url=base + "/api/v1", headers={"Authorization": f"Bearer {t}"}, timeout=60)
-            for who, t in tokens.items()
-        }
+    def __init__(self, service: ServiceStack, tokens: dict[str, str]):
+        self.data_dir = service.data_dir
+        self.root = service.client_for(tokens["owner"])
+        self.as_user = {who: service.client_for(t, "/api/v1") for who, t in tokens.items()}
         self.client = self.as_user["owner"]
 
 
@@ -55,16 +49,13 @@ class Stack:
 def stack(
     pg: FreshDatabase, redis_srv: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp("artifacts")
-    env = service_env(pg.url, redis_srv.url, workdir / "data")
-    api, base = start_api(env, workdir / "api.log")
-    worker = Proc(["worker", "--queues", "cpu", "--loglevel", "INFO"], env, workdir / "worker.log")
+    service = ServiceStack(pg.url, redis_srv.url, tmp_path_factory.mktemp("artifacts"))
     try:
+        service.start_worker()
         roles = {"owner": "member", "other": "member", "viewer": "viewer", "admin": "admin"}
-        yield Stack(env, base, {who: make_token(pg.url, f"{who}-h7", role) for who, role in roles.items()})
+        yield Stack(service, {who: make_token(pg.url, f"{who}-h7", role) for who, role in roles.items()})
     finally:
-        worker.stop()
-        api.stop()
+        service.stop()
 
 
 @pytest.fixture(scope="module")
@@ -255,20 +246,20 @@ def test_samples_reader_pages_a_large_file_and_skips_a_line_being_written(tmp_pa
 
     text = "x" * 40_000  # lines longer than the reader's 64 KB block every two lines
     with (tmp_path / SAMPLES_FILE).open("w") as f:
-        for step in range(1, 3001):
+        for step in range(1, 401):  # 16 MB: binary search and backward reads as on a long run
             f.write(json.dumps({"step": step, "episodes": [{"prompt": text, "step_echo": step}]}) + "\n")
-        f.write('{"step": 3001, "episodes": [{"prompt": "half')  # the trainer is writing this line now
+        f.write('{"step": 401, "episodes": [{"prompt": "half')  # the trainer is writing this line now
 
     def steps(**kw: Any) -> list[int]:
         items = read_samples(tmp_path, kw.get("step"), kw.get("before"), kw.get("limit", 5))
         assert all(i["episodes"][0]["step_echo"] == i["step"] for i in items)
         return [i["step"] for i in items]
 
-    assert steps() == [3000, 2999, 2998, 2997, 2996]
-    assert steps(before=1500, limit=3) == [1499, 1498, 1497]
+    assert steps() == [400, 399, 398, 397, 396]
+    assert steps(before=200, limit=3) == [199, 198, 197]
     assert steps(before=2, limit=3) == [1]
-    assert steps(step=1) == [1] and steps(step=1777) == [1777]
-    assert steps(step=3001) == [] and steps(step=0) == []
+    assert steps(step=1) == [1] and steps(step=277) == [277]
+    assert steps(step=401) == [] and steps(step=0) == []
     assert read_samples(tmp_path / "nowhere", None, None, 5) == []
 
 

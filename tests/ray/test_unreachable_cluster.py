@@ -4,51 +4,22 @@ next attempt) and fails with the reason once it has used its attempts. Real Post
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
+from infra import insert_run, migrated_settings
 from sqlalchemy import select
 
 from service.db.models import Run, RunEvent
-from service.db.session import migrate, session_scope
-from service.settings import Settings
+from service.db.session import session_scope
 from worker.executors.ray_job import RayExecutor
 from worker.runner import RunSupervisor
 
 pytestmark = [pytest.mark.services]
 
 
-def queued_run(settings: Settings, attempts: int) -> str:
-    run_id = uuid.uuid4().hex[:12]
-    with session_scope(settings.db_url) as s:
-        s.add(
-            Run(
-                id=run_id,
-                name="r",
-                status="queued",
-                tags=[],
-                tags_index=",",
-                config={"run": {"steps": 1}},
-                config_text="",
-                findings=[],
-                queue="cpu",
-                attempts=attempts,
-                cancel_requested=False,
-                step=0,
-                total_steps=1,
-                reward_sparkline=[],
-                log_seq=0,
-                output_dir=str(settings.data_dir / run_id),
-            )
-        )
-    return run_id
-
-
 def test_an_unreachable_cluster_requeues_then_fails(pg, redis_srv, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    migrate(pg.url)
-    settings = Settings(data_dir=tmp_path, database_url=pg.url, broker_url=redis_srv.url, max_attempts=2)
+    settings = migrated_settings(pg.url, redis_srv.url, tmp_path, max_attempts=2)
     nowhere = RayExecutor("http://127.0.0.1:9")  # the discard port: nothing answers
-    run_id = queued_run(settings, attempts=0)
+    run_id = insert_run(settings.db_url, settings.data_dir)
     assert RunSupervisor(settings, run_id, "w:1", executor=nowhere).execute() == "requeued"
     with session_scope(settings.db_url) as s:
         run = s.get(Run, run_id)

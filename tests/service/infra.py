@@ -1,5 +1,9 @@
 """Real infrastructure for the service tests: a fresh PostgreSQL database, a private Redis server, API and
-worker processes. Imported by the conftest files of tests/api, tests/worker and tests/service."""
+worker processes. Imported by the conftest files of tests/api, tests/worker, tests/ray and tests/service.
+
+`pg` and `redis_srv` are module-scoped fixtures for the conftests that import them (tests/worker, tests/ray);
+`ServiceStack` is the API and the workers those modules start; `insert_run` writes a run row straight to the
+database for the supervisor and reaper tests (no API)."""
 
 from __future__ import annotations
 
@@ -11,11 +15,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN = os.environ.get("GRPOLAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -175,6 +184,7 @@ class Proc:
 
     def __init__(self, args: list[str], env: dict[str, str], log: Path):
         self.log = log
+        self._signalled = False
         self._f = log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "grpolab", *args],
@@ -193,9 +203,16 @@ class Proc:
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+    def request_stop(self, sig: int = signal.SIGTERM) -> None:
+        """Ask it to stop without waiting (stop() then waits): several processes stop in parallel."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
+            self._signalled = True
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            if not self._signalled:
+                self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -248,3 +265,116 @@ def wait_status(client: httpx.Client, run_id: str, statuses: set[str], timeout: 
         return r if r["status"] in statuses else None
 
     return wait_for(done, timeout, f"run {run_id} did not reach {statuses}", every=0.5)
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[FreshDatabase]:
+    """A fresh database for a module (not migrated: the API or the test migrates it)."""
+    why = postgres_available()
+    if why:
+        pytest.skip(why)
+    db = FreshDatabase()
+    yield db
+    db.drop()
+
+
+@pytest.fixture(scope="module")
+def redis_srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    srv = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield srv
+    srv.stop()
+
+
+class ServiceStack:
+    """The API process on PostgreSQL + Redis, the workers a test starts, a client with an admin token."""
+
+    def __init__(self, db_url: str, broker_url: str, workdir: Path, **env: str):
+        self.env = service_env(db_url, broker_url, workdir / "data", **env)
+        self.workdir = workdir
+        self.db_url = db_url
+        self.data_dir = workdir / "data"
+        self.workers: list[Proc] = []
+        self.api, self.base = start_api(self.env, workdir / "api.log")
+        self.client = self.client_for(make_token(db_url))
+
+    def client_for(self, token: str, path: str = "") -> httpx.Client:
+        """A client of the API (under `path`, e.g. /api/v1) with `token`."""
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.Client(base_url=self.base + path, headers=headers, timeout=60)
+
+    def start_worker(self, queues: str = "cpu", *extra: str) -> Proc:
+        """A `grpolab worker` process (not waited for: see wait_ready)."""
+        log = self.workdir / f"worker{len(self.workers)}.log"
+        w = Proc(["worker", "--queues", queues, "--loglevel", "INFO", *extra], self.env, log)
+        self.workers.append(w)
+        return w
+
+    @staticmethod
+    def wait_ready(worker: Proc, timeout: float = 90) -> None:
+        def ready() -> bool:
+            if worker.proc.poll() is not None:
+                raise AssertionError(f"worker exited:\n{worker.output()[-3000:]}")
+            return "ready" in worker.output()
+
+        wait_for(ready, timeout, "worker not ready")
+
+    def submit(self, text: str, **kw: object) -> dict[str, Any]:
+        r = self.client.post("/api/v1/runs", json={"config_text": text, **kw})
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        return dict(self.client.get(f"/api/v1/runs/{run_id}").json())
+
+    def logs(self, run_id: str) -> list[str]:
+        items = self.client.get(f"/api/v1/runs/{run_id}/logs", params={"limit": 5000}).json()["items"]
+        return [ln["line"] for ln in items]
+
+    def metric_steps(self, run_id: str) -> list[int]:
+        return [p["step"] for p in self.client.get(f"/api/v1/runs/{run_id}/metrics").json()["items"]]
+
+    def stop(self) -> None:
+        """The workers and the API, in parallel (a worker's warm shutdown takes seconds)."""
+        for p in [*self.workers, self.api]:
+            p.request_stop()
+        for p in [*self.workers, self.api]:
+            p.stop()
+
+
+def insert_run(db_url: str, data_dir: Path, *, attempts: int = 0) -> str:
+    """A queued one-step run row written straight to the database (no API, no broker message)."""
+    from service.db.models import Run
+    from service.db.session import session_scope
+
+    run_id = uuid.uuid4().hex[:12]
+    with session_scope(db_url) as s:
+        s.add(
+            Run(
+                id=run_id,
+                name="r",
+                status="queued",
+                tags=[],
+                tags_index=",",
+                config={"run": {"steps": 1}},
+                config_text="",
+                findings=[],
+                queue="cpu",
+                attempts=attempts,
+                cancel_requested=False,
+                step=0,
+                total_steps=1,
+                reward_sparkline=[],
+                log_seq=0,
+                output_dir=str(data_dir / run_id),
+            )
+        )
+    return run_id
+
+
+def migrated_settings(db_url: str, broker_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """The service's Settings on a migrated database, for tests that call the worker's code in-process."""
+    from service.db.session import migrate
+    from service.settings import Settings
+
+    migrate(db_url)
+    return Settings(data_dir=data_dir, database_url=db_url, broker_url=broker_url, **overrides)

@@ -5,51 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from infra import insert_run, migrated_settings
 
 from service.db.lifecycle import transition
 from service.db.models import Run, RunEvent, RunStatus, utcnow
-from service.db.session import migrate, session_scope
+from service.db.session import session_scope
 from service.settings import Settings
 from worker.reaper import reap_lost
 
 
 @pytest.fixture
 def settings(pg, tmp_path, redis_srv) -> Settings:  # type: ignore[no-untyped-def]
-    migrate(pg.url)
-    return Settings(
-        data_dir=tmp_path,
-        database_url=pg.url,
-        broker_url=redis_srv.url,
-        heartbeat_timeout_s=5,
-        max_attempts=2,
-    )
+    return migrated_settings(pg.url, redis_srv.url, tmp_path, heartbeat_timeout_s=5, max_attempts=2)
 
 
 def running_run(settings: Settings, *, attempts: int, age_s: float, cancel: bool = False) -> str:
-    import uuid
-
-    run_id = uuid.uuid4().hex[:12]
-    with session_scope(settings.db_url) as s:
-        s.add(
-            Run(
-                id=run_id,
-                name="r",
-                status="queued",
-                tags=[],
-                tags_index=",",
-                config={"run": {"steps": 1}},
-                config_text="",
-                findings=[],
-                queue="cpu",
-                attempts=attempts - 1,
-                cancel_requested=False,
-                step=0,
-                total_steps=1,
-                reward_sparkline=[],
-                log_seq=0,
-                output_dir=str(settings.data_dir / run_id),
-            )
-        )
+    run_id = insert_run(settings.db_url, settings.data_dir, attempts=attempts - 1)
     with session_scope(settings.db_url) as s:
         transition(s, run_id, RunStatus.RUNNING, "started", worker="gone:1")
         s.get(Run, run_id).heartbeat_at = utcnow() - timedelta(seconds=age_s)  # type: ignore[union-attr]
