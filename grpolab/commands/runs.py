@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import re
 from typing import Any
 
 from grpolab.commands._client import ApiFailure, Client, add_connection, report_failure
+from grpolab.commands._table import print_table, printable, table_line
 
-# control characters (ESC sequences, CR, BEL, …) and bidirectional overrides: printed raw, a run's name could
-# erase or rewrite the rows a reader sees (BUG-10); they are shown as visible escapes instead
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """`text` with every control or bidi character replaced by its escape (`\\x1b`, `\\u202e`)."""
-    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+COLUMNS = (
+    ("ID", "<13"),
+    ("STATUS", "<10"),
+    ("STEP", ">11"),
+    ("REWARD", ">8"),
+    ("EXECUTOR", "<13"),
+    ("OWNER", "<12"),
+    ("NAME", ""),
+)
 
 
 def placement(r: dict[str, Any]) -> str:
@@ -27,13 +28,16 @@ def placement(r: dict[str, Any]) -> str:
     return f"{executor} {ranks}r" if ranks > 1 else executor
 
 
-def format_row(r: dict[str, Any]) -> str:
+def cells(r: dict[str, Any]) -> tuple[str, ...]:
+    """A row of `grpolab runs` (each text made printable by the table)."""
     reward = f"{r['last_reward']:.3f}" if r.get("last_reward") is not None else "-"
     step = f"{r['step']}/{r['total_steps']}"
-    return (
-        f"{printable(r['id']):<13} {printable(r['status']):<10} {step:>11} {reward:>8}  "
-        f"{placement(r):<13} {printable(str(r.get('owner') or '-')):<12} {printable(r['name'])}"
-    )
+    return (r["id"], r["status"], step, reward, placement(r), str(r.get("owner") or "-"), r["name"])
+
+
+def format_row(r: dict[str, Any]) -> str:
+    """One run as its printed line."""
+    return table_line(COLUMNS, cells(r))
 
 
 HELP = "list runs (GRPOLAB_URL, GRPOLAB_TOKEN)"
@@ -58,8 +62,6 @@ def run(args: argparse.Namespace) -> int:
         data = Client(args).request("GET", "/runs", params=params)
     except ApiFailure as exc:
         return report_failure(exc)
-    print(f"{'ID':<13} {'STATUS':<10} {'STEP':>11} {'REWARD':>8}  {'EXECUTOR':<13} {'OWNER':<12} NAME")
-    for r in data["items"]:
-        print(format_row(r))
+    print_table(COLUMNS, (cells(r) for r in data["items"]))
     print(f"({len(data['items'])} of {data['total']})")
     return 0

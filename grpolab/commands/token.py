@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from grpolab.commands._service import add_data_dir, apply_data_dir
-from grpolab.commands.runs import printable
+from grpolab.commands._table import print_table, printable
+
+if TYPE_CHECKING:
+    from service.db.models import ApiToken
 
 HELP = "create, list or revoke API tokens (a new token is printed once)"
 DESCRIPTION = """\
@@ -23,6 +27,8 @@ Examples:
   grpolab token list
   grpolab token revoke alice-laptop
 """
+
+COLUMNS = (("TOKEN", "<24"), ("USER", "<20"), ("ROLE", "<7"), ("STATE", "<8"), ("CREATED", ""))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -89,14 +95,13 @@ def _list(db_url: str, args: argparse.Namespace) -> int:
             .outerjoin(User, User.id == ApiToken.user_id)
             .order_by(ApiToken.id)
         ).all()
-        print(f"{'TOKEN':<24} {'USER':<20} {'ROLE':<7} {'STATE':<8} CREATED")
-        for t, user, role in rows:
-            state = "revoked" if t.revoked else "active"
-            print(
-                f"{printable(t.name):<24} {printable(user or '-'):<20} {role or '-':<7} {state:<8} "
-                f"{t.created_at:%Y-%m-%d %H:%M} UTC"
-            )
+        print_table(COLUMNS, (_row(t, user, role) for t, user, role in rows))
     return 0
+
+
+def _row(token: ApiToken, user: str | None, role: str | None) -> tuple[object, ...]:
+    state = "revoked" if token.revoked else "active"
+    return (token.name, user or "-", role or "-", state, f"{token.created_at:%Y-%m-%d %H:%M} UTC")
 
 
 def _revoke(db_url: str, args: argparse.Namespace) -> int:

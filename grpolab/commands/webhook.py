@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from grpolab.commands._client import ApiFailure, Client, add_connection, report_failure
-from grpolab.commands.runs import printable
+from grpolab.commands._table import print_table, printable
 
 HELP = "add, list, remove or test webhooks (a Slack message when a run or sweep ends)"
 DESCRIPTION = """\
@@ -26,6 +26,8 @@ Examples:
   grpolab webhook test 3                                                   # sends a test message now
   grpolab webhook rm 3
 """
+
+COLUMNS = (("ID", ">5"), ("URL (masked)", "<40"), ("SCOPE", "<24"), ("EVENTS", "<52"), ("LAST", ""))
 
 
 def _hook_id(text: str) -> int:
@@ -96,26 +98,22 @@ def scope(hook: dict[str, Any]) -> str:
     return f"runs of {hook.get('user') or '?'}"
 
 
-def format_row(hook: dict[str, Any]) -> str:
+def cells(hook: dict[str, Any]) -> tuple[object, ...]:
+    """A row of `grpolab webhook list` (each text made printable by the table)."""
     if hook.get("last_error"):
         last = f"failed {hook['last_sent_at'] or ''}: {hook['last_error']}"
     elif hook.get("last_sent_at"):
         last = f"sent {hook['last_sent_at']}"
     else:
         last = "never sent"
-    return (
-        f"{hook['id']:>5}  {printable(hook['url']):<40} {printable(scope(hook)):<24} "
-        f"{printable(','.join(hook['events'])):<52} {printable(last)}"
-    )
+    return (hook["id"], hook["url"], scope(hook), ",".join(hook["events"]), last)
 
 
 def _print_list(items: list[dict[str, Any]]) -> None:
     if not items:
         print("no webhooks (add one: grpolab webhook add URL)", file=sys.stderr)
         return
-    print(f"{'ID':>5}  {'URL (masked)':<40} {'SCOPE':<24} {'EVENTS':<52} LAST")
-    for hook in items:
-        print(format_row(hook))
+    print_table(COLUMNS, (cells(hook) for hook in items))
 
 
 def run(args: argparse.Namespace) -> int:
