@@ -1,8 +1,8 @@
 """A real Ray cluster on loopback for tests: a head node (with the dashboard, which the Job API needs) and worker
 nodes, each its own `ray start --block` process tree with private ports and a private temp dir.
 
-Teardown never uses `ray stop` (it would stop every Ray on the machine, other people's included): each node's
-process tree is snapshotted and killed, then anything still naming our temp dir.
+Teardown never uses `ray stop` (it would stop every Ray on the machine, other people's included): every node's
+process tree is snapshotted and killed at once, then anything still carrying our marker.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -94,17 +93,6 @@ class Node:
         psutil.wait_procs(procs, timeout=10)
         self.proc.wait(timeout=10)
 
-    def stop(self) -> None:
-        procs = self.tree()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # `ray start --block` stops its own processes
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=15)
-        for p in procs:
-            with contextlib.suppress(psutil.Error):
-                p.kill()
-        psutil.wait_procs(procs, timeout=10)
-
 
 class LocalRayCluster:
     """`ray start --head` (1 CPU, dashboard on) plus worker nodes, all on 127.0.0.1."""
@@ -159,6 +147,23 @@ class LocalRayCluster:
 
         return len(list_nodes(address=self.address, filters=[("state", "=", "ALIVE")], timeout=10))
 
+    def wait_gcs(self, timeout: float = 180) -> None:
+        """Until the head's GCS accepts connections: what a joining node needs (the dashboard comes later)."""
+        import socket
+
+        deadline = time.monotonic() + timeout
+        head = self.nodes["head"]
+        while time.monotonic() < deadline:
+            if head.proc.poll() is not None:
+                raise RuntimeError(f"ray head exited: {head.log.read_text()[-3000:]}")
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.gcs_port), timeout=1),
+            ):
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"the head's GCS not listening on {self.gcs_port} after {timeout} s")
+
     def wait_nodes(self, n: int, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         last: Exception | None = None
@@ -183,12 +188,30 @@ class LocalRayCluster:
                     found.append(p)
         return found
 
+    def survivors(self, timeout: float = 10) -> list[str]:
+        """`pid name` of this cluster's processes still alive after up to `timeout` s (none: teardown worked)."""
+        deadline = time.monotonic() + timeout
+        while (left := self.leftovers()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        named = []
+        for p in left:
+            with contextlib.suppress(psutil.Error):
+                named.append(f"{p.pid} {p.name()}")
+        return named
+
     def stop(self) -> None:
-        for node in reversed(list(self.nodes.values())):
-            node.stop()
-        for (
-            p
-        ) in self.leftovers():  # orphans of a node that died at start-up (re-parented, so not in its tree)
+        """Every node at once, SIGKILL: nothing of a test cluster needs a clean shutdown (its temp dir goes too),
+        and a node's own SIGTERM path waits for its processes one by one."""
+        procs = [p for node in self.nodes.values() for p in node.tree()]
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        psutil.wait_procs(procs, timeout=10)
+        for node in self.nodes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                node.proc.wait(timeout=10)
+        # orphans of a node that died at start-up (re-parented, so not in its tree)
+        for p in self.leftovers():
             with contextlib.suppress(psutil.Error):
                 p.kill()
         shutil.rmtree(self.temp_dir, ignore_errors=True)
