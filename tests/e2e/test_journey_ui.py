@@ -1,0 +1,30 @@
+"""What a newcomer's first session (README, examples/, the printed link) ran into in the browser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import Server, shot
+
+# The examples open with a `# description:` line of some 180 characters, as examples/default.yaml does.
+LONG_LINE_CONFIG = (
+    "# description: " + "a long line of the kind the examples open with " * 4 + "\nresources:\n  gpus: 1\n"
+)
+
+
+def test_a_run_with_a_long_config_line_fits_a_phone(browser: Any, server: Server) -> None:
+    # Seen with examples/default.yaml: at 390 px the run page was 1380 px wide, the Config section's column
+    # growing to its longest line. Queued on the gpu queue, which no worker here serves, then cancelled.
+    run = server.api("POST", "/runs", {"name": "journey-long-line", "config_text": LONG_LINE_CONFIG})
+    server.api("POST", f"/runs/{run['id']}/cancel")
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="light", is_mobile=True)
+    page = ctx.new_page()
+    page.goto(f"{server.url}/#token={server.token}")
+    page.get_by_test_id("me").wait_for()
+    page.goto(f"{server.url}/runs/{run['id']}")
+    page.get_by_text("a long line of the kind").first.wait_for()
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    if width > 390:
+        shot(page, "journey-phone-run-long-line")
+    ctx.close()
+    assert width <= 390, f"the run page is {width} px wide on a 390 px screen"
