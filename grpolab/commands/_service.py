@@ -50,6 +50,16 @@ def on_database(args: argparse.Namespace, command: str, act: Callable[[Session],
     from service.settings import Settings
 
     settings = Settings.from_env()
+    missing = _missing_sqlite_file(settings.db_url)
+    if missing:
+        # migrate() would make an empty database here: `user list` printed no users and `user add` a token that
+        # the running server (started with another --data-dir) refused
+        print(
+            f"grpolab {command} {args.action}: no GRPO Lab database at {missing}: pass the --data-dir that "
+            "`grpolab up` uses (or set GRPOLAB_DATA_DIR or DATABASE_URL); `grpolab up` makes the database",
+            file=sys.stderr,
+        )
+        return 2
     migrate(settings.db_url)
     try:
         with session_scope(settings.db_url) as s:
@@ -58,6 +68,16 @@ def on_database(args: argparse.Namespace, command: str, act: Callable[[Session],
         print(f"grpolab {command} {args.action}: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _missing_sqlite_file(db_url: str) -> str | None:
+    """The path of an SQLite database file that does not exist, else None (a server database, or the file)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+        return None
+    return None if Path(url.database).exists() else url.database
 
 
 def first_token(data_dir: Path, db_url: str) -> str:
