@@ -1,7 +1,8 @@
 """End-to-end fixtures: a real `grpolab up` (embedded mode, temp data dir, free port) and Debian's Chromium.
 
 The server is started once per session, exactly as a user would start it; the token comes from
-<data-dir>/first-token. Chromium is /usr/bin/chromium (browser downloads are impossible here), driven by the
+<data-dir>/first-token. Beside its worker a second `grpolab worker` serves the same data dir, as a user adds one:
+the session's tests submit some twenty runs, mostly trainer start-up, and two at a time halves their wait. Chromium is /usr/bin/chromium (browser downloads are impossible here), driven by the
 Python `playwright` package. Screenshots go to test-artifacts/screenshots/ (git-ignored).
 """
 
@@ -85,6 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
     )
+    procs = [proc]
     url = f"http://127.0.0.1:{port}"
     token_file = data_dir / "data" / "first-token"
     deadline = time.monotonic() + 120
@@ -99,15 +101,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             if token_file.is_file() and b"GRPO Lab is up" in (data_dir / "up.log").read_bytes():
                 break
             time.sleep(0.3)
+        worker_cmd = [str(grpolab), "worker", "--loglevel", "WARNING", "--data-dir", str(data_dir / "data")]
+        worker_env = {**env, "HF_HOME": env.get("HF_HOME", str(data_dir / "data" / "hf"))}  # as `up` sets it
+        procs.append(
+            subprocess.Popen(
+                worker_cmd,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=worker_env,
+                start_new_session=True,
+            )
+        )
         yield Server(url=url, token=token_file.read_text().strip(), data_dir=data_dir / "data")
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+        running = [p for p in procs if p.poll() is None]
+        for p in running:  # in parallel: each stops its worker (and `up` its API) after a warm shutdown
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in running:
             try:
-                proc.wait(30)
+                p.wait(30)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(10)
         log.close()
 
 

@@ -1,4 +1,4 @@
-"""The queue page in real Chromium against a real `grpolab up` (embedded: one cpu worker): the worker is listed
+"""The queue page in real Chromium against a real `grpolab up` (embedded: cpu workers only): a worker is listed
 alive, a run asking for a GPU waits on the `gpu` queue with the reason shown on the queue page and the run page."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sweeps in real Chromium against a real `grpolab up` (one real worker): an arm with GL001 is refused in the
+"""Sweeps in real Chromium against a real `grpolab up` (two real workers): an arm with GL001 is refused in the
 form; a 2 × 3 sweep (estimator × seed) made in the form runs to the end and its page shows bands and the final
 table with intervals, matching the API's numbers."""
 
@@ -102,7 +102,7 @@ def test_2x3_sweep_from_the_form_runs_and_shows_bands_and_final_table(signed_in:
         "run.seed": [0, 1, 2],
     }
 
-    # six tiny runs, one after another on the one worker
+    # six tiny runs, two at a time on the session's two workers
     page.locator('[data-testid="sweep-status"][data-status="finished"]').wait_for(timeout=600_000)
     sweep = server.api("GET", f"/sweeps/{sweep_id}")
     assert sweep["counts"] == {"succeeded": 6}, sweep["counts"]
