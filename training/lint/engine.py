@@ -106,7 +106,11 @@ def _finding(
     )
 
 
-def invalid_findings(errors: list[FieldError]) -> list[Finding]:
+FIX_FIELD = "Fix the field named in the message (see `grpolab schema` for every field and its type)."
+FIX_PATH = "Check the path: name a config file, launch script or training script that exists and can be read."
+
+
+def invalid_findings(errors: list[FieldError], fix: str = FIX_FIELD) -> list[Finding]:
     """Validation/syntax problems as GL000 findings, so every reporter shows them like the rest."""
     rule = RULES[INVALID]
     return [
@@ -116,7 +120,7 @@ def invalid_findings(errors: list[FieldError]) -> list[Finding]:
             severity=rule.severity,
             message=(f"{e.field}: {e.message}" if e.field else e.message),
             why="The file cannot be used as a config, so nothing else can be checked until this is fixed.",
-            fix="Fix the field named in the message (see `grpolab schema` for every field and its type).",
+            fix=fix,
             pointer=e.pointer,
             line=e.line,
             column=e.column,
@@ -306,9 +310,11 @@ def _looks_like_shell(text: str, path: str | None) -> bool:
     return text.lstrip().startswith("#!") or bool(_SHELL_FLAG.search(text))
 
 
-def _invalid(path: str, fmt: str, message: str) -> LintResult:
+def _invalid(path: str, fmt: str, message: str, fix: str = FIX_FIELD) -> LintResult:
     return LintResult(
-        path=path, format=fmt, findings=invalid_findings([FieldError(pointer="", field="", message=message)])
+        path=path,
+        format=fmt,
+        findings=invalid_findings([FieldError(pointer="", field="", message=message)], fix),
     )
 
 
@@ -322,9 +328,9 @@ def lint_file(path: str | Path, input_format: str = "auto") -> LintResult:
             )
         data = p.read_bytes()
     except FileNotFoundError:
-        return _invalid(str(path), input_format, "file not found")
+        return _invalid(str(path), input_format, "file not found", FIX_PATH)
     except IsADirectoryError:
-        return _invalid(str(path), input_format, "is a directory, not a file")
+        return _invalid(str(path), input_format, "is a directory, not a file", FIX_PATH)
     except OSError as exc:
-        return _invalid(str(path), input_format, f"cannot read: {exc.strerror}")
+        return _invalid(str(path), input_format, f"cannot read: {exc.strerror}", FIX_PATH)
     return lint_text(data, input_format, str(path), on_disk=True)
