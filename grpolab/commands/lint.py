@@ -50,6 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from training.lint import RULES, explain, lint_file, lint_text
+    from training.lint.adapters import FORMATS
     from training.lint.concepts import set_requested_version
     from training.lint.reporters import json_report, sarif_report, text_report
 
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             print(explain(args.explain), end="")
         except KeyError:
-            print(f"unknown rule '{args.explain}'; known: GL000, {', '.join(RULES)}", file=sys.stderr)
+            print(f"unknown rule '{args.explain}'; known: {', '.join(RULES)}", file=sys.stderr)
             return 2
         return 0
     if args.list_rules:
@@ -66,6 +67,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.files:
         print("grpolab lint: give at least one FILE (or '-' for stdin); see --help", file=sys.stderr)
+        return 2
+    if args.input_format != "auto" and args.input_format not in FORMATS:
+        # one usage error, not a GL000 finding per file that blames the files
+        print(
+            f"grpolab lint: unknown --input-format '{args.input_format}'; choose one of: auto, {', '.join(FORMATS)}",
+            file=sys.stderr,
+        )
         return 2
     set_requested_version(args.framework_version)
     results = []

@@ -1,4 +1,4 @@
-"""A path lint cannot read: GL000 with a fix about the path, not the config-field advice of an invalid config."""
+"""`grpolab lint` on a path it cannot read or an option it does not know: the fix names what to change."""
 
 from __future__ import annotations
 
@@ -27,3 +27,19 @@ def test_an_invalid_key_still_points_at_the_field(tmp_path: Path, capsys: pytest
     out = capsys.readouterr().out
     assert "unknown key 'estimatr' (did you mean 'estimator'?)" in out
     assert "fix: Fix the field named in the message" in out
+
+
+def test_an_unknown_input_format_is_one_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", "--input-format", "trll", "examples/default.yaml", "examples/rloo.yaml"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # no finding blames the files
+    assert err == (
+        "grpolab lint: unknown --input-format 'trll'; choose one of: auto, grpolab, trl, verl, openrlhf, oat, gem, "
+        "skyrl, roll, areal\n"
+    )
+
+
+def test_an_unknown_rule_lists_each_known_rule_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", "--explain", "GL999"]) == 2
+    known = capsys.readouterr().err.split("known: ")[1].strip().split(", ")
+    assert known[:2] == ["GL000", "GL001"] and len(known) == len(set(known))
