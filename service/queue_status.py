@@ -187,4 +187,6 @@ def _position_reason(queue: str, position: int, live: int, idle: int) -> str:
         return no_worker_reason(queue)
     if position <= idle:
         return "next: an idle worker takes it within seconds"
+    if position == 1:  # not "0 run(s) ahead of it"
+        return f"next: starts when a worker on queue '{queue}' finishes its run ({live} live, none idle)"
     return f"{position - 1} run(s) ahead of it on queue '{queue}' ({live} live worker(s), {idle} idle)"

@@ -113,8 +113,11 @@ def test_live_worker_no_reason_and_positions_in_enqueue_order(settings, queue_cl
     cpu = queue_of(client, "cpu")
     assert [r["id"] for r in cpu["runs"]] == [runs[1]["id"], runs[2]["id"]]
     assert cpu["idle_workers"] == []
+    assert cpu["runs"][0]["waiting_reason"] == (
+        "next: starts when a worker on queue 'cpu' finishes its run (1 live, none idle)"
+    )
     assert (
-        cpu["runs"][0]["waiting_reason"] == "0 run(s) ahead of it on queue 'cpu' (1 live worker(s), 0 idle)"
+        cpu["runs"][1]["waiting_reason"] == "1 run(s) ahead of it on queue 'cpu' (1 live worker(s), 0 idle)"
     )
 
 
