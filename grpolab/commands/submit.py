@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 import uuid
+from typing import Any
 
 from grpolab.commands._client import ApiFailure, Client, add_connection, format_finding, report_failure
 
@@ -28,7 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--project", help="the project the run belongs to (default: default; `grpolab project list`)"
     )
-    p.add_argument("--wait", action="store_true", help="show a progress bar until the run ends")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="show a progress bar until the run ends (not a terminal: a line per status and tenth of the steps)",
+    )
     add_connection(p)
 
 
@@ -61,12 +66,15 @@ def run(args: argparse.Namespace) -> int:
 def wait(client: Client, run_id: str) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    plain = not sys.stderr.isatty()  # a CI log: rich draws nothing there until the run ends
+    seen: tuple[str, int] | None = None
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         transient=False,
+        disable=plain,
     ) as bar:
         task = bar.add_task("queued", total=None)
         while True:
@@ -74,13 +82,18 @@ def wait(client: Client, run_id: str) -> int:
                 r = client.request("GET", f"/runs/{run_id}")
             except ApiFailure as exc:
                 return report_failure(exc)
-            reward = f" reward {r['last_reward']:.3f}" if r.get("last_reward") is not None else ""
-            bar.update(
-                task,
-                description=f"{r['status']}{reward}",
-                completed=r["step"],
-                total=r["total_steps"] or None,
-            )
+            if plain:
+                if milestone(r) != seen:
+                    seen = milestone(r)
+                    print(progress_line(r), file=sys.stderr, flush=True)
+            else:
+                reward = f" reward {r['last_reward']:.3f}" if r.get("last_reward") is not None else ""
+                bar.update(
+                    task,
+                    description=f"{r['status']}{reward}",
+                    completed=r["step"],
+                    total=r["total_steps"] or None,
+                )
             if r["status"] in FINISHED:
                 break
             time.sleep(1.0)
@@ -89,3 +102,15 @@ def wait(client: Client, run_id: str) -> int:
         return 1
     print(f"run {run_id} succeeded", file=sys.stderr)
     return 0
+
+
+def milestone(r: dict[str, Any]) -> tuple[str, int]:
+    """The status and the tenth of the steps done: a plain log gets a line each time either moves."""
+    total = r.get("total_steps") or 0
+    return r["status"], (r["step"] * 10 // total if total else 0)
+
+
+def progress_line(r: dict[str, Any]) -> str:
+    total = r.get("total_steps")
+    reward = f" reward {r['last_reward']:.3f}" if r.get("last_reward") is not None else ""
+    return f"{r['status']} step {r['step']}/{total if total else '?'}{reward}"

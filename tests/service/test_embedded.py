@@ -81,7 +81,8 @@ def test_grpolab_up_runs_a_tiny_config_end_to_end(tmp_path: Path, mode: tuple[st
         done = cli("submit", str(cfg), "--wait", "--tag", "embedded", env=cenv)
         assert done.returncode == 0, done.stdout + done.stderr
         run_id = done.stdout.strip().splitlines()[0]
-        assert "succeeded" in done.stderr
+        assert "run " + run_id + " succeeded" in done.stderr
+        assert "succeeded step 3/3" in done.stderr  # --wait in a log, not a terminal: plain progress lines
 
         listed = cli("runs", "--tag", "embedded", env=cenv)
         assert run_id in listed.stdout and "succeeded" in listed.stdout and "3/3" in listed.stdout
