@@ -12,6 +12,7 @@ import {
   INTEGER_INCREMENTS,
   nearestPoint,
   paddedRange,
+  pointMarks,
   positiveOnly,
   smoothEma,
   X_AXIS_LABELS,
@@ -91,7 +92,7 @@ function plotOptions(drawn: Drawn[], view: ChartView, width: number, height: num
     const dash = i ? [6, 4] : undefined;
     const base = { spanGaps: true, points: { show: false }, dash };
     if (d.smooth) lines.push({ ...base, label: `${d.label} (raw)`, stroke: `${d.color}44`, width: 1 });
-    lines.push({ ...base, label: d.label, stroke: d.color, width: 2 });
+    lines.push({ ...base, points: { ...pointMarks(d.raw), fill: d.color }, label: d.label, stroke: d.color, width: 2 });
   });
   const counting = view.xAxis !== "time";
   return {

@@ -65,7 +65,9 @@ export function evalSeries(points: MetricPoint[], metric: string, startKey: stri
     during.x = [0, ...during.x];
     during.y = [start, ...during.y];
   }
-  const out: ChartSeries[] = [{ label: "during training", ...during }];
+  // without run.eval_every the only point before the end is the start-of-run evaluation: say so
+  const onlyStart = during.x.length === 1 && during.x[0] === 0;
+  const out: ChartSeries[] = [{ label: onlyStart ? "start" : "during training", ...during }];
   const final = summary?.[metric];
   const steps = summary?.steps;
   if (typeof final === "number" && Number.isFinite(final) && typeof steps === "number") {

@@ -86,6 +86,15 @@ export function downsample(s: Series, max: number): Series {
 }
 
 /** Several runs' series on one shared, sorted x axis (uPlot's aligned format); gaps are null. */
+/** Drawn points are dots only where a line cannot carry the series: a line needs two points, so an eval curve of
+ * the start and final evaluations (or a run's first step) drew nothing at all. A sparse series, up to
+ * MARKED_POINTS values, gets dots on its line; a dense one stays a plain line. */
+export const MARKED_POINTS = 30;
+export function pointMarks(s: Series): { show: boolean; size: number } {
+  const drawn = s.y.filter((v) => v !== null && Number.isFinite(v)).length;
+  return { show: drawn > 0 && drawn <= MARKED_POINTS, size: 6 };
+}
+
 export function alignSeries(series: Series[]): [number[], ...(number | null)[][]] {
   const xs = [...new Set(series.flatMap((s) => s.x))].sort((a, b) => a - b);
   const index = new Map(xs.map((x, i) => [x, i]));
