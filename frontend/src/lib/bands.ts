@@ -47,3 +47,9 @@ export function formatStat(s: FinalStat | undefined): { main: string; sub: strin
     sub: `95% CI [${formatNumber(s.ci_low)}, ${formatNumber(s.ci_high)}], n = ${s.n}`,
   };
 }
+
+/** A sweep run's link in the final table: its seed where the grid varies `run.seed`, else its short id (a grid
+ * without a seed key has no seed per run to name, and "seed –" read as a missing value). */
+export function runLinkLabel(seed: unknown, runId: string): string {
+  return seed === null || seed === undefined ? `run ${runId.slice(0, 6)}` : `seed ${String(seed)}`;
+}

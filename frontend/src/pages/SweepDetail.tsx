@@ -11,7 +11,7 @@ import { BandChart } from "../components/BandChart";
 import { ErrorBox } from "../components/ErrorBox";
 import { NotesEditor } from "../components/RunEditor";
 import { StatusBadge } from "../components/StatusBadge";
-import { formatStat, type BandMode } from "../lib/bands";
+import { formatStat, runLinkLabel, type BandMode } from "../lib/bands";
 import { RUN_CHARTS } from "../lib/chartData";
 import { formatTime } from "../lib/format";
 import { canModify, useDocumentTitle, useMe } from "../lib/session";
@@ -124,7 +124,7 @@ function FinalTable({ summary }: { summary: SweepSummary }) {
             <tr>
               <th scope="col">Arm</th>
               {summary.metrics.map((m) => <th key={m} scope="col">{m}</th>)}
-              <th scope="col">Runs (seed: status)</th>
+              <th scope="col">Runs (status)</th>
             </tr>
           </thead>
           <tbody>
@@ -152,7 +152,7 @@ function FinalRow({ group, metrics }: { group: SweepGroup; metrics: string[] }) 
       <td>
         {group.run_ids.map((rid, i) => (
           <span key={rid} style={{ marginRight: 8, whiteSpace: "nowrap" }}>
-            <Link to={`/runs/${rid}`} data-run-link={rid}>seed {String(group.seeds[i] ?? "–")}</Link>{" "}
+            <Link to={`/runs/${rid}`} data-run-link={rid}>{runLinkLabel(group.seeds[i], rid)}</Link>{" "}
             <StatusBadge status={group.statuses[i] as RunStatus} />
           </span>
         ))}
