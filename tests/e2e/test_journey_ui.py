@@ -28,3 +28,18 @@ def test_a_run_with_a_long_config_line_fits_a_phone(browser: Any, server: Server
         shot(page, "journey-phone-run-long-line")
     ctx.close()
     assert width <= 390, f"the run page is {width} px wide on a 390 px screen"
+
+
+def test_a_refused_sweep_grid_points_at_the_error_where_it_is(signed_in: Any, server: Server) -> None:
+    # The submit row said "(see below)" while the server's answer stands above it.
+    page = signed_in
+    page.goto(f"{server.url}/sweeps")
+    page.get_by_role("button", name="New sweep").click()
+    page.get_by_label("grid key 1").fill("algorithm.estimatr")
+    page.get_by_label("grid values 1").fill("grpo, rloo")
+    why = page.locator("#sweep-why")
+    why.filter(has_text="The server refused the grid").wait_for()
+    error = page.locator(".error-box", has_text="did you mean 'algorithm.estimator'")
+    error.wait_for()
+    assert why.inner_text() == "The server refused the grid (see above)"
+    assert error.bounding_box()["y"] < page.get_by_test_id("submit-sweep").bounding_box()["y"]

@@ -155,7 +155,7 @@ function NewSweep() {
         : !current
           ? "Checking every arm…"
           : "error" in current
-            ? "The server refused the grid (see below)"
+            ? "The server refused the grid (see above)"
             : refused
               ? `${refused} arm${refused > 1 ? "s" : ""} refused: fix the config or allow the rule with a reason`
               : "";
