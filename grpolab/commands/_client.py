@@ -23,10 +23,12 @@ def add_connection(p: argparse.ArgumentParser) -> None:
 
 
 class ApiFailure(Exception):
-    def __init__(self, status: int, detail: dict[str, Any]):
+    def __init__(self, status: int, detail: dict[str, Any], sent: bool = True):
         super().__init__(detail.get("message", f"HTTP {status}"))
         self.status = status
         self.detail = detail
+        # False when no connection was made: the server cannot have acted on the request
+        self.sent = sent
 
 
 class Client:
@@ -47,7 +49,9 @@ class Client:
             r = self.http.request(method, path, **kw)
         except httpx.HTTPError as exc:
             raise ApiFailure(
-                0, {"message": f"cannot reach {self.url}: {exc} (is `grpolab up` running?)"}
+                0,
+                {"message": f"cannot reach {self.url}: {exc} (is `grpolab up` running?)"},
+                sent=not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout),
             ) from None
         if r.status_code >= 400:
             try:

@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         sweep = client.request("POST", "/sweeps", json=body, headers={"Idempotency-Key": key})
     except ApiFailure as exc:
         rc = report_refusal(exc, args.file)
-        if exc.status == 0:  # the request may have reached the server before the connection broke
+        if exc.status == 0 and exc.sent:  # it may have reached the server before the connection broke
             print(
                 f"  the sweep may have been stored: re-run with --idempotency-key {key} to get it "
                 "without making a second one",
