@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e.conftest import Server, shot
+from tests.e2e.test_sweeps_ui import TINY
 
 # The examples open with a `# description:` line of some 180 characters, as examples/default.yaml does.
 LONG_LINE_CONFIG = (
@@ -43,3 +44,37 @@ def test_a_refused_sweep_grid_points_at_the_error_where_it_is(signed_in: Any, se
     error.wait_for()
     assert why.inner_text() == "The server refused the grid (see above)"
     assert error.bounding_box()["y"] < page.get_by_test_id("submit-sweep").bounding_box()["y"]
+
+
+def test_a_band_chart_legend_keeps_each_arm_on_one_line_at_phone_width(browser: Any, server: Server) -> None:
+    # uPlot's inline legend put the marker, a long arm label and its value on three lines in a narrow chart
+    # (a label of two grid keys, as here, is wider than the chart at 390 px)
+    sweep = server.api(
+        "POST",
+        "/sweeps",
+        {
+            "name": "journey-legend",
+            "config_text": TINY,
+            "grid": {"algorithm.estimator": ["grpo", "rloo"], "run.steps": [3]},
+        },
+    )
+    for run in sweep["items"]:
+        server.wait_status(run["id"], {"succeeded"})
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="light", is_mobile=True)
+    page = ctx.new_page()
+    page.goto(f"{server.url}/#token={server.token}")
+    page.get_by_test_id("me").wait_for()
+    page.goto(f"{server.url}/sweeps/{sweep['id']}")
+    rows = page.locator(
+        'figure[data-chart="sweep-rollout/reward_mean"] .u-legend tr.u-series:not(.band-edge)'
+    )
+    rows.nth(2).wait_for()  # the step row and one per arm
+    offsets = []
+    for i in (1, 2):
+        marker = rows.nth(i).locator(".u-marker").bounding_box()
+        label = rows.nth(i).locator(".u-label").bounding_box()
+        offsets.append(round(label["y"] - marker["y"]))
+    if max(offsets) > 8:
+        shot(page, "journey-phone-band-legend")
+    ctx.close()
+    assert max(offsets) <= 8, f"arm labels start {offsets} px below their markers"
