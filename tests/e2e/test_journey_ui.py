@@ -78,3 +78,21 @@ def test_a_band_chart_legend_keeps_each_arm_on_one_line_at_phone_width(browser: 
         shot(page, "journey-phone-band-legend")
     ctx.close()
     assert max(offsets) <= 8, f"arm labels start {offsets} px below their markers"
+
+
+def test_a_tag_chip_does_not_break_at_its_hyphen(signed_in: Any, server: Server) -> None:
+    # In the runs table at 1280 px the Tags column is narrow: "h7-ex" was drawn as "h7-" over "ex".
+    run = server.api(
+        "POST", "/runs", {"name": "journey-tag", "config_text": LONG_LINE_CONFIG, "tags": ["journey-tag"]}
+    )
+    server.api("POST", f"/runs/{run['id']}/cancel")
+    page = signed_in
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{server.url}/?tag=journey-tag")
+    chip = page.locator(f'tr[data-run-id="{run["id"]}"] button.tag')
+    chip.wait_for()
+    lines = page.evaluate(
+        "(el) => Math.round(el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight))",
+        chip.element_handle(),
+    )
+    assert lines == 1, f"the tag chip is drawn on {lines} lines"
