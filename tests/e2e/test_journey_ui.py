@@ -96,3 +96,14 @@ def test_a_tag_chip_does_not_break_at_its_hyphen(signed_in: Any, server: Server)
         chip.element_handle(),
     )
     assert lines == 1, f"the tag chip is drawn on {lines} lines"
+
+
+def test_a_sweep_that_does_not_exist_shows_one_error_and_the_way_back(signed_in: Any, server: Server) -> None:
+    # It showed the error, then the metric and band controls and a second error for the summary.
+    page = signed_in
+    page.goto(f"{server.url}/sweeps/nosuchsweep")
+    page.locator(".error-box", has_text="no sweep with id 'nosuchsweep'").wait_for()
+    assert page.locator("main .error-box").count() == 1
+    assert page.locator("main fieldset").count() == 0
+    page.get_by_role("link", name="All sweeps").click()
+    page.wait_for_url(f"{server.url}/sweeps")

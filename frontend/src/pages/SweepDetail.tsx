@@ -44,6 +44,16 @@ export function SweepDetail({ id }: { id: string }) {
   const allowed = canModify(me, data?.owner);
   useDocumentTitle(data ? data.name : `sweep ${id}`);
 
+  if (sweep.error && !data) {
+    // a wrong or deleted id: the error and the way back, not chart controls and a second error for the summary
+    return (
+      <main id="main">
+        <h1>Sweep <code>{id}</code></h1>
+        <ErrorBox error={sweep.error} title="Could not load the sweep" />
+        <p><Link to="/sweeps">All sweeps</Link></p>
+      </main>
+    );
+  }
   return (
     <main id="main">
       <div className="page-head">
