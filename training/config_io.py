@@ -48,7 +48,9 @@ class ConfigError(ValueError):
         lines = []
         for e in self.errors:
             pos = f"{e.line}:{e.column}:" if e.line is not None else ""
-            lines.append(f"{where}:{pos} {e.field or '(top level)'}: {e.message}")
+            # no field: the file itself (not found, a folder) or its syntax, where "(top level)" misled
+            field = f"{e.field}: " if e.field else ""
+            lines.append(f"{where}:{pos} {field}{e.message}")
         return "\n".join(lines)
 
 
