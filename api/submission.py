@@ -74,7 +74,10 @@ def _field_error(pointer: str, message: str, loaded: LoadedConfig | None = None)
 
 def _invalid(errors: list[dict[str, Any]]) -> ApiError:
     first = errors[0]
-    where = f"{first['field']}: " if first.get("field") else ""
+    field = first.get("field")
+    # a message that starts with its field already ("model.path names a file; …") is not prefixed again
+    named = field and re.match(rf"{re.escape(field)}(?![\w.])", first["message"])
+    where = f"{field}: " if field and not named else ""
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return ApiError(
         422, "invalid_config", f"the config is not valid: {where}{first['message']}{more}", errors=errors
@@ -193,8 +196,9 @@ def _dataset_values(loaded: LoadedConfig, settings: Settings) -> list[dict[str, 
             errors.append(
                 _field_error(
                     f"/env/dataset/{key}",
-                    f"env.dataset.{key} '{value[:200]}' is not a file in the data dir; put it at "
-                    f"<data dir>/{value[:200]} (relative paths start at the data dir)",
+                    f"'{value[:200]}' is not a file in the server's data dir; copy it there as "
+                    f"{value[:200]} (dataset paths are relative to the data dir: the --data-dir of "
+                    "`grpolab up`, else GRPOLAB_DATA_DIR, default .grpolab; /data in docker compose)",
                     loaded,
                 )
             )

@@ -63,7 +63,7 @@ def test_dataset_files_are_checked_without_reading_them(client, settings) -> Non
     assert ok.status_code == 201, ok.text
     assert ok.json()["config"]["env"]["dataset"]["reward"] == "numeric"
     for dataset, field, message in [
-        ({"path": "data/missing.jsonl"}, "env.dataset.path", "is not a file in the data dir"),
+        ({"path": "data/missing.jsonl"}, "env.dataset.path", "is not a file in the server's data dir"),
         ({"path": "/etc/passwd.jsonl"}, "env.dataset.path", "absolute path"),
         ({"path": "data/../../x.csv"}, "env.dataset.path", "'..'"),
         ({"path": "data/train.txt"}, "env.dataset.path", ".jsonl, .json, .parquet, .csv"),
@@ -96,3 +96,19 @@ def test_custom_rewards_only_when_the_operator_allows_them(client, settings) -> 
     with TestClient(create_app(allowed)) as c:
         c.headers["Authorization"] = f"Bearer {make_token(settings.db_url)}"
         assert post(c, custom).status_code == 201
+
+
+def test_a_missing_dataset_file_names_its_field_once_and_where_the_data_dir_is(client, settings) -> None:
+    r = post(client, dataset_env(path="data/missing.jsonl"))
+    assert r.status_code == 422, r.text
+    message = r.json()["detail"]["message"]
+    assert message.count("env.dataset.path") == 1, message
+    assert message.startswith(
+        "the config is not valid: env.dataset.path: 'data/missing.jsonl' is not a file"
+    ), message
+    assert "<data dir>" not in message
+    assert "--data-dir of `grpolab up`" in message and "GRPOLAB_DATA_DIR" in message
+    # a message that starts with its own field is not prefixed with it a second time
+    (settings.data_dir / "m.bin").write_bytes(b"x")
+    r = post(client, {"model": {"path": "m.bin"}})
+    assert r.json()["detail"]["message"].count("model.path") == 1, r.text
