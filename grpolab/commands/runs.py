@@ -41,10 +41,17 @@ def format_row(r: dict[str, Any]) -> str:
 
 
 HELP = "list runs (GRPOLAB_URL, GRPOLAB_TOKEN)"
+# a run's states, as the API names them (service.db.models.RunStatus; the CLI does not import the service)
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    p.add_argument(
+        "--status",
+        choices=STATUSES,
+        metavar="STATUS",
+        help=f"only runs in this state: {', '.join(STATUSES)}",
+    )
     p.add_argument("--tag", help="only runs with this tag")
     p.add_argument("--owner", help="only runs of this user")
     p.add_argument("--project", help="only runs of this project")

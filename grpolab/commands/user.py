@@ -40,10 +40,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         add.add_argument("--role", choices=ROLE_CHOICES, default="member", help="default: member")
         sub.add_parser("list", help="list users with role, state and token count")
         role = sub.add_parser("set-role", help="change a user's role")
-        role.add_argument("name")
-        role.add_argument("role", choices=ROLE_CHOICES)
-        sub.add_parser("disable", help="disable a user: its tokens get 401").add_argument("name")
-        sub.add_parser("enable", help="enable a disabled user again").add_argument("name")
+        role.add_argument("name", help="the user's name")
+        role.add_argument("role", choices=ROLE_CHOICES, help=f"the new role: {', '.join(ROLE_CHOICES)}")
+        disable = sub.add_parser("disable", help="disable a user: its tokens get 401")
+        disable.add_argument("name", help="the user's name")
+        sub.add_parser("enable", help="enable a disabled user again").add_argument(
+            "name", help="the user's name"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
