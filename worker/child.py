@@ -105,6 +105,9 @@ def main(argv: list[str]) -> int:
     limit_mb: int | None = None
     try:
         limit_mb = limit_memory()
+        from training.accelerator_env import name_cpu_accelerator
+
+        name_cpu_accelerator()  # before transformers imports DeepSpeed: no "Setting accelerator to CPU" in the log
         from training.config import RunConfig
         from training.pipeline import train
 

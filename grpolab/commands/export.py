@@ -77,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
+    from training.accelerator_env import name_cpu_accelerator
+
+    name_cpu_accelerator()  # before transformers imports DeepSpeed, whose probe warns on a CPU-only machine
     from training.export import ExportError, export_run
 
     try:
