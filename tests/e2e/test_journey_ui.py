@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tests.e2e.conftest import Server, shot
@@ -101,9 +102,55 @@ def test_a_tag_chip_does_not_break_at_its_hyphen(signed_in: Any, server: Server)
 def test_a_sweep_that_does_not_exist_shows_one_error_and_the_way_back(signed_in: Any, server: Server) -> None:
     # It showed the error, then the metric and band controls and a second error for the summary.
     page = signed_in
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/sweeps/nosuchsweep" in r.url else None)
     page.goto(f"{server.url}/sweeps/nosuchsweep")
     page.locator(".error-box", has_text="no sweep with id 'nosuchsweep'").wait_for()
     assert page.locator("main .error-box").count() == 1
+    # the 404 is not asked again every 3 s (nor the summary of a sweep that is not there)
+    page.wait_for_timeout(3500)
+    assert len([u for u in asked if u.endswith("/api/v1/sweeps/nosuchsweep")]) == 1, asked
+    assert len([u for u in asked if "/summary" in u]) <= 1, asked
     assert page.locator("main fieldset").count() == 0
     page.get_by_role("link", name="All sweeps").click()
     page.wait_for_url(f"{server.url}/sweeps")
+
+
+def test_the_runs_table_reads_at_1280_px(signed_in: Any, server: Server) -> None:
+    # The Name column wrapped to three lines while Created was wide ("11/30/2026, 12:49:18 PM" on three lines) and
+    # Finished scrolled out of view. A trained run (sparkline and reward drawn) with a sweep-long name, as then.
+    name = 'journey 1280 sweep · algorithm.estimator="rloo", run.steps=3'
+    run = server.api("POST", "/runs", {"name": name, "config_text": TINY, "tags": ["h8-1280"]})
+    server.wait_status(run["id"], {"succeeded"})
+    page = signed_in
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{server.url}/?tag=h8-1280")
+    row = page.locator(f'tr[data-run-id="{run["id"]}"]')
+    row.locator("td.reward svg").wait_for()
+    lines = page.evaluate(
+        "(a) => Math.round(a.getBoundingClientRect().height / parseFloat(getComputedStyle(a).lineHeight))",
+        row.locator("td.run-name a").element_handle(),
+    )
+    scroll = page.locator(".table-scroll").evaluate("(el) => el.scrollWidth - el.clientWidth")
+    created = row.locator('td[data-col="created"] time')
+    widths = page.evaluate(
+        "() => [...document.querySelectorAll('table.runs thead th')].map(th => Math.round(th.offsetWidth))"
+    )
+    if lines > 2 or scroll > 0:
+        shot(page, "journey-runs-1280")
+    assert lines <= 2, f"the run name takes {lines} lines (column widths {widths})"
+    assert scroll <= 0, f"the table is {scroll} px wider than the page (column widths {widths})"
+    assert re.fullmatch(r"just now|\d+ min ago", created.inner_text()), created.inner_text()
+    assert created.get_attribute("title")  # the exact time
+    # at phone width the table still scrolls inside itself, not the page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function("() => document.documentElement.clientWidth <= 390")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    # the run's Summary: no "stopped false", the wall time as a duration
+    page.goto(f"{server.url}/runs/{run['id']}")
+    summary = page.locator("section[aria-labelledby=summary]")
+    summary.locator('[data-key="wall_s"] dd').wait_for()
+    assert summary.locator('[data-key="stopped"]').count() == 0
+    assert summary.locator('[data-key="wall_s"] dt').inner_text() == "wall time"
+    wall = summary.locator('[data-key="wall_s"] dd').inner_text()
+    assert re.fullmatch(r"\d+(\.\d)? s|\d+m \d\ds", wall), wall

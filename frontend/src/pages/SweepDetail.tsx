@@ -2,7 +2,7 @@
 // intervals, and every run linked; its owner (or an admin) renames it, writes notes and archives it. Refreshes
 // every 3 s until each run has finished.
 
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import { useLoad } from "../api/hooks";
 import { patchSweep, type SweepDetail as SweepDetailData, type SweepGroup, type SweepSummary } from "../api/sweeps";
@@ -14,6 +14,7 @@ import { StatusBadge } from "../components/StatusBadge";
 import { formatStat, runLinkLabel, type BandMode } from "../lib/bands";
 import { RUN_CHARTS } from "../lib/chartData";
 import { formatTime } from "../lib/format";
+import { pollEvery } from "../lib/polling";
 import { canModify, useDocumentTitle, useMe } from "../lib/session";
 import { Link } from "../router";
 
@@ -24,10 +25,17 @@ export function SweepDetail({ id }: { id: string }) {
   const [metrics, setMetrics] = useState<string[]>(DEFAULT_METRICS);
   const [mode, setMode] = useState<BandMode>("std");
   const [cancelError, setCancelError] = useState<unknown>(null);
-  const sweep = useLoad((s) => api.get<SweepDetailData>(`/sweeps/${id}`, s), [id], 3000);
+  // a missing sweep (404) is not asked for again every 3 s; another id, or a later success, polls again
+  const [lastError, setLastError] = useState<unknown>(null);
+  const sweep = useLoad((s) => api.get<SweepDetailData>(`/sweeps/${id}`, s), [id], pollEvery(3000, lastError));
+  useEffect(() => setLastError(sweep.error), [sweep.error]);
   const me = useMe();
   const query = metrics.length ? "?" + metrics.map((m) => `metric=${encodeURIComponent(m)}`).join("&") : "";
-  const summary = useLoad((s) => api.get<SweepSummary>(`/sweeps/${id}/summary${query}`, s), [id, query], 3000);
+  const summary = useLoad(
+    (s) => api.get<SweepSummary>(`/sweeps/${id}/summary${query}`, s),
+    [id, query],
+    pollEvery(3000, sweep.error),
+  );
   const data = sweep.data;
   const toggle = (m: string) =>
     setMetrics((ms) => (ms.includes(m) ? ms.filter((x) => x !== m) : ms.length < MAX_METRICS ? [...ms, m] : ms));
