@@ -15,6 +15,7 @@ import { Progress, StatusBadge } from "../components/StatusBadge";
 import { WaitingReason } from "../components/WaitingReason";
 import { availableAxes, mergePoints, RUN_CHARTS, seriesOnAxis } from "../lib/chartData";
 import { formatNumber, formatTime, runDuration } from "../lib/format";
+import { summaryFacts } from "../lib/summaryFacts";
 import { withStatusChange } from "../lib/runStatus";
 import { canModify, useDocumentTitle, useMe } from "../lib/session";
 import { navigate } from "../router";
@@ -188,8 +189,8 @@ export function RunDetail({ id }: { id: string }) {
         <section aria-labelledby="summary">
           <h2 id="summary">Summary</h2>
           <dl className="facts">
-            {Object.entries(r.summary).filter(([, v]) => typeof v !== "object").map(([k, v]) => (
-              <div key={k}><dt>{k}</dt><dd>{typeof v === "number" ? formatNumber(v) : String(v)}</dd></div>
+            {summaryFacts(r.summary).map((f) => (
+              <div key={f.key} data-key={f.key}><dt title={f.label === f.key ? undefined : f.key}>{f.label}</dt><dd>{f.value}</dd></div>
             ))}
           </dl>
         </section>
