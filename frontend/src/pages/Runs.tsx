@@ -7,6 +7,7 @@ import { Sparkline } from "../components/Sparkline";
 import { Progress, StatusBadge } from "../components/StatusBadge";
 import { formatValue, type Json } from "../lib/configDiff";
 import { formatNumber, formatTime, runDuration } from "../lib/format";
+import { relativeTime } from "../lib/relativeTime";
 import {
   apiQuery,
   columnLabel,
@@ -148,26 +149,32 @@ function RunRow({ run: r, columns, extras, selected, onSelect, onTag }: {
   return (
     <tr data-run-id={id} data-status={r.status}>
       <td><input type="checkbox" aria-label={`select ${r.name || id} for compare`} checked={selected} onChange={onSelect} /></td>
-      <td><Link to={`/runs/${id}`}>{r.name || `run ${id}`}</Link>{r.archived && <span className="muted"> (archived)</span>}{r.error && <div className="run-error" title={r.error}>{r.error}</div>}</td>
+      <td className="run-name"><Link to={`/runs/${id}`}>{r.name || `run ${id}`}</Link>{r.archived && <span className="muted"> (archived)</span>}{r.error && <div className="run-error" title={r.error}>{r.error}</div>}</td>
       <td><code className="run-id">{id}</code></td>
       <td><StatusBadge status={r.status} />{r.cancel_requested && r.status === "running" && <span className="muted"> stopping…</span>}{r.attempts > 1 && <span className="muted"> ×{r.attempts}</span>}</td>
       <td><Progress step={r.step} total={r.total_steps} /></td>
       <td className="reward">
         {spark.length < 2 && r.last_reward === null ? <span className="muted" aria-label="no reward yet">—</span> : (
-          <><Sparkline values={spark} label={`reward of ${r.name || id}`} /> <span>{formatNumber(r.last_reward)}</span></>
+          <><Sparkline values={spark} width={64} label={`reward of ${r.name || id}`} /> <span>{formatNumber(r.last_reward)}</span></>
         )}
       </td>
-      <td>{r.owner ?? <span className="muted">—</span>}</td>
+      <td className="nowrap">{r.owner ?? <span className="muted">—</span>}</td>
       {columns.map((c) => {
         const v = columnValue(c, extras?.detail, extras?.last);
         return <td key={c} data-col={c}>{v === undefined ? <span className="muted">—</span> : typeof v === "number" ? formatNumber(v) : formatValue(v as Json)}</td>;
       })}
-      <td>{runDuration(r.started_at, r.finished_at)}</td>
+      <td className="nowrap">{runDuration(r.started_at, r.finished_at)}</td>
       <td>{r.tags.map((t) => <button key={t} className="tag" onClick={() => onTag(t)} title={`show runs tagged ${t}`}>{t}</button>)}</td>
-      <td>{formatTime(r.created_at)}</td>
-      <td>{formatTime(r.finished_at)}</td>
+      <td className="nowrap" data-col="created"><When iso={r.created_at} /></td>
+      <td className="nowrap" data-col="finished"><When iso={r.finished_at} /></td>
     </tr>
   );
+}
+
+/** A compact time ("12 min ago", "Nov 12") with the exact local time in its title; the list re-renders every 3 s. */
+function When({ iso }: { iso: string | null }) {
+  if (!iso) return <span className="muted">—</span>;
+  return <time dateTime={iso} title={formatTime(iso)}>{relativeTime(iso)}</time>;
 }
 
 function Filters({ query, setQuery, seen }: { query: RunsQuery; setQuery: (c: Partial<RunsQuery>) => void; seen: RunSummary[] }) {
