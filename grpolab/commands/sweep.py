@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 import uuid
 from pathlib import Path
@@ -55,6 +56,11 @@ class SweepFileError(ValueError):
     pass
 
 
+def _did_you_mean(key: str) -> str:
+    close = difflib.get_close_matches(key, sorted(KEYS), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def read_sweep_file(path: Path) -> dict[str, Any]:
     """The POST /sweeps body a sweep file describes (SweepFileError naming the key when it is malformed)."""
     import yaml
@@ -67,9 +73,13 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
         raise SweepFileError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise SweepFileError(f"{path}: a sweep file is a mapping with name, config (or config_file) and grid")
-    unknown = sorted(set(data) - KEYS)
+    unknown = sorted(set(map(str, data)) - KEYS)
     if unknown:
-        raise SweepFileError(f"{path}: unknown key(s) {', '.join(unknown)}; use {', '.join(sorted(KEYS))}")
+        named = ", ".join(f"'{key}'{_did_you_mean(key)}" for key in unknown)
+        raise SweepFileError(
+            f"{path}: unknown key{'s' if len(unknown) > 1 else ''} {named}; "
+            f"a sweep file has {', '.join(sorted(KEYS))}"
+        )
     if ("config" in data) == ("config_file" in data):
         raise SweepFileError(f"{path}: give exactly one of `config` (inline) or `config_file` (a path)")
     if "config_file" in data:

@@ -72,6 +72,19 @@ def test_example_sweep_file_reads_into_a_3x3_grid() -> None:
     assert len(expand(body["grid"])) == 9
 
 
+def test_a_sweep_file_key_typo_gets_a_did_you_mean(tmp_path) -> None:
+    from grpolab.commands.sweep import SweepFileError, read_sweep_file
+
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("name: x\nconfig: {}\ngird:\n  run.seed: [0, 1]\nbogus: 1\n")
+    with pytest.raises(SweepFileError) as err:
+        read_sweep_file(sweep)
+    assert str(err.value) == (
+        f"{sweep}: unknown keys 'bogus', 'gird' (did you mean 'grid'?); "
+        "a sweep file has allow, config, config_file, grid, name, project, tags"
+    )
+
+
 def test_t_quantiles_match_the_printed_table() -> None:
     for df, expected in T975.items():
         assert round(t_quantile(0.975, df), 3) == expected
