@@ -5,14 +5,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Header, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
 from api.queries import detail_dict
 from service.db.models import Run
+
+# The header of both creates (FastAPI names it Idempotency-Key after the parameter `idempotency_key`)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=200,
+        description="Retrying a create with the same key returns what the first one created, with 200, instead of "
+        "making another: the run for the same config (`POST /runs`), the sweep and its runs for the same body "
+        "(`POST /sweeps`); the key with another config or body is 409. Keys are per user: two users never share "
+        "what a key made.",
+    ),
+]
+
+T = TypeVar("T")
 
 
 def scoped_key(user: str, key: str | None) -> str | None:
@@ -51,3 +66,12 @@ def replay_for_key(
     if existing.config != config:
         raise key_reused(key, "run", existing.id, "config")
     return detail_dict(session, existing)
+
+
+def replayed(response: Response, earlier: T | None, refusal: Exception) -> T:
+    """A create that could not make anything new (at the quota, or its key stored meanwhile by a twin) answers
+    with what an earlier create with the same key made, as 200; without one, `refusal` stands."""
+    if earlier is None:
+        raise refusal
+    response.status_code = 200
+    return earlier

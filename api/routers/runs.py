@@ -8,14 +8,14 @@ import logging
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only
 
 from api.deps import CurrentUser, MemberUser, OneThreadRoute, SessionDep, SettingsDep, ensure_can_modify
 from api.errors import ApiError
-from api.idempotency import replay_for_key, scoped_key
+from api.idempotency import IdempotencyKey, replay_for_key, replayed, scoped_key
 from api.queries import (
     SUMMARY_COLUMNS,
     RunSort,
@@ -137,14 +137,7 @@ def create_run(
     session: SessionDep,
     user: MemberUser,
     response: Response,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            max_length=200,
-            description="Retrying a POST with the same key (and the same config) returns the run the first "
-            "one created. Keys are per user: two users never share a run through a key.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Validate, lint and queue a run in a project (`default` unless chosen) owned by the caller. A config with
     an error finding not listed in `lint.allow` is refused with 422 `lint_failed`, a config over a run-size limit
@@ -154,13 +147,9 @@ def create_run(
     stored_key = scoped_key(user.name, idempotency_key)
     try:
         check_run_quota(session, settings, user.user_id, user.name)
-    except ApiError:
+    except ApiError as refusal:
         # at the quota, a retried submit of a stored run still gets that run
-        replay = replay_for_key(session, stored_key, idempotency_key, p.config)
-        if replay is None:
-            raise
-        response.status_code = 200
-        return replay
+        return replayed(response, replay_for_key(session, stored_key, idempotency_key, p.config), refusal)
     now = utcnow()
     values = new_run_row(
         settings,
@@ -182,14 +171,10 @@ def create_run(
         conn.execute(insert(Run), values)
         create_run_history(conn, run_id, reason, now)
         session.commit()
-    except IntegrityError:
+    except IntegrityError as refusal:
         # the Idempotency-Key exists (a retry, or a concurrent twin that won): answer with that run
         session.rollback()
-        replay = replay_for_key(session, stored_key, idempotency_key, p.config)
-        if replay is None:
-            raise
-        response.status_code = 200
-        return replay
+        return replayed(response, replay_for_key(session, stored_key, idempotency_key, p.config), refusal)
     _send(settings, session, run_id, p.queue)
     run = Run(**values)  # transient: only to shape the response
     return {

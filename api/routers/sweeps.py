@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import CurrentUser, MemberUser, OneThreadRoute, SessionDep, SettingsDep, ensure_can_modify
 from api.errors import ApiError
-from api.idempotency import scoped_key
+from api.idempotency import IdempotencyKey, replayed, scoped_key
 from api.queries import SUMMARY_COLUMNS, summary_dict
 from api.quotas import check_run_quota
 from api.schemas import ErrorBody
@@ -134,14 +134,7 @@ def create_sweep(
     session: SessionDep,
     user: MemberUser,
     response: Response,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            max_length=200,
-            description="Retrying a POST with the same key (and the same body) returns the sweep the first one "
-            "created, with 200, instead of a second sweep and its runs. Keys are per user, as for `POST /runs`.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Expand the grid into arms, validate and lint EVERY arm before anything is stored (a refused arm refuses
     the sweep), then store the sweep and its runs in one transaction and queue the runs."""
@@ -152,20 +145,16 @@ def create_sweep(
     stored_key = scoped_key(user.name, idempotency_key)
     try:
         check_run_quota(session, settings, user.user_id, user.name, adding=len(arms))
-    except ApiError:
+    except ApiError as refusal:
         # the first attempt's runs may be what fills the quota: a retry of a stored sweep still gets that sweep
-        if (earlier := replay(session, stored_key, idempotency_key, body)) is None:
-            raise
-        response.status_code = 200
+        earlier = replayed(response, replay(session, stored_key, idempotency_key, body), refusal)
         return _replayed(session, earlier)
     try:
         sweep, rows = store(session, settings, body, arms, project, user, idempotency_key=stored_key)
-    except IntegrityError:
+    except IntegrityError as refusal:
         # the key exists (a retry, or a concurrent twin that won): nothing of this attempt was written
         session.rollback()
-        if (earlier := replay(session, stored_key, idempotency_key, body)) is None:
-            raise
-        response.status_code = 200
+        earlier = replayed(response, replay(session, stored_key, idempotency_key, body), refusal)
         return _replayed(session, earlier)
     warnings = sorted({r["waiting_reason"] for r in rows if r["waiting_reason"]})
     return {**_detail(session, sweep), "warnings": warnings}

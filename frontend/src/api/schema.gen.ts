@@ -2949,7 +2949,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying a POST with the same key (and the same config) returns the run the first one created. Keys are per user: two users never share a run through a key. */
+                /** @description Retrying a create with the same key returns what the first one created, with 200, instead of making another: the run for the same config (`POST /runs`), the sweep and its runs for the same body (`POST /sweeps`); the key with another config or body is 409. Keys are per user: two users never share what a key made. */
                 "idempotency-key"?: string | null;
             };
             path?: never;
@@ -4389,7 +4389,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying a POST with the same key (and the same body) returns the sweep the first one created, with 200, instead of a second sweep and its runs. Keys are per user, as for `POST /runs`. */
+                /** @description Retrying a create with the same key returns what the first one created, with 200, instead of making another: the run for the same config (`POST /runs`), the sweep and its runs for the same body (`POST /sweeps`); the key with another config or body is 409. Keys are per user: two users never share what a key made. */
                 "idempotency-key"?: string | null;
             };
             path?: never;
