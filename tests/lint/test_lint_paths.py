@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,23 @@ def test_a_missing_file_and_a_folder_say_to_check_the_path(
     missing = tmp_path / "confg.yaml"
     assert main(["lint", str(missing), str(tmp_path)]) == 2
     out = capsys.readouterr().out
-    assert f"{missing}:1:1: GL000 error: file not found\n    fix: Check the path:" in out
-    assert f"{tmp_path}:1:1: GL000 error: is a directory, not a file\n    fix: Check the path:" in out
+    # a path that names nothing readable has no line: it is named plainly, not as `PATH:1:1:`
+    assert f"{missing}: GL000 error: file not found\n    fix: Check the path:" in out
+    assert (
+        f"{tmp_path}: GL000 error: is a folder, not a file (to lint the configs in it: grpolab lint "
+        f"{tmp_path}/*.yaml)\n    fix: Check the path:"
+    ) in out
+    assert ":1:1:" not in out
     assert "Fix the field named" not in out
+
+
+def test_a_folder_in_sarif_has_no_line_region(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text("algorithm:\n  estimatr: grpo\n")
+    assert main(["lint", "--format", "sarif", str(tmp_path), str(config)]) == 2
+    folder, field = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    assert folder["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": str(tmp_path)}}
+    assert field["locations"][0]["physicalLocation"]["region"]["startLine"] == 2  # a file keeps its line
 
 
 def test_an_invalid_key_still_points_at_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

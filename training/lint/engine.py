@@ -41,6 +41,8 @@ class LintResult:
     findings: list[Finding] = field(default_factory=list)
     loaded: LoadedConfig | None = None
     notes: list[str] = field(default_factory=list)  # e.g. "format detected: verl"
+    # the path named nothing readable (missing, a folder, no permission): its findings point at no line
+    unread: bool = False
 
     @property
     def invalid(self) -> bool:
@@ -310,11 +312,12 @@ def _looks_like_shell(text: str, path: str | None) -> bool:
     return text.lstrip().startswith("#!") or bool(_SHELL_FLAG.search(text))
 
 
-def _invalid(path: str, fmt: str, message: str, fix: str = FIX_FIELD) -> LintResult:
+def _invalid(path: str, fmt: str, message: str, fix: str = FIX_FIELD, unread: bool = False) -> LintResult:
     return LintResult(
         path=path,
         format=fmt,
         findings=invalid_findings([FieldError(pointer="", field="", message=message)], fix),
+        unread=unread,
     )
 
 
@@ -328,9 +331,10 @@ def lint_file(path: str | Path, input_format: str = "auto") -> LintResult:
             )
         data = p.read_bytes()
     except FileNotFoundError:
-        return _invalid(str(path), input_format, "file not found", FIX_PATH)
+        return _invalid(str(path), input_format, "file not found", FIX_PATH, unread=True)
     except IsADirectoryError:
-        return _invalid(str(path), input_format, "is a directory, not a file", FIX_PATH)
+        folder = f"is a folder, not a file (to lint the configs in it: grpolab lint {str(path).rstrip('/')}/*.yaml)"
+        return _invalid(str(path), input_format, folder, FIX_PATH, unread=True)
     except OSError as exc:
-        return _invalid(str(path), input_format, f"cannot read: {exc.strerror}", FIX_PATH)
+        return _invalid(str(path), input_format, f"cannot read: {exc.strerror}", FIX_PATH, unread=True)
     return lint_text(data, input_format, str(path), on_disk=True)

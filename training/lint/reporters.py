@@ -24,7 +24,7 @@ def text_report(results: list[LintResult], color: bool = False, verbose: bool = 
             lines.append(f"{res.path}: note: {note}")
         for f in res.findings:
             counts[f.severity] += 1
-            lines.append(_text_line(res.path, f, color))
+            lines.append(_text_line(res.path, f, color, res.unread))
             if verbose or f.blocking:
                 lines.append(f"    fix: {f.fix}")
                 lines.append(f"    see: grpolab lint --explain {f.rule}")
@@ -34,8 +34,9 @@ def text_report(results: list[LintResult], color: bool = False, verbose: bool = 
     return "\n".join(lines) + "\n"
 
 
-def _text_line(path: str, f: Finding, color: bool) -> str:
-    where = f"{f.file or path}:{f.line or 1}:{f.column or 1}"  # f.file: a base config the script names
+def _text_line(path: str, f: Finding, color: bool, unread: bool = False) -> str:
+    # f.file: a base config the script names; a path that could not be read (a folder) has no line to point at
+    where = path if unread else f"{f.file or path}:{f.line or 1}:{f.column or 1}"
     sev = f.severity
     allowed = f" (allowed: {f.allow_reason})" if f.allowed else ""
     if color:
@@ -55,6 +56,10 @@ def _tool_version() -> str:
         return version("grpolab")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+def _sarif_uri(path: str) -> str:
+    return path.lstrip("./") if path.startswith("./") else path
 
 
 def sarif_report(results: list[LintResult]) -> str:
@@ -81,23 +86,15 @@ def sarif_report(results: list[LintResult]) -> str:
             region: dict[str, int] = {"startLine": f.line or 1}
             if f.column:
                 region["startColumn"] = f.column
+            where: dict[str, Any] = {"artifactLocation": {"uri": _sarif_uri(f.file or res.path)}}
+            if not res.unread:  # a folder or a missing file has no region
+                where["region"] = region
             item: dict[str, Any] = {
                 "ruleId": f.rule,
                 "ruleIndex": index.get(f.rule, 0),
                 "level": _SARIF_LEVEL[f.severity],
                 "message": {"text": f"{f.message}\nFix: {f.fix}"},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {
-                                "uri": (f.file or res.path).lstrip("./")
-                                if (f.file or res.path).startswith("./")
-                                else (f.file or res.path)
-                            },
-                            "region": region,
-                        }
-                    }
-                ],
+                "locations": [{"physicalLocation": where}],
                 "properties": {"format": res.format, "pointer": f.pointer, "fromDefault": f.from_default},
             }
             if f.allowed:
