@@ -129,6 +129,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from training.accelerator_env import name_cpu_accelerator
+
+    name_cpu_accelerator()  # before transformers imports DeepSpeed, whose probe warns on a CPU-only machine
     from training.models import ModelLoadError
     from training.pipeline import train
 

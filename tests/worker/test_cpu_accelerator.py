@@ -1,6 +1,7 @@
 """On a CPU-only machine DeepSpeed's "Setting accelerator to CPU … unable to detect it" warning stays out of a run's
-log and `grpolab export` (training.accelerator_env names the CPU before transformers imports DeepSpeed); a user's
-DS_ACCELERATOR and a machine with CUDA are left alone. Two real processes: a 1-step tiny run and its export."""
+log, `grpolab export` and `grpolab train` (training.accelerator_env names the CPU before transformers imports
+DeepSpeed); a user's DS_ACCELERATOR and a machine with CUDA are left alone. Real processes: a 1-step run, its export,
+the same run by `grpolab train`."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def _run(argv: list[str], env: dict[str, str]) -> str:
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the warning is a CPU-only machine's")
-def test_a_cpu_run_log_and_its_export_carry_no_deepspeed_accelerator_warning(tmp_path: Path) -> None:
+def test_a_cpu_run_log_its_export_and_grpolab_train_carry_no_deepspeed_accelerator_warning(
+    tmp_path: Path,
+) -> None:
     pytest.importorskip("deepspeed")
     config = tiny_config(run={"steps": 1, "checkpoint_every": 1})
     (tmp_path / "run-config.json").write_text(config.model_dump_json())
@@ -43,6 +46,12 @@ def test_a_cpu_run_log_and_its_export_carry_no_deepspeed_accelerator_warning(tmp
         [sys.executable, "-m", "grpolab", "export", str(tmp_path), "--out", str(tmp_path / "m")], env
     )
     assert "exported" in exported and WARNING not in exported, exported[-3000:]
+    (tmp_path / "run.json").write_text(config.model_dump_json())
+    trained = _run(
+        [sys.executable, "-m", "grpolab", "train", str(tmp_path / "run.json"), "--out", str(tmp_path / "t")],
+        env,
+    )
+    assert (tmp_path / "t" / "summary.json").is_file() and WARNING not in trained, trained[-3000:]
 
 
 def test_only_a_cpu_only_machine_without_a_users_choice_gets_ds_accelerator_cpu(monkeypatch) -> None:
