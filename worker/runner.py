@@ -125,6 +125,8 @@ class RunSupervisor:
 
     # -- main loop -----------------------------------------------------------------------------------------
     def execute(self) -> str:
+        if SHUTTING_DOWN.is_set():
+            return self._hand_back()
         run = self.claim()
         if run is None:
             return "skipped"
@@ -343,13 +345,28 @@ class RunSupervisor:
     def _requeue(self, reason: str) -> str:
         with session_scope(self.url) as s:
             transition(s, self.run_id, RunStatus.QUEUED, reason, from_={RunStatus.RUNNING})
+        self._send_again()
+        return "requeued"
+
+    def _hand_back(self) -> str:
+        """A message that reaches this worker after it was asked to shut down (the solo pool may still take one
+        during a warm shutdown, even the message of the run it has just requeued): the run stays queued and
+        unclaimed, no attempt is counted against max_attempts, and its message goes back for another worker."""
+        with session_scope(self.url) as s:
+            run = s.get(Run, self.run_id)
+            if run is None or run.status != RunStatus.QUEUED.value:
+                return "skipped"
+            self._queue = run.queue
+        self._send_again()
+        return "handed back"
+
+    def _send_again(self) -> None:
         try:
             enqueue_run(self.settings, self.run_id, self._queue)
         except Exception:  # broker down too: mark it never-sent, the next reaper sends it
             log.exception("run %s: could not requeue; the reaper will send it", self.run_id)
             with session_scope(self.url) as s:
                 s.execute(update(Run).where(Run.id == self.run_id).values(enqueued_at=None))
-        return "requeued"
 
     def _finish(self, to: RunStatus, reason: str, **fields: Any) -> None:
         if to is RunStatus.FAILED:

@@ -148,6 +148,9 @@ def test_sigterm_puts_running_run_back_in_queue(stack) -> None:
     r = stack.client.get(f"/api/v1/runs/{run['id']}").json()
     assert r["status"] == "queued", r
     assert "shut down" in r["history"][-1]["reason"]
+    # the requeued message must not be taken by the worker that is shutting down: one start, one attempt counted
+    started = [h["reason"] for h in r["history"] if h["status"] == "running"]
+    assert len(started) == 1 and r["attempts"] == 1, r["history"]
     stack.workers.remove(worker)
     stack.client.post(f"/api/v1/runs/{run['id']}/cancel")
 

@@ -55,3 +55,26 @@ def test_reaper_decisions(settings: Settings, redis_srv) -> None:  # type: ignor
     assert status == "failed" and "attempt 2 of 2; giving up" in reason and error == reason
     assert state(settings, cancel)[0] == "cancelled"
     assert reap_lost(settings) == []  # nothing left to do: reaping is idempotent
+
+
+def test_a_worker_shutting_down_hands_a_new_message_back(settings: Settings) -> None:
+    """A run message taken after the worker was asked to shut down is not claimed (attempts stay 0, no start
+    event) and goes back to its queue in Redis for another worker."""
+    import redis
+
+    from worker.runner import SHUTTING_DOWN, execute_run
+
+    run_id = insert_run(settings.db_url, settings.data_dir)
+    client = redis.Redis.from_url(settings.broker)
+    before = client.llen("cpu")
+    SHUTTING_DOWN.set()
+    try:
+        assert execute_run(settings, run_id, "leaving@host") == "handed back"
+    finally:
+        SHUTTING_DOWN.clear()
+    with session_scope(settings.db_url) as s:
+        run = s.get(Run, run_id)
+        assert run is not None and (run.status, run.attempts, run.worker) == ("queued", 0, None)
+    assert client.llen("cpu") == before + 1
+    message = client.lindex("cpu", 0)
+    assert message is not None and run_id.encode() in message
