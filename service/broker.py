@@ -76,19 +76,25 @@ def make_celery(settings: Settings) -> Celery:
 
 
 @lru_cache(maxsize=4)
-def _client(settings_json: str) -> Celery:
-    return make_celery(Settings.model_validate_json(settings_json))
+def _celery_for(broker: str, polling_interval_s: float) -> Celery:
+    return make_celery(Settings(broker_url=broker, broker_polling_interval_s=polling_interval_s))
+
+
+def _client(settings: Settings) -> Celery:
+    """The sending app for these settings, built once: keyed by the only two settings make_celery reads (dumping
+    the whole Settings to JSON for a key cost more than a submit's database work)."""
+    return _celery_for(settings.broker, settings.broker_polling_interval_s)
 
 
 def enqueue_run(settings: Settings, run_id: str, queue: str) -> None:
     """Send the run's id to its queue (the task reads everything else from the database)."""
-    app = _client(settings.model_dump_json())
+    app = _client(settings)
     app.send_task(RUN_TASK, args=[run_id], queue=queue, routing_key=queue, retry=True)
 
 
 def enqueue_export(settings: Settings, run_id: str, step: int, queue: str) -> None:
     """Ask a worker of the run's queue to write the merged Hugging Face export of one checkpoint."""
-    app = _client(settings.model_dump_json())
+    app = _client(settings)
     app.send_task(EXPORT_TASK, args=[run_id, step], queue=queue, routing_key=queue, retry=True)
 
 
@@ -96,7 +102,7 @@ def queue_depth(settings: Settings) -> dict[str, int] | None:
     """Messages waiting per queue (Redis: list lengths); None where the broker cannot tell cheaply."""
     if not settings.broker.startswith("redis"):
         return None
-    app = _client(settings.model_dump_json())
+    app = _client(settings)
     with app.connection_for_write() as conn:
         client = conn.default_channel.client
         return {q: int(client.llen(q)) for q in QUEUES}
@@ -116,7 +122,7 @@ def broker_ok(settings: Settings, timeout: float = 0.5) -> tuple[bool, str]:
             return True, "ok"
         except redis.RedisError as exc:
             return False, f"{type(exc).__name__}: {exc}"
-    app = _client(settings.model_dump_json())
+    app = _client(settings)
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
