@@ -65,6 +65,8 @@ def test_a_band_chart_legend_keeps_each_arm_on_one_line_at_phone_width(browser: 
     page = ctx.new_page()
     page.goto(f"{server.url}/#token={server.token}")
     page.get_by_test_id("me").wait_for()
+    asked: list[str] = []  # what the page asks about this sweep: a finished sweep is not polled every 3 s
+    page.on("request", lambda r: asked.append(r.url) if f"/api/v1/sweeps/{sweep['id']}" in r.url else None)
     page.goto(f"{server.url}/sweeps/{sweep['id']}")
     rows = page.locator(
         'figure[data-chart="sweep-rollout/reward_mean"] .u-legend tr.u-series:not(.band-edge)'
@@ -77,8 +79,12 @@ def test_a_band_chart_legend_keeps_each_arm_on_one_line_at_phone_width(browser: 
         offsets.append(round(label["y"] - marker["y"]))
     if max(offsets) > 8:
         shot(page, "journey-phone-band-legend")
+    page.wait_for_timeout(7000)  # two poll periods
     ctx.close()
     assert max(offsets) <= 8, f"arm labels start {offsets} px below their markers"
+    details = [u for u in asked if "/summary" not in u]
+    summaries = [u for u in asked if "/summary" in u]
+    assert len(details) == 1 and 1 <= len(summaries) <= 2, asked
 
 
 def test_a_tag_chip_does_not_break_at_its_hyphen(signed_in: Any, server: Server) -> None:

@@ -16,4 +16,10 @@ describe("pollEvery", () => {
     expect(pollEvery(3000, new Error("network"))).toBe(3000);
     expect(pollEvery(3000, null)).toBe(3000);
   });
+
+  it("stops polling once the thing is finished, and polls while it is not", () => {
+    expect(pollEvery(3000, null, true)).toBe(0);
+    expect(pollEvery(3000, null, false)).toBe(3000);
+    expect(pollEvery(3000, error(502), true)).toBe(0);
+  });
 });

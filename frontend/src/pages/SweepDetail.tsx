@@ -2,7 +2,7 @@
 // intervals, and every run linked; its owner (or an admin) renames it, writes notes and archives it. Refreshes
 // every 3 s until each run has finished.
 
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api } from "../api/client";
 import { useLoad } from "../api/hooks";
 import { patchSweep, type SweepDetail as SweepDetailData, type SweepGroup, type SweepSummary } from "../api/sweeps";
@@ -27,15 +27,35 @@ export function SweepDetail({ id }: { id: string }) {
   const [cancelError, setCancelError] = useState<unknown>(null);
   // a missing sweep (404) is not asked for again every 3 s; another id, or a later success, polls again
   const [lastError, setLastError] = useState<unknown>(null);
-  const sweep = useLoad((s) => api.get<SweepDetailData>(`/sweeps/${id}`, s), [id], pollEvery(3000, lastError));
+  // a sweep whose runs have all finished changes no more: polling stops (the summary is asked once more then)
+  const [finished, setFinished] = useState(false);
+  const sweep = useLoad(
+    (s) => api.get<SweepDetailData>(`/sweeps/${id}`, s),
+    [id],
+    pollEvery(3000, lastError, finished),
+  );
   useEffect(() => setLastError(sweep.error), [sweep.error]);
+  useEffect(() => setFinished(sweep.data?.status === "finished"), [sweep.data?.status]);
   const me = useMe();
   const query = metrics.length ? "?" + metrics.map((m) => `metric=${encodeURIComponent(m)}`).join("&") : "";
+  // the summary is asked once more after the sweep is seen finished (the last poll may have been a moment early)
+  const summaryAtFinish = useRef<SweepSummary | null | undefined>(undefined);
+  const [summaryFinal, setSummaryFinal] = useState(false);
   const summary = useLoad(
     (s) => api.get<SweepSummary>(`/sweeps/${id}/summary${query}`, s),
     [id, query],
-    pollEvery(3000, sweep.error),
+    pollEvery(3000, sweep.error, summaryFinal),
   );
+  useEffect(() => {
+    if (!finished) {
+      summaryAtFinish.current = undefined;
+      setSummaryFinal(false);
+    } else if (summaryAtFinish.current === undefined) {
+      summaryAtFinish.current = summary.data;
+    } else if (summary.data !== summaryAtFinish.current) {
+      setSummaryFinal(true);
+    }
+  }, [finished, summary.data]);
   const data = sweep.data;
   const toggle = (m: string) =>
     setMetrics((ms) => (ms.includes(m) ? ms.filter((x) => x !== m) : ms.length < MAX_METRICS ? [...ms, m] : ms));
