@@ -157,7 +157,10 @@ def test_open_streams_hold_no_connection(settings, api) -> None:  # type: ignore
         "the pool settings no longer make the test meaningful: fewer streams than connections"
     )
     held = sum(api_states.values())
-    assert 1 <= held <= bound, api_states
+    assert held > 0, (
+        f"no connection named after the API process {api_pid}: the count below would prove nothing"
+    )
+    assert held <= bound, api_states
     assert (listed, one) == (200, 200)
 
 
