@@ -13,9 +13,9 @@ import { SignIn } from "./pages/SignIn";
 import { SweepDetail } from "./pages/SweepDetail";
 import { Sweeps } from "./pages/Sweeps";
 import { Webhooks } from "./pages/Webhooks";
+import { rememberMe, type Me } from "./lib/session";
 import { Link, match, useLocation } from "./router";
 
-type Me = { name: string };
 
 function useAuth() {
   const [token, setTok] = useState(getToken());
@@ -27,7 +27,10 @@ function useAuth() {
     setError(null);
     if (!token) return;
     const ctrl = new AbortController();
-    api.get<Me>("/me", ctrl.signal).then(setMe).catch((e) => {
+    api.get<Me>("/me", ctrl.signal).then((m) => {
+      rememberMe(m, token);
+      setMe(m);
+    }).catch((e) => {
       if ((e as Error).name === "AbortError") return;
       // a 401 already signed us out (client.ts), with a notice for the sign-in page
       if (!(e instanceof ApiError && e.status === 401)) setError(e);

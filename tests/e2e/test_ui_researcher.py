@@ -357,6 +357,8 @@ def test_a_viewer_sees_no_buttons_that_would_change_a_run(browser: Any, server: 
     page.goto(f"{server.url}/runs/{cancelled['id']}")
     page.locator("main[data-status='cancelled']").wait_for()
     page.locator("#notes-title").wait_for()
+    # the page says it is read-only once it knows the role; no button that changes the run is drawn, before or after
+    page.get_by_test_id("read-only").wait_for()
     buttons = page.locator("main button").all_inner_texts()
     assert not [b for b in buttons if re.search(r"Retry|Cancel|Edit|Archive", b)], buttons
     page.goto(f"{server.url}/")

@@ -13,18 +13,37 @@ export interface Me {
 }
 
 let cached: { token: string | null; me: Promise<Me> } | null = null;
+/** The answer once it has come, so a page drawn after it starts with it (no first frame without a role). */
+let known: { token: string | null; me: Me } | null = null;
 
 function loadMe(): Promise<Me> {
   const token = getToken();
-  if (!cached || cached.token !== token) cached = { token, me: api.get<Me>("/me") };
+  if (!cached || cached.token !== token) {
+    const me = api.get<Me>("/me");
+    cached = { token, me };
+    me.then((m) => rememberMe(m, token)).catch(() => {});
+  }
   return cached.me;
 }
 
+/** The app shell's own GET /me hands its answer here: the pages under it then know the role at once. */
+export function rememberMe(me: Me, token: string | null = getToken()): void {
+  known = { token, me };
+  if (!cached || cached.token !== token) cached = { token, me: Promise.resolve(me) };
+}
+
+function knownMe(): Me | null {
+  return known && known.token === getToken() ? known.me : null;
+}
+
+/** null until /me has answered. If it cannot answer, a role-less Me: nothing is hidden and the server's 403 decides. */
 export function useMe(): Me | null {
-  const [me, setMe] = useState<Me | null>(null);
+  const [me, setMe] = useState<Me | null>(knownMe);
   useEffect(() => {
     let alive = true;
-    loadMe().then((m) => alive && setMe(m)).catch(() => {});
+    loadMe()
+      .then((m) => alive && setMe(m))
+      .catch(() => alive && setMe({ name: "" }));
     return () => {
       alive = false;
     };
@@ -32,16 +51,21 @@ export function useMe(): Me | null {
   return me;
 }
 
-/** May this user change this run? Mirrors the server's rule (api/deps.ensure_can_modify) to hide buttons only. */
+/**
+ * May this user change this run? Mirrors the server's rule (api/deps.ensure_can_modify) to hide buttons only.
+ * Until /me has answered (me is null) nothing that changes a run is shown, so a viewer never sees one flash by.
+ */
 export function canModify(me: Me | null, owner: string | null | undefined): boolean {
-  if (!me || !me.role) return true;
+  if (!me) return false;
+  if (!me.role) return true;
   if (me.role === "admin") return true;
   if (me.role === "viewer") return false;
   return !owner || owner === me.name;
 }
 
+/** May this user submit runs and sweeps? false until /me has answered, like canModify. */
 export function canSubmit(me: Me | null): boolean {
-  return !me || me.role !== "viewer";
+  return me !== null && me.role !== "viewer";
 }
 
 /** "<what> · GRPO Lab" in the tab, so several open runs can be told apart. */

@@ -62,7 +62,7 @@ export function NewRun() {
   const pending = !current;
   const mayAct = canSubmit(me);
   const submittable = !pending && blocking.length === 0 && !busy && mayAct;
-  const why = !mayAct ? "A viewer can read runs but not submit them." : pending ? "Checking the config…" : submitHint(blocking);
+  const why = !me ? "Checking who you are…" : !mayAct ? "A viewer can read runs but not submit them." : pending ? "Checking the config…" : submitHint(blocking);
 
   const submit = async () => {
     setBusy(true);

@@ -145,7 +145,8 @@ export function RunDetail({ id }: { id: string }) {
           {r.cancel_requested && r.status === "running" && <span className="muted h-note">stopping…</span>}
         </h1>
         <div className="actions">
-          {me?.role !== "viewer" && <RunActions run={r} allowed={allowed} why={notAllowed} onAction={act} />}
+          {me?.role === "viewer" && <span className="muted" data-testid="read-only">A viewer reads runs; a member or an admin changes them.</span>}
+          {me && me.role !== "viewer" && <RunActions run={r} allowed={allowed} why={notAllowed} onAction={act} />}
           <button onClick={() => navigate(`/new?from=${r.id}`)}>Clone</button>
           <button onClick={() => navigate(`/compare?ids=${r.id}`)}>Compare…</button>
         </div>

@@ -8,6 +8,7 @@ import { armCount, gridOf, showArchived, sweepsPageSearch, sweepsRequest, type A
 import type { Finding, LintResponse } from "../api/types";
 import { ErrorBox } from "../components/ErrorBox";
 import { formatTime } from "../lib/format";
+import { canSubmit, useMe } from "../lib/session";
 import { propertiesAt, type SchemaNode } from "../lib/schema";
 import { Link, navigate, useLocation } from "../router";
 import { FindingList } from "./NewRun";
@@ -27,24 +28,24 @@ export function Sweeps() {
   const archived = showArchived(search);
   const request = sweepsRequest(archived);
   const sweeps = useLoad((s) => api.get<SweepList>(request, s), [request], 5000);
-  const me = useLoad((s) => api.get<{ name: string; role?: string }>("/me", s), []);
-  const viewer = me.data?.role === "viewer";
+  const me = useMe();
+  const mayStart = canSubmit(me);
   const items = sweeps.data?.items ?? [];
   return (
     <main id="main">
       <div className="page-head">
         <h1>Sweeps</h1>
         <div className="actions">
-          {viewer ? (
+          {me?.role === "viewer" ? (
             <span className="muted">A viewer reads sweeps; a member or an admin starts them.</span>
-          ) : (
+          ) : mayStart ? (
             <button className="primary" aria-expanded={showForm} onClick={() => setShowForm((v) => !v)}>
               {showForm ? "Close the form" : "New sweep"}
             </button>
-          )}
+          ) : null}
         </div>
       </div>
-      {showForm && !viewer && <NewSweep />}
+      {showForm && mayStart && <NewSweep />}
       <div className="filters">
         <label>
           <input type="checkbox" checked={archived}
