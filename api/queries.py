@@ -78,7 +78,8 @@ def tag_prefix_filter(prefix: str) -> ColumnElement[bool]:
     return Run.tags_index.contains(f",{prefix}", autoescape=True)
 
 
-def summary_dict(run: Run) -> dict[str, Any]:
+def summary_dict(run: Any) -> dict[str, Any]:
+    """A run's list fields, from a Run or from a row of SUMMARY_COLUMNS."""
     return {
         "id": run.id,
         "name": run.name,

@@ -281,6 +281,14 @@ async def scenario(base: str, api_pid: int, tokens: list[str], args: argparse.Na
         f"{burst_cpu * 1000 / args.burst:.1f} ms each: the burst needs ≥ {burst_cpu:.1f} s of one core "
         f"(the client used {client_cpu:.1f} s)"
     )
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {tokens[0]}"}) as c:
+        # per API process: each scrape is answered by one of them
+        shared = [
+            ln
+            for ln in (await c.get("/api/v1/metrics")).text.splitlines()
+            if ln.startswith("grpolab_coalesced")
+        ]
+    print(f"coalesced reads (one API process): {'; '.join(shared)}")
     stop_streams.set()
     await asyncio.gather(*stream_tasks, return_exceptions=True)
     print(f"streams still healthy when closed: {streams['open']} of {args.streams}")
@@ -308,7 +316,15 @@ def main() -> int:
     ap.add_argument("--streams", type=int, default=200, help="SSE streams held open (default 200)")
     ap.add_argument("--posts", type=int, default=1000, help="POSTs for the throughput figure (default 1000)")
     ap.add_argument("--api-workers", type=int, default=1, help="uvicorn processes of the API (default 1)")
+    ap.add_argument(
+        "--api-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the API processes, e.g. GRPOLAB_API_THREADS=8 (repeatable; docs/service.md, Sizing)",
+    )
     args = ap.parse_args()
+    extra = dict(kv.split("=", 1) for kv in args.api_env if "=" in kv)
 
     import resource
 
@@ -317,12 +333,12 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="grpolab-burst-"))
     db = FreshDatabase()
     redis_srv = RedisServer(work)
-    env = service_env(db.url, redis_srv.url, work / "data")
+    env = service_env(db.url, redis_srv.url, work / "data", **extra)
     api, base = start_api(env, work / "api.log", "--workers", str(args.api_workers))
     try:
         tokens = [make_token(db.url, f"user-{n}") for n in range(USERS)]
         print(
-            f"PostgreSQL + Redis, {args.api_workers} API process(es); cores: {os.cpu_count()}; load average before: {os.getloadavg()}"
+            f"PostgreSQL + Redis, {args.api_workers} API process(es) {extra or ''}; cores: {os.cpu_count()}; load average before: {os.getloadavg()}"
         )
         asyncio.run(scenario(base, api.pid, tokens, args))
         print(f"load average after: {os.getloadavg()}")

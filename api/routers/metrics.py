@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select
 
+from api.coalesce import coalescer_of
 from api.deps import CurrentUser, OneThreadRoute, SessionDep, SettingsDep
 from service.broker import queue_depth
 from service.db.models import Run, RunStatus
@@ -30,6 +31,13 @@ class ApiMetrics:
         self.queue = Gauge(
             "grpolab_queue_depth", "Messages waiting per worker queue.", ["queue"], registry=self.registry
         )
+        self.reads = Gauge(
+            "grpolab_coalesced_reads",
+            "Run reads (GET /runs, GET /runs/{id}) by this API process: `queried` ran their own query, `shared` "
+            "were answered by an identical read's query that started after they arrived.",
+            ["kind"],
+            registry=self.registry,
+        )
 
 
 @router.get(
@@ -52,4 +60,7 @@ def metrics(request: Request, settings: SettingsDep, session: SessionDep, _user:
         depth = {"all": counts.get(RunStatus.QUEUED.value, 0)}
     for q, n in depth.items():
         m.queue.labels(q).set(n)
+    reads = coalescer_of(request)
+    m.reads.labels("queried").set(reads.queries)
+    m.reads.labels("shared").set(reads.shared)
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

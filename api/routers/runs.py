@@ -8,11 +8,12 @@ import logging
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
+from api.coalesce import arrival, coalescer_of, json_response
 from api.deps import CurrentUser, MemberUser, OneThreadRoute, SessionDep, SettingsDep, ensure_can_modify
 from api.errors import ApiError
 from api.idempotency import IdempotencyKey, replay_for_key, replayed, scoped_key
@@ -190,6 +191,7 @@ def create_run(
 
 @router.get("", response_model=RunList, summary="List runs", responses=ERRORS)
 def list_runs(
+    request: Request,
     session: SessionDep,
     _user: CurrentUser,
     status: Annotated[StatusName | None, Query(description="Only runs in this status.")] = None,
@@ -237,16 +239,23 @@ def list_runs(
         where.append(Run.project == project)
     if archived != "any":
         where.append(Run.archived.is_(archived == "true"))
-    total = session.execute(select(func.count()).select_from(Run).where(*where)).scalar_one()
-    rows = session.execute(
-        select(Run)
-        .options(load_only(*SUMMARY_COLUMNS))  # not the configs, texts and findings a list never shows
-        .where(*where)
-        .order_by(*run_order(sort, order))
-        .limit(limit)
-        .offset(offset)
-    ).scalars()
-    return {"items": [summary_dict(r) for r in rows], "total": total}
+
+    def query() -> bytes:
+        total = session.execute(select(func.count()).select_from(Run).where(*where)).scalar_one()
+        rows = session.execute(
+            select(*SUMMARY_COLUMNS)  # plain rows, not the configs, texts and findings a list never shows
+            .where(*where)
+            .order_by(*run_order(sort, order))
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        body = {"items": [summary_dict(r) for r in rows], "total": total}
+        return RunList.model_validate(body).model_dump_json().encode()
+
+    # identical lists that arrive together share one query (api/coalesce.py); the answer is the caller's
+    # whoever asks: every user reads every run
+    key = ("runs", status, tag, q, owner, project, archived, limit, offset, sort, order, tag_prefix)
+    return json_response(coalescer_of(request).get(key, arrival(request), query))
 
 
 @router.get(
@@ -255,8 +264,16 @@ def list_runs(
     summary="One run with config, findings and history",
     responses=ERRORS,
 )
-def read_run(run_id: RUN_ID, session: SessionDep, _user: CurrentUser) -> Any:
-    return detail_dict(session, get_run(session, run_id))
+def read_run(run_id: RUN_ID, request: Request, session: SessionDep, _user: CurrentUser) -> Any:
+    def query() -> bytes:
+        return (
+            RunDetail.model_validate(detail_dict(session, get_run(session, run_id)))
+            .model_dump_json()
+            .encode()
+        )
+
+    # a team's open pages of one run share their reads (api/coalesce.py)
+    return json_response(coalescer_of(request).get(("run", run_id), arrival(request), query))
 
 
 @router.patch(

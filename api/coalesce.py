@@ -1,0 +1,95 @@
+"""Identical reads that arrive together share one database query (request coalescing).
+
+The rule that keeps it correct: a read may be answered with a result whose query *started after the read
+arrived* at the server. Such a result was computed from a snapshot that holds every write committed before the
+read arrived, which is all that a query of its own could promise (a client that created a run and then lists
+runs sees its run). A result whose query started earlier is never shared with a later arrival.
+
+Under a burst, hundreds of identical `GET /runs?limit=20` then cost a handful of queries and serialisations
+instead of one each, and a team's open run pages polling the same run share their reads. A read that arrives
+when no suitable result exists runs its own query; a shared query that fails is retried by each waiter on its
+own, so an error reaches only the request that caused it.
+
+The arrival time is stamped by the `Admission` middleware (`ARRIVED_KEY` in the ASGI scope) before the request
+waits for a slot; the key covers everything the response depends on (path and query, never the caller: the
+endpoints that coalesce answer every authenticated caller the same).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from fastapi import Request, Response
+
+#: the ASGI scope key under which the Admission middleware records when a request arrived (time.monotonic())
+ARRIVED_KEY = "grpolab.arrived"
+
+
+class _Flight:
+    __slots__ = ("done", "failed", "started", "value")
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.done = threading.Event()
+        self.value: bytes = b""
+        self.failed = False
+
+
+class Coalescer:
+    """Per process: the newest flight per key, running or finished (at most `keep` keys remembered)."""
+
+    def __init__(self, keep: int = 256) -> None:
+        self._lock = threading.Lock()
+        self._flights: dict[Hashable, _Flight] = {}
+        self._keep = keep
+        self.queries = 0  # flights started: what the shared reads cost (tests and benchmarks read it)
+        self.shared = 0  # reads answered by another read's flight
+
+    def get(self, key: Hashable, arrived: float, compute: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is not None and flight.started >= arrived and not flight.failed:
+                self.shared += 1
+                mine = False
+            else:
+                # started now, before the query takes its snapshot: every read that arrived before now may join
+                flight = _Flight(time.monotonic())
+                self._flights.pop(key, None)
+                self._flights[key] = flight  # newest last: eviction below drops the oldest first
+                self.queries += 1
+                mine = True
+                while len(self._flights) > self._keep:
+                    del self._flights[next(iter(self._flights))]
+        if mine:
+            try:
+                flight.value = compute()
+            except BaseException:
+                flight.failed = True
+                raise
+            finally:
+                flight.done.set()
+            return flight.value
+        flight.done.wait()
+        return compute() if flight.failed else flight.value
+
+
+def arrival(request: Request) -> float:
+    """When the request reached the server; now, if no middleware stamped it (nothing earlier is shared)."""
+    stamped = request.scope.get(ARRIVED_KEY)
+    return float(stamped) if stamped is not None else time.monotonic()
+
+
+def json_response(body: bytes) -> Response:
+    return Response(content=body, media_type="application/json")
+
+
+def coalescer_of(request: Request) -> Coalescer:
+    found: Any = getattr(request.app.state, "reads", None)
+    if (
+        found is None
+    ):  # an app built without create_app (a test's own FastAPI): one per app, made on first use
+        found = request.app.state.reads = Coalescer()
+    return found  # type: ignore[no-any-return]
