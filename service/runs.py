@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any, Protocol
 
-from service.db.models import DEFAULT_PROJECT, RunStatus
+from sqlalchemy import Connection, Insert, bindparam, insert, select
+
+from service.db.lifecycle import create_run_history
+from service.db.models import DEFAULT_PROJECT, Run, RunEvent, RunStatus
 from service.settings import Settings
 
 
@@ -81,3 +85,39 @@ def new_run_row(
         "archived": False,
         "waiting_reason": waiting_reason,
     }
+
+
+@functools.lru_cache(maxsize=4)
+def _run_and_history(columns: tuple[str, ...]) -> Insert:
+    """INSERT the run and, from what it returns, its first history row: one statement (PostgreSQL). Built once
+    per column set; every value is a bound parameter, so it is compiled once too."""
+    table = Run.__table__
+    new_run = (
+        insert(Run)
+        .values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+        .returning(table.c.id)
+        .cte("new_run")
+    )
+    event = RunEvent.__table__
+    return insert(RunEvent).from_select(
+        ["run_id", "status", "at", "reason"],
+        select(
+            new_run.c.id,
+            bindparam("ev_status", type_=event.c.status.type),
+            bindparam("ev_at", type_=event.c.at.type),
+            bindparam("ev_reason", type_=event.c.reason.type),
+        ),
+    )
+
+
+def insert_new_run(conn: Connection, values: dict[str, Any], reason: str) -> None:
+    """Store a run shaped by new_run_row with its `queued` history row. On PostgreSQL that is one statement, atomic
+    on its own, so a submit can run in autocommit (no BEGIN/COMMIT round trips); elsewhere two statements in the
+    caller's transaction."""
+    at = values["created_at"]
+    if conn.dialect.name == "postgresql":
+        params = {**values, "ev_status": RunStatus.QUEUED.value, "ev_at": at, "ev_reason": reason}
+        conn.execute(_run_and_history(tuple(values)), params)
+        return
+    conn.execute(insert(Run), values)
+    create_run_history(conn, values["id"], reason, at)
