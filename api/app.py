@@ -148,9 +148,8 @@ class Admission:
         if scope["type"] != "http" or slots is None or scope.get("path") in HEALTH_PATHS:
             await self.app(scope, receive, send)
             return
-        scope[ARRIVED_KEY] = (
-            time.monotonic()
-        )  # before the wait: api/coalesce.py shares only what started after
+        # stamped before the wait: api/coalesce.py answers a read only with a query that started after this
+        scope[ARRIVED_KEY] = time.monotonic()
         await slots.acquire()
         held = True
 
@@ -304,7 +303,6 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         # the thread limiter and the database pool are sized together (docs/service.md, "Sizing")
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         app.state.admission = asyncio.Semaphore(settings.api_max_in_flight)  # bound to this event loop
-        app.state.reads = Coalescer()
         yield
 
     app = FastAPI(
@@ -321,6 +319,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     )
     app.state.settings = settings
     app.state.metrics = metrics.ApiMetrics()
+    app.state.reads = Coalescer()  # api/coalesce.py: identical reads share a query
     build_openapi = app.openapi
 
     def openapi_with_error_shape() -> dict[str, Any]:

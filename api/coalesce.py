@@ -23,6 +23,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from fastapi import Request, Response
+from pydantic import BaseModel
 
 #: the ASGI scope key under which the Admission middleware records when a request arrived (time.monotonic())
 ARRIVED_KEY = "grpolab.arrived"
@@ -76,20 +77,16 @@ class Coalescer:
         return compute() if flight.failed else flight.value
 
 
-def arrival(request: Request) -> float:
-    """When the request reached the server; now, if no middleware stamped it (nothing earlier is shared)."""
-    stamped = request.scope.get(ARRIVED_KEY)
-    return float(stamped) if stamped is not None else time.monotonic()
+def shared_json(
+    request: Request, key: Hashable, model: type[BaseModel], build: Callable[[], Any]
+) -> Response:
+    """The JSON response of `model` for `build()`'s data, from this app's coalescer: an identical read that
+    arrived before a running (or finished) `build` started shares its body instead of building its own."""
 
+    def body() -> bytes:
+        return model.model_validate(build()).model_dump_json().encode()
 
-def json_response(body: bytes) -> Response:
-    return Response(content=body, media_type="application/json")
-
-
-def coalescer_of(request: Request) -> Coalescer:
-    found: Any = getattr(request.app.state, "reads", None)
-    if (
-        found is None
-    ):  # an app built without create_app (a test's own FastAPI): one per app, made on first use
-        found = request.app.state.reads = Coalescer()
-    return found  # type: ignore[no-any-return]
+    stamped = request.scope.get(ARRIVED_KEY)  # absent without the Admission middleware: share nothing earlier
+    arrived = float(stamped) if stamped is not None else time.monotonic()
+    reads: Coalescer = request.app.state.reads
+    return Response(content=reads.get(key, arrived, body), media_type="application/json")

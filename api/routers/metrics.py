@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select
 
-from api.coalesce import coalescer_of
+from api.coalesce import Coalescer
 from api.deps import CurrentUser, OneThreadRoute, SessionDep, SettingsDep
 from service.broker import queue_depth
 from service.db.models import Run, RunStatus
@@ -60,7 +60,7 @@ def metrics(request: Request, settings: SettingsDep, session: SessionDep, _user:
         depth = {"all": counts.get(RunStatus.QUEUED.value, 0)}
     for q, n in depth.items():
         m.queue.labels(q).set(n)
-    reads = coalescer_of(request)
+    reads: Coalescer = request.app.state.reads
     m.reads.labels("queried").set(reads.queries)
     m.reads.labels("shared").set(reads.shared)
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

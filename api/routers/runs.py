@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.coalesce import arrival, coalescer_of, json_response
+from api.coalesce import shared_json
 from api.deps import CurrentUser, MemberUser, OneThreadRoute, SessionDep, SettingsDep, ensure_can_modify
 from api.errors import ApiError
 from api.idempotency import IdempotencyKey, replay_for_key, replayed, scoped_key
@@ -242,7 +242,7 @@ def list_runs(
     if archived != "any":
         where.append(Run.archived.is_(archived == "true"))
 
-    def query() -> bytes:
+    def page() -> dict[str, Any]:
         total = session.execute(select(func.count()).select_from(Run).where(*where)).scalar_one()
         rows = session.execute(
             select(*SUMMARY_COLUMNS)  # plain rows, not the configs, texts and findings a list never shows
@@ -251,13 +251,11 @@ def list_runs(
             .limit(limit)
             .offset(offset)
         ).all()
-        body = {"items": [summary_dict(r) for r in rows], "total": total}
-        return RunList.model_validate(body).model_dump_json().encode()
+        return {"items": [summary_dict(r) for r in rows], "total": total}
 
-    # identical lists that arrive together share one query (api/coalesce.py); the answer is the caller's
-    # whoever asks: every user reads every run
+    # identical lists that arrive together share one query (api/coalesce.py); every user reads every run
     key = ("runs", status, tag, q, owner, project, archived, limit, offset, sort, order, tag_prefix)
-    return json_response(coalescer_of(request).get(key, arrival(request), query))
+    return shared_json(request, key, RunList, page)
 
 
 @router.get(
@@ -267,15 +265,10 @@ def list_runs(
     responses=ERRORS,
 )
 def read_run(run_id: RUN_ID, request: Request, session: SessionDep, _user: CurrentUser) -> Any:
-    def query() -> bytes:
-        return (
-            RunDetail.model_validate(detail_dict(session, get_run(session, run_id)))
-            .model_dump_json()
-            .encode()
-        )
-
     # a team's open pages of one run share their reads (api/coalesce.py)
-    return json_response(coalescer_of(request).get(("run", run_id), arrival(request), query))
+    return shared_json(
+        request, ("run", run_id), RunDetail, lambda: detail_dict(session, get_run(session, run_id))
+    )
 
 
 @router.patch(

@@ -16,7 +16,6 @@ import { Webhooks } from "./pages/Webhooks";
 import { rememberMe, type Me } from "./lib/session";
 import { Link, match, useLocation } from "./router";
 
-
 function useAuth() {
   const [token, setTok] = useState(getToken());
   const [me, setMe] = useState<Me | null>(null);

@@ -12,28 +12,27 @@ export interface Me {
   role?: Role;
 }
 
-let cached: { token: string | null; me: Promise<Me> } | null = null;
-/** The answer once it has come, so a page drawn after it starts with it (no first frame without a role). */
-let known: { token: string | null; me: Me } | null = null;
+/** /me for the current token: the request, and its answer once it came (a page drawn after that starts with it). */
+type MeEntry = { token: string | null; me: Promise<Me>; answer?: Me };
+let cached: MeEntry | null = null;
 
 function loadMe(): Promise<Me> {
   const token = getToken();
   if (!cached || cached.token !== token) {
-    const me = api.get<Me>("/me");
-    cached = { token, me };
-    me.then((m) => rememberMe(m, token)).catch(() => {});
+    const entry: MeEntry = { token, me: api.get<Me>("/me") };
+    entry.me.then((m) => (entry.answer = m)).catch(() => {});
+    cached = entry;
   }
   return cached.me;
 }
 
 /** The app shell's own GET /me hands its answer here: the pages under it then know the role at once. */
 export function rememberMe(me: Me, token: string | null = getToken()): void {
-  known = { token, me };
-  if (!cached || cached.token !== token) cached = { token, me: Promise.resolve(me) };
+  cached = { token, me: Promise.resolve(me), answer: me };
 }
 
 function knownMe(): Me | null {
-  return known && known.token === getToken() ? known.me : null;
+  return cached && cached.token === getToken() ? cached.answer ?? null : null;
 }
 
 /** null until /me has answered. If it cannot answer, a role-less Me: nothing is hidden and the server's 403 decides. */
