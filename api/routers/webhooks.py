@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, MemberUser, OneThreadRoute, SessionDep
 from api.errors import ApiError
-from api.schemas import ErrorBody
+from api.schemas import IDENT_PATTERN, ErrorBody
 from service.auth import Identity
 from service.db.models import Project, User, Webhook, utcnow
 from service.webhooks import EVENTS, masked_url, post_with_retries
@@ -53,6 +53,7 @@ class WebhookCreate(BaseModel):
         None,
         min_length=1,
         max_length=100,
+        pattern=IDENT_PATTERN,  # a project's name (api.schemas.Ident): the schema says what can exist
         description="Notify about every run of this project (admins only). Default: the caller's own runs.",
     )
     events: list[EventName] = Field(
