@@ -64,11 +64,17 @@ def live_consumers(session: Session, settings: Settings, now: datetime | None = 
     """Queue name → names of the live workers consuming it (every known queue present, maybe empty)."""
     now = now or utcnow()
     cutoff = now - timedelta(seconds=settings.heartbeat_timeout_s)
-    rows = session.execute(
-        select(WorkerRecord.name, WorkerRecord.queues, WorkerRecord.info).where(
-            WorkerRecord.heartbeat_at >= cutoff
+    # Core on the session's connection, plain columns: on the submit path, where the ORM layer cost more than
+    # the query
+    rows = (
+        session.connection()
+        .execute(
+            select(WorkerRecord.name, WorkerRecord.queues, WorkerRecord.info).where(
+                WorkerRecord.heartbeat_at >= cutoff
+            )
         )
-    ).all()
+        .all()
+    )
     served: dict[str, list[str]] = {q: [] for q in QUEUES}
     for name, queues, info in rows:
         if (info or {}).get("stopped_at"):
