@@ -85,7 +85,7 @@ def _follow_wrapper(text: str, path: Path, depth: int) -> tuple[str, str] | None
     if depth <= 0:
         return None
     for callee in _called_scripts(text):
-        found = _locate(callee, path)
+        found = locate_callee(callee, path)
         if found is None:
             continue
         try:
@@ -104,7 +104,7 @@ def _follow_wrapper(text: str, path: Path, depth: int) -> tuple[str, str] | None
 
 def _called_scripts(text: str) -> list[str]:
     """Scripts run by `bash|sh|source|. FILE.sh …` and configs named by `--config FILE.yaml`, read with a bash
-    grammar (paths relative, leading variables dropped: see `_relative`); text the grammar cannot parse hides
+    grammar (paths relative, leading variables dropped: see `callee_path`); text the grammar cannot parse hides
     nothing else."""
     from training.config_io import ConfigError
     from training.lint.adapters._bash_syntax import command_words  # loaded only for this rare fallback
@@ -117,23 +117,27 @@ def _called_scripts(text: str) -> list[str]:
     for words in commands:
         words = [w.strip("\"'") for w in words]
         if len(words) >= 2 and words[0] in _SHELLS and words[1].endswith(".sh"):
-            out.append(_relative(words[1]))
+            out.append(callee_path(words[1]))
+        elif words and words[0].endswith(".sh"):  # `./train.sh …`
+            out.append(callee_path(words[0]))
         for i, w in enumerate(words[:-1]):  # `python my_entry.py --config base.yaml …` (AReaL)
             if w == "--config" and words[i + 1].endswith((".yaml", ".yml")):
-                out.append(_relative(words[i + 1]))
+                out.append(callee_path(words[i + 1]))
     return out
 
 
-def _relative(word: str) -> str:
+def callee_path(word: str) -> str:
     """`"$SCRIPT_DIR/run.sh"` -> `run.sh`: a leading variable is the script's own folder or the repo root, both
-    searched by `_locate`; parts after it are literal."""
+    searched by `locate_callee`; parts after it are literal."""
     parts = word.strip("\"'").split("/")
     while parts and "$" in parts[0]:
         parts.pop(0)
     return "/".join(parts)
 
 
-def _locate(callee: str, path: Path) -> Path | None:
+def locate_callee(callee: str, path: Path) -> Path | None:
+    """The file `callee` (a path from `callee_path`) names: next to the script at `path` or in a folder above it
+    (never an absolute path: outside the linted tree), and never the script itself."""
     if not callee or "$" in callee:
         return None
     rel = Path(callee)

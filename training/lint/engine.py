@@ -25,6 +25,7 @@ from training.sourcemap import MAX_CONFIG_BYTES, ConfigSyntaxError, parse_text
 
 if TYPE_CHECKING:
     from training.config_io import LoadedConfig
+    from training.lint.adapters._bash import Passed, ScriptCall
 
 INVALID = "GL000"
 _SHELL_FLAG = re.compile(r"(^|\s)--[A-Za-z][\w.-]*")
@@ -207,22 +208,30 @@ _NO_COMMAND = re.compile(r"^no `[^`]+` command found in this script$")
 
 
 def _lint_script_or_config(
-    adapter: ModuleType, fmt: str, text: str, path: str | None, shown: str, disk_path: str | None
+    adapter: ModuleType,
+    fmt: str,
+    text: str,
+    path: str | None,
+    shown: str,
+    disk_path: str | None,
+    inherited: Passed = (),
+    depth: int = 0,
 ) -> LintResult:
-    """Map and lint each trainer command of the file (one for a config), settling unknown values."""
+    """Map and lint each trainer command of the file (one for a config), settling unknown values. A script with
+    no trainer command that runs another script next to it on disk is linted as that script (_follow)."""
     memos: dict[int, dict[Any, Any]] = {0: {}}
-    with reading(path=disk_path, memo=memos[0]) as first:
+    with reading(path=disk_path, memo=memos[0], inherited=inherited) as first:
         try:
             mapped = adapter.map_text(text, path)
         except ConfigError as exc:
             if exc.errors and _says_nothing_found(exc.errors[0].message, fmt):
-                raise _nothing_found(adapter, fmt, text, path) from None
+                return _follow(adapter, fmt, text, path, shown, disk_path, inherited, depth)
             raise
     if fmt != "grpolab" and first.hits == 0 and not first.unknown and not first.commands:
-        raise _nothing_found(adapter, fmt, text, path)
+        return _follow(adapter, fmt, text, path, shown, disk_path, inherited, depth)
     runs: list[tuple[Mapped | None, Reading, list[Finding]]] = [(mapped, first, [])]
     for k in range(1, len(first.commands)):
-        with reading(path=disk_path, command=k, memo=memos.setdefault(k, {})) as r:
+        with reading(path=disk_path, command=k, memo=memos.setdefault(k, {}), inherited=inherited) as r:
             try:
                 runs.append((adapter.map_text(text, path), r, []))
             except ConfigError as exc:
@@ -234,7 +243,7 @@ def _lint_script_or_config(
             findings.extend(invalid)
             continue
         own = run_rules(m.concepts, m.allow)
-        rerun = partial(_rerun, adapter, text, path, disk_path, k, memo=memos.get(k))
+        rerun = partial(_rerun, adapter, text, path, disk_path, k, memo=memos.get(k), inherited=inherited)
         findings.extend(settle_unknowns(own, r, m.concepts, rerun))
         notes.extend(n for n in r.notes if n not in notes)
     if len(first.commands) > 1:
@@ -245,6 +254,76 @@ def _lint_script_or_config(
         unique.setdefault((f.rule, f.file, f.line, f.column, f.severity, f.message), f)
     out = sorted(unique.values(), key=Finding.sort_key)
     return LintResult(path=shown, format=fmt, findings=out, loaded=mapped.loaded, notes=notes)
+
+
+_MAX_FOLLOW = 3  # wrapper → script → script: deeper is a loop or not a launch script
+
+
+def _follow(
+    adapter: ModuleType,
+    fmt: str,
+    text: str,
+    path: str | None,
+    shown: str,
+    disk_path: str | None,
+    inherited: Passed,
+    depth: int,
+) -> LintResult:
+    """A file with nothing to lint that runs another script (`bash "$SCRIPT_DIR/train.sh"`, a thin wrapper that sets
+    a few variables): lint that script as bash would run it, with the variables the wrapper passes (prefix
+    assignments, exports), its findings pointing into it. Only for a file read from disk (the CLI), and only a
+    script found next to the wrapper (or at the known path it gives); otherwise GL000 says which script it runs."""
+    call = _script_call(text, inherited) if disk_path is not None and depth < _MAX_FOLLOW else None
+    target = _call_target(call, disk_path) if call is not None and disk_path is not None else None
+    if call is None or target is None:
+        raise _nothing_found(adapter, fmt, text, path)
+    try:
+        data = target.read_bytes()
+        sub_text = data.decode("utf-8") if len(data) <= MAX_CONFIG_BYTES else ""
+    except (OSError, UnicodeDecodeError):
+        sub_text = ""
+    if not sub_text:
+        raise _nothing_found(adapter, fmt, text, path)
+    where = f"{Path(disk_path or shown).name} (line {call.line})"
+    passed = tuple(
+        (name, value, f"passed by {where}: {why}" if why else "", options)
+        for name, value, why, options in call.passed
+    )
+    try:
+        result = _lint_script_or_config(
+            adapter, fmt, sub_text, str(target), shown, str(target), passed, depth + 1
+        )
+    except ConfigError:
+        raise _nothing_found(adapter, fmt, text, path) from None
+    names = ", ".join(name for name, *_ in call.passed)
+    with_vars = f", with the variables it passes ({names})" if names else ""
+    note = (
+        f"no trainer command here: this file runs {target} on line {call.line}; that script is linted as it "
+        f"would run{with_vars}, and the findings point into it"
+    )
+    result.findings = [f if f.file else replace(f, file=str(target)) for f in result.findings]
+    result.notes = [note, *result.notes]
+    result.path = shown
+    return result
+
+
+def _script_call(text: str, inherited: Passed) -> ScriptCall | None:
+    from training.lint.adapters._bash import read_script
+
+    try:
+        script = read_script(text, inherited)
+    except ConfigError:
+        return None
+    return script.calls[-1] if len(script.calls) == 1 else None  # several: which one trains is a guess
+
+
+def _call_target(call: ScriptCall, disk_path: str) -> Path | None:
+    """The script file a call runs, found as `--input-format auto` finds it (training.lint.detect): next to the
+    wrapper or in a folder above it (a repository's root, where such paths start), a leading variable being one
+    of those folders (`"$SCRIPT_DIR/train.sh"`)."""
+    from training.lint.detect import callee_path, locate_callee
+
+    return locate_callee(callee_path(call.script.text), Path(disk_path))
 
 
 def _says_nothing_found(message: str, fmt: str) -> bool:
@@ -293,9 +372,10 @@ def _rerun(
     command: int,
     probe: dict[str, Any],
     memo: dict[Any, Any] | None,
+    inherited: Passed = (),
 ) -> list[Finding] | None:
     """The findings when the unknown keys in `probe` take those values (None: the value is invalid there)."""
-    with reading(path=disk_path, command=command, probe=probe, memo=memo):
+    with reading(path=disk_path, command=command, probe=probe, memo=memo, inherited=inherited):
         try:
             m = adapter.map_text(text, path)
         except ConfigError:

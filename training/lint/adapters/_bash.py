@@ -97,6 +97,21 @@ class SimpleCommand:
 class Script:
     commands: list[SimpleCommand] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    calls: list[ScriptCall] = field(default_factory=list)  # other scripts it runs (`bash other.sh`)
+
+
+Passed = tuple[tuple[str, str, str, tuple[str, ...]], ...]
+"""Variables one script hands to another it runs: (name, text, why unknown or "", ambiguous options)."""
+
+
+@dataclass(frozen=True)
+class ScriptCall:
+    """`bash other.sh ...` (or `./other.sh`): the script word, and what goes into that script's environment
+    (the command's prefix assignments and the variables exported before it)."""
+
+    script: Word
+    line: int
+    passed: Passed = ()
 
 
 @dataclass
@@ -126,6 +141,7 @@ class _Reader:
         self.functions: dict[str, Node] = {}
         self.called: set[str] = set()
         self.sourced: list[str] = []
+        self.exported: set[str] = set()
         self.steps = 0  # simple commands evaluated (a bound: loops and functions are read, never iterated)
         self.calls: dict[str, int] = {}
         self.depth = 0
@@ -364,10 +380,14 @@ class _Reader:
             return
         program = out[0].text
         if program in _DECLARERS:
+            exports = program == "export" or any(w.text.startswith("-") and "x" in w.text for w in out[1:])
             for w in n.words[1:]:
                 raw = self.text[w[0] : w[1]]
                 if _ASSIGN.match(raw):
                     self.assign(w[0], w[1])
+                name = _NAME.match(raw)
+                if exports and name:
+                    self.exported.add(name.group(0))
         elif program == "unset":
             for word in out[1:]:
                 self.env.pop(word.text, None)
@@ -381,7 +401,30 @@ class _Reader:
             self.depth -= 1
         elif program.rsplit("/", 1)[-1] in ("bash", "sh", "zsh") and len(out) > 2 and out[1].text == "-c":
             self.nested(n.words[2], out[2])
+        else:
+            self.script_call(n, out)
         self.script.commands.append(SimpleCommand(words=out, line=out[0].line))
+
+    def script_call(self, n: Command, out: list[Word]) -> None:
+        """Record `bash other.sh` / `./other.sh` with the variables that reach the other script's environment:
+        the command's own prefix assignments and what was exported before it (not plain shell variables)."""
+        if out[0].text.rsplit("/", 1)[-1] in ("bash", "sh"):
+            script = next((w for w in out[1:] if not w.text.startswith("-")), None)
+        else:
+            script = out[0]
+        if script is None or not script.text.endswith(".sh"):
+            return
+        saved = dict(self.env)
+        for a in n.assigns:
+            self.assign(a[0], a[1])
+        names = {self.text[a[0] : a[1]].split("=", 1)[0].rstrip("+") for a in n.assigns} | self.exported
+        passed = tuple(
+            (name, v.text, v.unknown, v.options)
+            for name in sorted(names)
+            if (v := self.env.get(name)) is not None and v.items is None  # bash exports no arrays
+        )
+        self.env = saved
+        self.script.calls.append(ScriptCall(script=script, line=out[0].line, passed=passed))
 
     def nested(self, span: Span, word: Word) -> None:
         """`bash -c "..."`: the string is read as a script of its own, positions kept where the string is plain."""
@@ -930,10 +973,15 @@ class _Lines:
 
 
 @lru_cache(maxsize=8)
-def read_script(text: str) -> Script:
+def read_script(text: str, inherited: Passed = ()) -> Script:
     """Every simple command of the script, in the order bash would meet them, with its expanded words.
+    `inherited`: the environment another script runs this one with (ScriptCall.passed); a value from there has no
+    position in this file, so it points where this script uses it.
     Raises GL000 (a positioned ConfigError) for a script bash itself would refuse (an unterminated quote)."""
-    script = _run(_Reader(text, _Lines(text)))
+    env = {name: Val(text=text_, unknown=why, options=options) for name, text_, why, options in inherited}
+    reader = _Reader(text, _Lines(text), env=env)
+    reader.exported = set(env)  # what a script gets in its environment it passes on to the scripts it runs
+    script = _run(reader)
     for m in re.finditer(r"\\[ \t]+\n", text):
         line = text.count("\n", 0, m.start()) + 1
         line_text = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]

@@ -36,8 +36,8 @@ _NOT_LAUNCHERS = frozenset({"echo", "printf", "cat", "grep", "tee", "sed", "awk"
 def tokenize(text: str) -> list[list[Word]]:
     """The script's simple commands, in the order bash meets them, each as its expanded words (prefix
     assignments and redirections left out). Raises GL000 for a script bash would refuse (unterminated quote)."""
-    script = read_script(text)
     r = current_reading()
+    script = read_script(text, r.inherited if r is not None else ())
     if r is not None:
         r.notes.extend(n for n in script.notes if n not in r.notes)
     return [list(c.words) for c in script.commands]
@@ -45,7 +45,8 @@ def tokenize(text: str) -> list[list[Word]]:
 
 def script_notes(text: str) -> list[str]:
     """What the reader could not follow in the script (skipped syntax, `$@`, a broken continuation)."""
-    return list(read_script(text).notes)
+    r = current_reading()
+    return list(read_script(text, r.inherited if r is not None else ()).notes)
 
 
 @dataclass

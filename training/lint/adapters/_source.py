@@ -75,6 +75,8 @@ class Reading:
     hits: int = 0  # reads that found a value the file wrote
     notes: list[str] = field(default_factory=list)
     memo: dict[Any, Any] = field(default_factory=dict)  # Sources already built for this file and command
+    # the environment a wrapper script runs this one with (_bash.ScriptCall.passed): (name, text, why, options)
+    inherited: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
 
 
 _READING: ContextVar[Reading | None] = ContextVar("grpolab_lint_reading", default=None)
@@ -90,9 +92,17 @@ def reading(
     command: int = 0,
     probe: dict[str, Any] | None = None,
     memo: dict[Any, Any] | None = None,
+    inherited: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (),
 ) -> Iterator[Reading]:
-    """`memo`: shared by the re-runs of one command, so its Source is built once (it does not depend on probes)."""
-    r = Reading(path=path, command=command, probe=dict(probe or {}), memo=memo if memo is not None else {})
+    """`memo`: shared by the re-runs of one command, so its Source is built once (it does not depend on probes).
+    `inherited`: the variables a wrapper script passes to this one (engine: a wrapper is followed)."""
+    r = Reading(
+        path=path,
+        command=command,
+        probe=dict(probe or {}),
+        memo=memo if memo is not None else {},
+        inherited=inherited,
+    )
     token = _READING.set(r)
     try:
         yield r
