@@ -1,5 +1,7 @@
-"""The real-world corpus: every GRPO-family example config and launch script of nine framework repositories,
-linted with its framework named and with `--input-format auto`.
+"""The real-world corpus: every GRPO-family example config and launch script of nine framework repositories, and
+the launch scripts of five research repositories that train with their own copy of verl (TinyZero, Logic-RL,
+Search-R1, rllm/DeepScaleR, simpleRL-reason: verl 0.1–0.3 and forks), linted with its framework named and with
+`--input-format auto`.
 
 The files stay in the repositories' git mirrors (brought by the `fetch` tool to /work/.mirror/<owner>+<name>/repo,
 or `$GRPOLAB_MIRRORS`); only the manifest (repo, commit, path, framework, exit code, rule ids) is committed, in
@@ -7,7 +9,8 @@ tests/lint/corpus/manifest.json, and tests/lint/test_corpus.py checks the tree a
 
 Selection rule (`select`), per repository at the mirror's HEAD commit:
   1. the file is under the repository's example folders (`EXAMPLE_ROOTS`: examples/ for all; open-r1 recipes/;
-     TRL's own trl/scripts/grpo.py) — never tests/, docs/, docker/ or CI files;
+     TRL's own trl/scripts/grpo.py; for the research repositories also example/, scripts/ and the top level) —
+     never tests/, docs/, docker/ or CI files (nor a vendored verl/ folder);
   2. it is a launch script (`.sh`) or a config (`.yaml`/`.yml`), or for TRL a Python training script (`.py`) that
      builds a GRPOConfig (a `GRPOConfig(` call or a `TrlParser`);
   3. it is GRPO-family: its text names a group-relative estimator or loss (`FAMILY`: grpo, gspo, dapo, rloo,
@@ -49,8 +52,17 @@ REPOS: dict[str, str] = {
     "axon-rl/gem": "gem",
     "huggingface/open-r1": "trl",
     "huggingface/trl": "trl",
+    # downstream: research repositories that launch their own copy of verl (0.1–0.3, or a fork) from scripts
+    "Jiayi-Pan/TinyZero": "verl",
+    "Unakar/Logic-RL": "verl",
+    "PeterGriffinJin/Search-R1": "verl",
+    "agentica-project/rllm": "verl",
+    "hkust-nlp/simpleRL-reason": "verl",
 }
+TOP_LEVEL = "<top level>"  # a root: the files at the repository's top (`train_grpo.sh`)
+_DOWNSTREAM_ROOTS = ("examples/", "example/", "scripts/", TOP_LEVEL)
 EXAMPLE_ROOTS: dict[str, tuple[str, ...]] = {
+    **{repo: _DOWNSTREAM_ROOTS for repo in list(REPOS)[-5:]},
     "huggingface/open-r1": ("recipes/", "src/open_r1/grpo.py"),
     "huggingface/trl": ("examples/", "trl/scripts/grpo.py"),
     "NovaSky-AI/SkyRL": ("examples/", "skyrl-agent/examples/"),
@@ -82,6 +94,7 @@ NOT_CONFIGS: dict[tuple[str, str], str] = {
         "examples/skypilot/single_node.sky.yaml",
     ): "a SkyPilot task (its run: block launches AReaL)",
     ("OpenRLHF/OpenRLHF", "examples/scripts/nvidia_docker_install.sh"): "installs Docker",
+    ("hkust-nlp/simpleRL-reason", "eval_math_nodes.sh"): "evaluates checkpoints (no training)",
 }
 _TRL_MARKER = re.compile(r"\bGRPOConfig\b|\bnum_generations\b")
 _PY_CONFIG = re.compile(r"\bGRPOConfig\s*\(|\bTrlParser\b")
@@ -118,7 +131,8 @@ def framework_of(repo: str, path: str) -> str | None:
 def _in_roots(repo: str, path: str) -> bool:
     roots = EXAMPLE_ROOTS.get(repo, ("examples/",))
     return any(
-        path == r or (r.endswith("/") and path.startswith(r)) for r in roots
+        path == r or (r.endswith("/") and path.startswith(r)) or (r == TOP_LEVEL and "/" not in path)
+        for r in roots
     ) and not _EXCLUDED_DIRS.search(path)
 
 

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from training.lint import lint_file, lint_text
+from training.lint.concepts import set_requested_version
 
 DIR = Path(__file__).parent / "foreign" / "verl"
 
@@ -114,3 +117,65 @@ def test_rule_based_reward_with_small_groups_and_reward_model_noise() -> None:
     assert "GL013" not in messages(
         rm.replace("adv_estimator: grpo", "adv_estimator: grpo\n  norm_adv_by_std_in_grpo: false")
     )
+
+
+# --- the research repositories' own verl (tests/lint/corpus: TinyZero, Logic-RL, Search-R1, rllm, simpleRL-reason)
+
+_MAIN = "python3 -m verl.trainer.main_ppo algorithm.adv_estimator=grpo"
+
+
+@contextmanager
+def framework_version(version: str | None) -> Iterator[None]:
+    """As `grpolab lint --framework-version VERSION` sets it."""
+    set_requested_version(version)
+    try:
+        yield
+    finally:
+        set_requested_version(None)
+
+
+def rules(text: str, version: str | None = None) -> dict[str, str]:
+    with framework_version(version):
+        res = lint_text(text, "verl")
+    return {f.rule: f.severity for f in res.findings}
+
+
+def test_search_r1_groups_are_n_agent_copies_of_each_prompt() -> None:
+    # Search-R1's fork repeats each prompt rollout.n_agent times; with do_search (its default) the copies share the
+    # prompt's uid, so n_agent=5 with the default n=1 is a group of 5, not 1 (the false GL002 error of its scripts)
+    kl_loss = "actor_rollout_ref.actor.use_kl_loss=true"  # as its GRPO scripts set it
+    assert rules(f"{_MAIN} {kl_loss} actor_rollout_ref.rollout.n_agent=5") == {}
+    # the fork predates use_kl_in_reward: without the KL loss its reward carries the KL, z-scored with the score
+    assert rules(f"{_MAIN} actor_rollout_ref.rollout.n_agent=5") == {"GL018": "info"}
+    res = lint_text(f"{_MAIN} actor_rollout_ref.rollout.n_agent=5", "verl")
+    assert any("Search-R1" in n and "n_agent × n" in n for n in res.notes), res.notes
+    assert (
+        rules(f"{_MAIN} actor_rollout_ref.rollout.n_agent=2 actor_rollout_ref.rollout.n=2")["GL014"] == "info"
+    )
+    # without search every copy gets its own uid: the group is rollout.n again
+    assert rules(f"{_MAIN} actor_rollout_ref.rollout.n_agent=5 do_search=false")["GL002"] == "error"
+    assert rules(f"{_MAIN} actor_rollout_ref.rollout.n=1")["GL002"] == "error"  # upstream verl: unchanged
+
+
+def test_before_verl_0_4_the_reward_kl_runs_unless_the_kl_loss_does() -> None:
+    ppo = "python3 -m verl.trainer.main_ppo algorithm.kl_ctrl.kl_coef=0.001"  # use_kl_loss false (default)
+    assert rules(ppo)["GL019"] == "info"  # 0.4+: use_kl_in_reward is false, the coefficient is dead
+    assert "GL019" not in rules(ppo, "0.3.0")  # ≤ 0.3: the reward KL runs, the coefficient is used
+    both = f"{ppo} actor_rollout_ref.actor.use_kl_loss=true"
+    res = lint_text(both, "verl")
+    with_loss = {f.rule: f.message for f in res.findings}
+    assert "use_kl_in_reward` is false" in with_loss["GL019"]
+    with framework_version("0.3.0"):
+        old = {f.rule: f.message for f in lint_text(both, "verl").findings}
+    assert "before verl 0.4" in old["GL019"]
+    assert "GL019" not in rules(f"{ppo} algorithm.use_kl_in_reward=true", "0.3.0")  # the key says it is newer
+
+
+def test_a_script_without_the_entry_point_is_read_from_its_dotted_overrides_only() -> None:
+    # an eval script: shell assignments and `[[ $# -gt 0 ]]` are no trainer's arguments, so nothing is linted
+    evaluation = 'export NCCL_DEBUG=warn\nwhile [[ $# -gt 0 ]]; do shift; done\npython eval.py --n "$1"\n'
+    res = lint_text(evaluation, "verl")
+    assert [f.rule for f in res.findings] == ["GL000"]
+    # a trainer run through a variable still is: its statement carries the dotted overrides
+    entry = "ENTRY=${ENTRY:-verl.trainer.main_ppo}\nexport X=1\npython3 -m $ENTRY algorithm.adv_estimator=grpo actor_rollout_ref.rollout.n=1\n"
+    assert rules(entry)["GL002"] == "error"

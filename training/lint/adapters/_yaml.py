@@ -150,7 +150,13 @@ def _script_source(text: str, entry_points: tuple[str, ...], what: str) -> Sourc
     if embedded and r is not None:
         r.notes.extend(n for n in embedded.notes if n not in r.notes)
     cmd = find_command(statements, entry_points)
-    words = cmd.args if cmd else [w for s in statements for w in s]
+    if cmd is not None:
+        words = cmd.args
+    else:
+        # no known entry point (`python3 $ENTRY a.b=1`, a recipe's own module): the statements that carry Hydra-style
+        # dotted overrides stand for the trainer's command; shell assignments (`export NCCL_DEBUG=warn`) and tests
+        # (`[[ $# -gt 0 ]]`) elsewhere in the script are not its arguments
+        words = [w for s in statements if any("." in key for key, *_ in overrides(s)) for w in s]
     found = overrides(words)
     if cmd is None and not found:
         raise nothing_to_lint(f"a config or a `{what}` command")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from training.lint.adapters import Mapped
 from training.lint.adapters._shell import mentions
-from training.lint.adapters._source import Source
+from training.lint.adapters._source import Source, current_reading
 from training.lint.adapters._yaml import try_parse, yaml_or_script
 from training.lint.concepts import BatchWhitening, Change, Concepts, requested_version
 
@@ -21,6 +21,10 @@ VERSION = "verl-project/verl main@2026-08-22 (0.9.1)"
 OLD_VERSION = "volcengine/verl main@2026-01-29"
 #: between the two snapshots: calculate_log_probs false → true, reward.* keys, async rollout mode by default
 CHANGE_2026_08 = Change(date="2026-08-22", release="0.9.1")
+#: PR #644 (2025-04-01, first released in 0.4.0): `algorithm.use_kl_in_reward` switches the reward's KL penalty;
+#: before it the penalty ran whenever `actor.use_kl_loss` was off (the reference policy was always built)
+CHANGE_KL_SWITCH = Change(date="2025-04-01", release="0.4.0")
+SEARCH_R1_VERSION = "Search-R1's fork of verl 0.1 (PeterGriffinJin/Search-R1)"
 _NEW_ONLY = ("reward.reward_model", "reward.custom_reward_function")
 _NEW_LOSS_MODES = ("dppo_tv", "dppo_kl", "dro")
 
@@ -82,6 +86,8 @@ def resolve_version(src: Source, asked: str | None) -> tuple[str, bool, str]:
         told = "algorithm.adv_estimator: gdpo"
     if told:
         return VERSION, True, f"inferred from `{told}`"
+    if src.written(f"{_R}.n_agent"):  # no upstream verl has this key
+        return SEARCH_R1_VERSION, False, f"inferred from `{_R}.n_agent`"
     if not asked:
         return VERSION, True, ""
     has = CHANGE_2026_08.applies(asked)
@@ -94,6 +100,8 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
     label, new, inferred = resolve_version(src, version)
     est_name = src.str_("algorithm.adv_estimator", "gae") or "gae"
     n = src.int_(f"{_R}.n", 1) or 1
+    n_agent = _search_r1_copies(src)
+    n *= n_agent
     norm_std = src.bool_("algorithm.norm_adv_by_std_in_grpo", True)
     grpo = est_name in _GRPO or est_name == "gdpo"
     c = Concepts(framework=NAME, framework_version=label, std_eps=1e-6, std_unbiased=True)
@@ -138,9 +146,10 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
         c.eval_greedy = not src.bool_(f"{_R}.val_kwargs.do_sample", False)
     c.eval_group_size = src.int_(f"{_R}.val_kwargs.n", 1)
     # KL: in the reward (algorithm.*) and/or in the loss (actor.*)
-    c.kl_in_reward = src.bool_("algorithm.use_kl_in_reward", False)
-    c.kl_reward_coef = src.float_("algorithm.kl_ctrl.kl_coef", 0.001) or 0.0
     c.kl_in_loss = src.bool_(f"{_A}.use_kl_loss", False)
+    kl_by_loss = _kl_follows_kl_loss(src, label, version)
+    c.kl_in_reward = not c.kl_in_loss if kl_by_loss else src.bool_("algorithm.use_kl_in_reward", False)
+    c.kl_reward_coef = src.float_("algorithm.kl_ctrl.kl_coef", 0.001) or 0.0
     c.kl_loss_coef = src.float_(f"{_A}.kl_loss_coef", 0.001) or 0.0
     kl_type = src.str_(f"{_A}.kl_loss_type", "low_var_kl") or "low_var_kl"
     plus = kl_type.endswith("+")
@@ -180,7 +189,7 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
         o[concept] = src.origin("algorithm.norm_adv_by_std_in_grpo")
     o["loss_agg"] = src.origin(f"{_A}.loss_agg_mode")
     o["length_norm_constant"] = src.origin(f"{_A}.loss_scale_factor")
-    o["group_size"] = src.origin(f"{_R}.n")
+    o["group_size"] = src.origin(f"{_R}.n_agent" if n_agent > 1 and not src.written(f"{_R}.n") else f"{_R}.n")
     o["temperature"] = src.origin(f"{_R}.temperature")
     o["greedy"] = src.origin(f"{_R}.do_sample")
     o["eval_greedy"] = src.origin(f"{_R}.val_kwargs.{'temperature' if async_mode else 'do_sample'}")
@@ -207,12 +216,22 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
     o["rollout_samples"] = src.origin("data.train_batch_size")
     o["reward_kind"] = src.origin(rm_key or ("reward.reward_model.enable" if new else "reward_model.enable"))
     o["std_eps"] = src.fixed("algorithm.adv_estimator", "group std epsilon (fixed at 1e-6 in verl)")
-    for key, switch, on in (
-        (f"{_A}.kl_loss_coef", f"{_A}.use_kl_loss", c.kl_in_loss),
-        ("algorithm.kl_ctrl.kl_coef", "algorithm.use_kl_in_reward", c.kl_in_reward),
+    reward_kl_off = (
+        f"`{_A}.use_kl_loss` is true, and before verl 0.4 that turns the reward's KL penalty off, so this "
+        "coefficient is never used"
+        if kl_by_loss
+        else "`algorithm.use_kl_in_reward` is false, so this coefficient is never used"
+    )
+    for key, why, on in (
+        (
+            f"{_A}.kl_loss_coef",
+            f"`{_A}.use_kl_loss` is false, so this coefficient is never used",
+            c.kl_in_loss,
+        ),
+        ("algorithm.kl_ctrl.kl_coef", reward_kl_off, c.kl_in_reward),
     ):
         if src.written(key) and not on and (src.float_(key, 0.0) or 0.0) > 0:
-            c.dead_keys.append((key, f"`{switch}` is false, so this coefficient is never used"))
+            c.dead_keys.append((key, why))
             o[f"dead:{key}"] = src.origin(key)
     _map_2026(src, c, new, label, inferred)
     if src.bool_("distillation.enabled", False) and not src.bool_(
@@ -225,6 +244,33 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
         c.batch_whitening = BatchWhitening()
         c.origins["estimator"] = src.origin("distillation.distillation_loss.use_task_rewards")
     return Mapped(concepts=c)
+
+
+def _kl_follows_kl_loss(src: Source, label: str, asked: str | None) -> bool:
+    """verl before 0.4 (asked with `--framework-version 0.3.1` or a date before 2025-04-01, or the Search-R1 fork):
+    the reward's KL penalty runs exactly when the KL loss does not. A file that sets `use_kl_in_reward` is newer."""
+    if src.written("algorithm.use_kl_in_reward"):
+        return False
+    if label == SEARCH_R1_VERSION:
+        return True
+    return bool(asked) and CHANGE_KL_SWITCH.applies(asked or "") is False
+
+
+def _search_r1_copies(src: Source) -> int:
+    """Search-R1's fork of verl (and the search-agent repos built on it) repeats each prompt
+    `actor_rollout_ref.rollout.n_agent` times; with its `do_search` on (the fork's default) the copies keep the
+    prompt's dataset index as their uid, so GRPO's group is n_agent × rollout.n (verl/trainer/ppo/ray_trainer.py of
+    PeterGriffinJin/Search-R1). Upstream verl has no such key (Hydra would refuse it), so a file that sets it is
+    for that fork. With `do_search=false` every copy gets its own uid: groups stay rollout.n."""
+    key = f"{_R}.n_agent"
+    if not src.written(key) or not src.bool_("do_search", True):
+        return 1
+    copies = max(src.int_(key, 1) or 1, 1)
+    r = current_reading()
+    note = f"`{key}` is a key of {SEARCH_R1_VERSION}, not of verl: read as that fork, where a GRPO group is n_agent × n"
+    if r is not None and copies > 1 and note not in r.notes:
+        r.notes.append(note)
+    return copies
 
 
 def _map_2026(src: Source, c: Concepts, new: bool, label: str, inferred: str) -> None:
