@@ -1,7 +1,8 @@
 """The real-world corpus: every GRPO-family example config and launch script of nine framework repositories, and
-the launch scripts of five research repositories that train with their own copy of verl (TinyZero, Logic-RL,
-Search-R1, rllm/DeepScaleR, simpleRL-reason: verl 0.1–0.3 and forks), linted with its framework named and with
-`--input-format auto`.
+the launch scripts of research repositories that train with their own copy or fork of a framework (`DOWNSTREAM`:
+TinyZero, Logic-RL, Search-R1, ZeroSearch, rllm/DeepScaleR, simpleRL-reason, ToRL, DeepResearcher, ReCall, PRIME,
+Skywork-OR1 on verl; R1-Searcher on OpenRLHF; understand-r1-zero on OAT), linted with its framework named and
+with `--input-format auto`.
 
 The files stay in the repositories' git mirrors (brought by the `fetch` tool to /work/.mirror/<owner>+<name>/repo,
 or `$GRPOLAB_MIRRORS`); only the manifest (repo, commit, path, framework, exit code, rule ids) is committed, in
@@ -58,11 +59,23 @@ REPOS: dict[str, str] = {
     "PeterGriffinJin/Search-R1": "verl",
     "agentica-project/rllm": "verl",
     "hkust-nlp/simpleRL-reason": "verl",
+    "Alibaba-NLP/ZeroSearch": "verl",
+    "GAIR-NLP/ToRL": "verl",
+    "GAIR-NLP/DeepResearcher": "verl",
+    "Agent-RL/ReCall": "verl",
+    "PRIME-RL/PRIME": "verl",
+    "SkyworkAI/Skywork-OR1": "verl",
+    "RUCAIBox/R1-Searcher": "openrlhf",
+    "sail-sg/understand-r1-zero": "oat",
 }
+DOWNSTREAM = tuple(list(REPOS)[9:])
 TOP_LEVEL = "<top level>"  # a root: the files at the repository's top (`train_grpo.sh`)
 _DOWNSTREAM_ROOTS = ("examples/", "example/", "scripts/", TOP_LEVEL)
 EXAMPLE_ROOTS: dict[str, tuple[str, ...]] = {
-    **{repo: _DOWNSTREAM_ROOTS for repo in list(REPOS)[-5:]},
+    **{repo: _DOWNSTREAM_ROOTS for repo in DOWNSTREAM},
+    "PRIME-RL/PRIME": ("training/examples/",),
+    "SkyworkAI/Skywork-OR1": ("examples/", "or1_scripts/"),
+    "RUCAIBox/R1-Searcher": ("scripts/", "OpenRLHF-RAG/"),
     "huggingface/open-r1": ("recipes/", "src/open_r1/grpo.py"),
     "huggingface/trl": ("examples/", "trl/scripts/grpo.py"),
     "NovaSky-AI/SkyRL": ("examples/", "skyrl-agent/examples/"),
@@ -95,6 +108,12 @@ NOT_CONFIGS: dict[tuple[str, str], str] = {
     ): "a SkyPilot task (its run: block launches AReaL)",
     ("OpenRLHF/OpenRLHF", "examples/scripts/nvidia_docker_install.sh"): "installs Docker",
     ("hkust-nlp/simpleRL-reason", "eval_math_nodes.sh"): "evaluates checkpoints (no training)",
+    ("RUCAIBox/R1-Searcher", "OpenRLHF-RAG/remote_rm_start_jjh.sh"): "starts a reward server",
+    (
+        "RUCAIBox/R1-Searcher",
+        "OpenRLHF-RAG/run.sh",
+    ): "runs two scripts by absolute paths on its author's machine",
+    ("RUCAIBox/R1-Searcher", "OpenRLHF-RAG/examples/scripts/nvidia_docker_install.sh"): "installs Docker",
 }
 _TRL_MARKER = re.compile(r"\bGRPOConfig\b|\bnum_generations\b")
 _PY_CONFIG = re.compile(r"\bGRPOConfig\s*\(|\bTrlParser\b")

@@ -73,3 +73,17 @@ def test_single_sample_grpo_is_gl002() -> None:
 def test_kl_both_in_reward_and_loss() -> None:
     m = messages("python -m oat.experiment.run_math_rl --num_samples 8 --beta 0.05 --kl_penalty_coef 0.01\n")
     assert "applied twice" in m["GL007"]
+
+
+def test_a_script_of_its_own_on_oats_ppo_learner_is_read_as_ppo() -> None:
+    # understand-r1-zero (the Dr. GRPO paper's code) runs `python train_zero_math.py`, which subclasses PPOArgs and
+    # sets algo = PPO: its --critic_type is read, not dismissed as dead under OAT main's default `--algo DPO`
+    own = "python train_zero_math.py --critic_type grpo --num_samples 1 --beta 0\n"
+    assert {f.rule: f.severity for f in lint_text(own, "oat").findings}["GL002"] == "error"
+    clean = "python train_zero_math.py --critic_type drgrpo --num_samples 8 --beta 0\n"
+    assert lint_text(clean, "oat").findings == []
+    # OAT's own main keeps its DPO default, and an explicit --algo is honoured
+    main = "python -m oat.experiment.main --critic_type grpo --num_samples 1\n"
+    assert "GL002" not in {f.rule for f in lint_text(main, "oat").findings}
+    dpo = "python my_dpo.py --algo DPO --critic_type grpo --num_samples 1\n"
+    assert "GL002" not in {f.rule for f in lint_text(dpo, "oat").findings}

@@ -110,3 +110,14 @@ def test_local_reward_model_with_group_std_amplifies_noise_unless_filtered() -> 
     f = next(f for f in res.findings if f.rule == "GL013")
     assert f.column == 97 and "--reward_pretrain" in f.message
     assert "GL013" not in messages(text.replace("\n", " --dynamic_filtering\n"))
+
+
+def test_the_single_process_train_ppo_of_older_releases_is_read() -> None:
+    # R1-Searcher's OpenRLHF-RAG: `deepspeed --module openrlhf.cli.train_ppo` takes the same flags
+    script = (
+        "deepspeed --include localhost:0,1 --module openrlhf.cli.train_ppo --advantage_estimator group_norm "
+        "--n_samples_per_prompt 1 --rollout_batch_size 16 --train_batch_size 16\n"
+    )
+    res = lint_text(script, "auto", "run.sh")
+    assert res.format == "openrlhf"
+    assert {f.rule: f.severity for f in res.findings}["GL002"] == "error"

@@ -179,3 +179,16 @@ def test_a_script_without_the_entry_point_is_read_from_its_dotted_overrides_only
     # a trainer run through a variable still is: its statement carries the dotted overrides
     entry = "ENTRY=${ENTRY:-verl.trainer.main_ppo}\nexport X=1\npython3 -m $ENTRY algorithm.adv_estimator=grpo actor_rollout_ref.rollout.n=1\n"
     assert rules(entry)["GL002"] == "error"
+
+
+def test_prime_groups_are_its_n_samples_and_its_rloo_is_whitened() -> None:
+    # PRIME's fork repeats each prompt data.n_samples times and computes RLOO over each block, then whitens the
+    # returns over the batch (its compute_rloo_returns): rollout.n is not the group there
+    prime = "python3 -m verl.trainer.main_ppo algorithm.adv_estimator=rloo data.n_samples=4"
+    res = lint_text(prime + " reward_model.rm_coef=5", "verl")
+    assert res.findings == [] and any("PRIME" in n for n in res.notes), res.notes
+    assert rules(prime)["GL014"] == "info"  # verifier only (rm_coef 0): a pass/fail reward in groups of 4
+    assert (
+        rules("python3 -m verl.trainer.main_ppo algorithm.adv_estimator=rloo data.n_samples=1")["GL002"]
+        == "error"
+    )

@@ -177,4 +177,9 @@ def map_source(src: Source, version: str | None = None, ppo_entry: bool = True) 
 
 def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:
     src = oat_source(text, ENTRY_POINTS, "python -m oat.experiment.run_ppo ...")
-    return map_source(src, version or requested_version(), ppo_entry=mentions(text, PPO_ENTRY_POINTS))
+    # a script of its own built on OAT's PPO learner (understand-r1-zero's `train_zero_math.py` subclasses PPOArgs
+    # and sets args.algo = "PPO") passes `--critic_type`, a PPOArgs field; only OAT's own `main` defaults to DPO
+    custom_ppo = not mentions(text, ENTRY_POINTS) and src.written("critic_type") and not src.written("algo")
+    return map_source(
+        src, version or requested_version(), ppo_entry=mentions(text, PPO_ENTRY_POINTS) or custom_ppo
+    )

@@ -1,4 +1,6 @@
-"""OpenRLHF: a launch script of `python -m openrlhf.cli.train_ppo_ray` (usually after `ray job submit ... --`).
+"""OpenRLHF: a launch script of `python -m openrlhf.cli.train_ppo_ray` (usually after `ray job submit ... --`), or
+of the single-process `openrlhf.cli.train_ppo` that older releases and their forks still run (`deepspeed --module
+openrlhf.cli.train_ppo`, R1-Searcher): the same flags, read the same way.
 
 Both spellings are accepted: the dotted hierarchy (`--algo.advantage.estimator`, since 2026-04-19) and the flat
 flags before it (`--advantage_estimator`). Defaults are those of OpenRLHF main as of 2026-08-13.
@@ -24,7 +26,7 @@ def label(version: str | None) -> str:
     return f"{VERSION} (asked: {version}; no version differences modelled)" if version else VERSION
 
 
-ENTRY_POINTS = ("openrlhf.cli.train_ppo_ray", "train_ppo_ray.py")
+ENTRY_POINTS = ("openrlhf.cli.train_ppo_ray", "train_ppo_ray.py", "openrlhf.cli.train_ppo")
 
 # flat (old) spelling -> dotted (new) spelling; the dotted one is canonical here
 _FLAT = {

@@ -25,6 +25,7 @@ CHANGE_2026_08 = Change(date="2026-08-22", release="0.9.1")
 #: before it the penalty ran whenever `actor.use_kl_loss` was off (the reference policy was always built)
 CHANGE_KL_SWITCH = Change(date="2025-04-01", release="0.4.0")
 SEARCH_R1_VERSION = "Search-R1's fork of verl 0.1 (PeterGriffinJin/Search-R1)"
+PRIME_VERSION = "PRIME's fork of verl 0.1 (PRIME-RL/PRIME)"
 _NEW_ONLY = ("reward.reward_model", "reward.custom_reward_function")
 _NEW_LOSS_MODES = ("dppo_tv", "dppo_kl", "dro")
 
@@ -88,6 +89,8 @@ def resolve_version(src: Source, asked: str | None) -> tuple[str, bool, str]:
         return VERSION, True, f"inferred from `{told}`"
     if src.written(f"{_R}.n_agent"):  # no upstream verl has this key
         return SEARCH_R1_VERSION, False, f"inferred from `{_R}.n_agent`"
+    if src.written("data.n_samples"):  # upstream verl's PPO config has none (main_generation's has)
+        return PRIME_VERSION, False, "inferred from `data.n_samples`"
     if not asked:
         return VERSION, True, ""
     has = CHANGE_2026_08.applies(asked)
@@ -102,6 +105,9 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
     n = src.int_(f"{_R}.n", 1) or 1
     n_agent = _search_r1_copies(src)
     n *= n_agent
+    prime = label == PRIME_VERSION
+    if prime:
+        n = _prime_samples(src)
     norm_std = src.bool_("algorithm.norm_adv_by_std_in_grpo", True)
     grpo = est_name in _GRPO or est_name == "gdpo"
     c = Concepts(framework=NAME, framework_version=label, std_eps=1e-6, std_unbiased=True)
@@ -114,6 +120,10 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
             c.batch_whitening = BatchWhitening(mean=True, std=True, scope="tokens", intrinsic=True)
     elif est_name.startswith("rloo"):
         c.estimator, c.group_mean = "rloo", n >= 2  # a singleton group keeps its raw score: no baseline
+        if (
+            prime
+        ):  # PRIME's compute_rloo_returns whitens the leave-one-out returns over the batch (masked_whiten)
+            c.batch_whitening = BatchWhitening(mean=True, std=True, scope="tokens", intrinsic=True)
     elif est_name == "reinforce_plus_plus":
         c.estimator = "reinforce_pp"
         c.batch_whitening = BatchWhitening(mean=True, std=True, scope="tokens", intrinsic=True)
@@ -167,7 +177,7 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
     prompts = src.int_("data.train_batch_size", 1024)
     c.rollout_prompts = prompts
     c.rollout_samples = prompts * n if prompts else None
-    c.positional_grouping = False  # group statistics are keyed by the prompt uid
+    c.positional_grouping = prime  # PRIME: consecutive blocks of n_samples; upstream: keyed by the prompt uid
     c.multi_turn = src.bool_(f"{_R}.multi_turn.enable", False)
     # without a reward model or a custom function, verl scores with its rule-based checkers (0/1 for gsm8k/math);
     # the Aug-2026 layout moved both under `reward.` (the top-level keys survive as legacy aliases)
@@ -176,7 +186,10 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
         (k for k in ("reward.custom_reward_function.path", "custom_reward_function.path") if src.written(k)),
         None,
     )
-    if rm_key and src.bool_(rm_key, False):
+    if prime:  # PRIME's implicit process reward counts only with a positive reward_model.rm_coef (default 0)
+        rm_key = "reward_model.rm_coef"
+        c.reward_kind = "continuous" if (src.float_(rm_key, 0.0) or 0.0) > 0 else "binary"
+    elif rm_key and src.bool_(rm_key, False):
         c.reward_kind = "continuous"
     elif not fn_key:
         c.reward_kind = "binary"
@@ -189,7 +202,8 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
         o[concept] = src.origin("algorithm.norm_adv_by_std_in_grpo")
     o["loss_agg"] = src.origin(f"{_A}.loss_agg_mode")
     o["length_norm_constant"] = src.origin(f"{_A}.loss_scale_factor")
-    o["group_size"] = src.origin(f"{_R}.n_agent" if n_agent > 1 and not src.written(f"{_R}.n") else f"{_R}.n")
+    group_key = f"{_R}.n_agent" if n_agent > 1 and not src.written(f"{_R}.n") else f"{_R}.n"
+    o["group_size"] = src.origin("data.n_samples" if prime else group_key)
     o["temperature"] = src.origin(f"{_R}.temperature")
     o["greedy"] = src.origin(f"{_R}.do_sample")
     o["eval_greedy"] = src.origin(f"{_R}.val_kwargs.{'temperature' if async_mode else 'do_sample'}")
@@ -251,9 +265,24 @@ def _kl_follows_kl_loss(src: Source, label: str, asked: str | None) -> bool:
     the reward's KL penalty runs exactly when the KL loss does not. A file that sets `use_kl_in_reward` is newer."""
     if src.written("algorithm.use_kl_in_reward"):
         return False
-    if label == SEARCH_R1_VERSION:
+    if label in (SEARCH_R1_VERSION, PRIME_VERSION):
         return True
     return bool(asked) and CHANGE_KL_SWITCH.applies(asked or "") is False
+
+
+def _prime_samples(src: Source) -> int:
+    """PRIME's fork of verl repeats each prompt `data.n_samples` times and computes its RLOO baseline over each
+    consecutive block of n_samples (training/verl/trainer/ppo/core_algos.py `compute_rloo_returns` of PRIME-RL/PRIME):
+    the group is data.n_samples; the fork's rollout samples once per copy."""
+    copies = max(src.int_("data.n_samples", 1) or 1, 1)
+    r = current_reading()
+    note = (
+        f"`data.n_samples` is a key of {PRIME_VERSION}, not of verl's PPO trainer: read as that fork, where a group "
+        "is data.n_samples and RLOO's returns are whitened over the batch"
+    )
+    if r is not None and note not in r.notes:
+        r.notes.append(note)
+    return copies
 
 
 def _search_r1_copies(src: Source) -> int:
