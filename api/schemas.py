@@ -253,7 +253,7 @@ class LintRequest(BaseModel):
     input_format: str = Field(
         "auto",
         pattern=r"^[a-z]{1,20}$",
-        description="auto, grpolab, trl, verl, openrlhf, oat, gem, skyrl, roll or areal.",
+        description="auto, grpolab, trl, verl, openrlhf, oat, gem, skyrl, roll, areal or easyr1.",
     )
 
 

@@ -1,8 +1,9 @@
 """The real-world corpus: every GRPO-family example config and launch script of nine framework repositories, and
 the launch scripts of research repositories that train with their own copy or fork of a framework (`DOWNSTREAM`:
 TinyZero, Logic-RL, Search-R1, ZeroSearch, rllm/DeepScaleR, simpleRL-reason, ToRL, DeepResearcher, ReCall, PRIME,
-Skywork-OR1 on verl; R1-Searcher on OpenRLHF; understand-r1-zero on OAT), linted with its framework named and
-with `--input-format auto`.
+Skywork-OR1 on verl; R1-Searcher, lmm-r1 and MM-EUREKA on OpenRLHF; understand-r1-zero on OAT; VLM-R1, R1-V and
+open-rs on TRL; EasyR1, a verl fork with a schema of its own), linted with its framework named and with
+`--input-format auto`.
 
 The files stay in the repositories' git mirrors (brought by the `fetch` tool to /work/.mirror/<owner>+<name>/repo,
 or `$GRPOLAB_MIRRORS`); only the manifest (repo, commit, path, framework, exit code, rule ids) is committed, in
@@ -67,6 +68,12 @@ REPOS: dict[str, str] = {
     "SkyworkAI/Skywork-OR1": "verl",
     "RUCAIBox/R1-Searcher": "openrlhf",
     "sail-sg/understand-r1-zero": "oat",
+    "om-ai-lab/VLM-R1": "trl",
+    "Deep-Agent/R1-V": "trl",
+    "knoveleng/open-rs": "trl",
+    "TideDra/lmm-r1": "openrlhf",
+    "ModalMinds/MM-EUREKA": "openrlhf",
+    "hiyouga/EasyR1": "easyr1",
 }
 DOWNSTREAM = tuple(list(REPOS)[9:])
 TOP_LEVEL = "<top level>"  # a root: the files at the repository's top (`train_grpo.sh`)
@@ -76,6 +83,19 @@ EXAMPLE_ROOTS: dict[str, tuple[str, ...]] = {
     "PRIME-RL/PRIME": ("training/examples/",),
     "SkyworkAI/Skywork-OR1": ("examples/", "or1_scripts/"),
     "RUCAIBox/R1-Searcher": ("scripts/", "OpenRLHF-RAG/"),
+    "om-ai-lab/VLM-R1": (
+        "run_scripts/",
+        "src/open-r1-multimodal/run_scripts/",
+        "src/open-r1-multimodal/local_scripts/",
+    ),
+    # its launch scripts and its training script, not its trainer classes (src/r1-v/src/open_r1/trainer/)
+    "Deep-Agent/R1-V": (
+        "src/scripts/",
+        "src/r1-v/local_scripts/",
+        "src/r1-v/run_grpo.sh",
+        "src/r1-v/src/open_r1/grpo.py",
+    ),
+    "knoveleng/open-rs": ("recipes/",),
     "huggingface/open-r1": ("recipes/", "src/open_r1/grpo.py"),
     "huggingface/trl": ("examples/", "trl/scripts/grpo.py"),
     "NovaSky-AI/SkyRL": ("examples/", "skyrl-agent/examples/"),
@@ -114,6 +134,15 @@ NOT_CONFIGS: dict[tuple[str, str], str] = {
         "OpenRLHF-RAG/run.sh",
     ): "runs two scripts by absolute paths on its author's machine",
     ("RUCAIBox/R1-Searcher", "OpenRLHF-RAG/examples/scripts/nvidia_docker_install.sh"): "installs Docker",
+    ("TideDra/lmm-r1", "examples/scripts/nvidia_docker_install.sh"): "installs Docker",
+}
+#: real trainer configs that name nothing `--input-format auto` can tell the framework by, from the file and what
+#: it points to (checked by hand): auto must refuse them (never guess); with the framework named they are linted
+AUTO_UNDECIDABLE: dict[tuple[str, str], str] = {
+    (
+        "Deep-Agent/R1-V",
+        "src/scripts/run_grpo_clevr.sh",
+    ): "passes only TrainingArguments flags to src/open_r1/grpo.py, a path that exists only after `cd src/r1-v`",
 }
 _TRL_MARKER = re.compile(r"\bGRPOConfig\b|\bnum_generations\b")
 _PY_CONFIG = re.compile(r"\bGRPOConfig\s*\(|\bTrlParser\b")
@@ -164,8 +193,14 @@ def _selected(repo: str, path: str, text: str) -> bool:
         return fw == "trl" and bool(_PY_GRPO.search(text) and _PY_CONFIG.search(text))
     if suffix not in (".sh", ".yaml", ".yml"):
         return False
-    if fw == "trl":  # GRPO recipes (open-r1 keeps them in grpo/ folders; its data-filtering configs are not)
-        return bool(_TRL_MARKER.search(text)) and ("/grpo/" in path or "GRPOConfig" in text)
+    if (
+        fw == "easyr1"
+    ):  # every launch script starts from examples/config.yaml, a GRPO config: all are the family
+        return suffix == ".sh" or path == "examples/config.yaml"
+    if fw == "trl" and suffix != ".sh":
+        # GRPO recipes (open-r1 keeps them in grpo/ folders; not its data filters)
+        grpo_named = "/grpo/" in path or "grpo" in Path(path).stem.lower()
+        return bool(_TRL_MARKER.search(text)) and (grpo_named or "GRPOConfig" in text)
     return bool(FAMILY.search(text) or FAMILY.search(path))
 
 
@@ -185,7 +220,10 @@ class Item:
     @property
     def auto_right(self) -> bool:
         """auto picked the file's framework, or refused a file that is no config."""
-        return self.auto == self.framework or (bool(self.not_config) and self.auto == "unknown")
+        refused = self.auto == "unknown"
+        return self.auto == self.framework or (
+            refused and (bool(self.not_config) or self.key() in AUTO_UNDECIDABLE)
+        )
 
     def key(self) -> tuple[str, str]:
         return (self.repo, self.path)

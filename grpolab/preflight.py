@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 #: formats whose adapters read a launch command line (TRL is handled from its YAML/script, below)
-_COMMAND_FORMATS = ("verl", "openrlhf", "skyrl", "roll", "areal", "oat", "gem")
+_COMMAND_FORMATS = ("verl", "openrlhf", "skyrl", "roll", "areal", "oat", "gem", "easyr1")
 
 
 def detect_framework(argv: list[str]) -> tuple[str, str] | None:
@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--input-format",
         default="auto",
         metavar="FORMAT",
-        help="auto (default: from the command's entry point), trl, verl, openrlhf, oat, gem, skyrl, roll, areal",
+        help="auto (default: from the command's entry point), trl, verl, openrlhf, oat, gem, skyrl, roll, areal, easyr1",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="show the fix of every finding")
     return p

@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--input-format",
         default="auto",
         metavar="FORMAT",
-        help="auto (default), grpolab, trl, verl, openrlhf, oat, gem, skyrl, roll, areal",
+        help="auto (default), grpolab, trl, verl, openrlhf, oat, gem, skyrl, roll, areal, easyr1",
     )
     p.add_argument(
         "--framework-version",

@@ -58,7 +58,7 @@ def test_spans_are_characters_not_bytes() -> None:
 def test_wrapper_scan_finds_the_scripts_a_file_runs() -> None:
     text = 'set -e\nif [ -n "$X" ]; then\n  bash "$DIR"/run_gsm8k.sh \\\n    --x 1\nfi\npython e.py --config b.yaml\n'
     assert command_words("a 'b c'\n") == [["a", "'b c'"]]
-    assert _called_scripts(text) == ["run_gsm8k.sh", "b.yaml"]
+    assert _called_scripts(text) == ["run_gsm8k.sh", "e.py", "b.yaml"]  # e.py: followed only if it is TRL's
 
 
 def test_a_syntax_error_is_noted_also_in_a_branch_not_taken_and_an_unclosed_bracket_is_gl000() -> None:

@@ -32,6 +32,7 @@ FIRING = {
     "skyrl": "tests/lint/foreign/skyrl/grpo_batch_normalize.yaml",
     "roll": "tests/lint/foreign/roll/rlvr_grpo_whiten.yaml",
     "areal": "tests/lint/foreign/areal/gsm8k_grpo_twice.yaml",
+    "easyr1": "tests/lint/foreign/easyr1/grpo_single_sample.sh",
 }
 
 

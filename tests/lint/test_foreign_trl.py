@@ -92,3 +92,72 @@ def test_a_bad_value_is_gl000_with_its_line() -> None:
     assert res.invalid
     f = res.findings[0]
     assert f.rule == "GL000" and f.line == 2 and "loss_type" in f.message and "dr_grpo" in f.message
+
+
+# --- launch scripts that run a TRL training script with GRPOConfig's fields as flags (VLM-R1, R1-V, open-r1)
+
+LAUNCH = """#!/bin/bash
+export DEBUG_MODE="true"
+torchrun --nproc_per_node="8" --nnodes="1" \\
+    src/open_r1/grpo_rec.py \\
+    --output_dir output/run \\
+    --num_generations 1 \\
+    --per_device_train_batch_size 1 \\
+    --bf16
+"""
+
+
+def test_a_launch_script_passes_grpo_config_fields_as_flags() -> None:
+    res = lint_text(LAUNCH, "auto", "run_grpo.sh")
+    assert res.format == "trl"
+    gl002 = next(f for f in res.findings if f.rule == "GL002")
+    assert gl002.severity == "error" and gl002.line == 6 and "--num_generations" in gl002.message
+    cli = "trl grpo --model_name_or_path Qwen/Qwen2.5-0.5B --num_generations 1 --output_dir out\n"
+    assert {f.rule: f.severity for f in lint_text(cli, "auto", "run.sh").findings}["GL002"] == "error"
+    fixed = LAUNCH.replace("--num_generations 1", "--num_generations 8")
+    assert "GL002" not in {f.rule for f in lint_text(fixed, "trl").findings}
+
+
+def test_the_config_file_a_launch_script_names_is_read_from_disk_and_its_flags_win(tmp_path: Path) -> None:
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "grpo.yaml").write_text("num_generations: 1\nloss_type: grpo\nbeta: 0.0\n")
+    script = tmp_path / "train.sh"
+    script.write_text("accelerate launch --config_file zero3.yaml src/grpo.py --config recipes/grpo.yaml\n")
+    res = lint_file(script)
+    assert res.format == "trl"
+    gl002 = next(f for f in res.findings if f.rule == "GL002")
+    assert gl002.severity == "error" and gl002.file.endswith("grpo.yaml") and gl002.line == 1
+    script.write_text(
+        "accelerate launch --config_file zero3.yaml src/grpo.py --config recipes/grpo.yaml --num_generations 8\n"
+    )
+    assert "GL002" not in {f.rule for f in lint_file(script).findings}  # the flag wins over the file
+    # the same text, not from disk: the recipe is not read, so nothing rests on its values
+    text_only = lint_text(
+        "accelerate launch src/grpo.py --config recipes/grpo.yaml --loss_type grpo\n", "trl", "train.sh"
+    )
+    assert not text_only.invalid and "error" not in {f.severity for f in text_only.findings}
+
+
+def test_a_python_command_without_grpo_flags_is_not_taken_for_trl() -> None:
+    res = lint_text("python eval.py --temperature 0 --output_dir out\n", "auto", "eval.sh")
+    assert res.format == "unknown" and res.invalid
+
+
+def test_a_launch_with_only_training_arguments_is_told_by_the_script_it_runs(tmp_path: Path) -> None:
+    # R1-V / VLM-R1: `torchrun … src/open_r1/grpo.py --per_device_train_batch_size 1 …` names no GRPOConfig-only
+    # flag; the Python file it runs builds a GRPOConfig, so the launch is TRL's (the file is found from the repo root)
+    (tmp_path / "src" / "open_r1").mkdir(parents=True)
+    (tmp_path / "src" / "open_r1" / "grpo.py").write_text(
+        "from trl import GRPOConfig, GRPOTrainer, TrlParser\n"
+        "parser = TrlParser((GRPOConfig,))\n(training_args,) = parser.parse_args_and_config()\n"
+    )
+    (tmp_path / "scripts").mkdir()
+    script = tmp_path / "scripts" / "run.sh"
+    script.write_text(
+        "torchrun --nproc_per_node=8 src/open_r1/grpo.py --per_device_train_batch_size 1 --bf16\n"
+    )
+    res = lint_file(script)
+    assert res.format == "trl" and not res.invalid
+    assert any("src/open_r1/grpo.py" in n for n in res.notes), res.notes
+    (tmp_path / "src" / "open_r1" / "grpo.py").write_text("print('evaluation')\n")  # not a GRPO script
+    assert lint_file(script).format == "unknown"

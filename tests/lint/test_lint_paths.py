@@ -50,7 +50,7 @@ def test_an_unknown_input_format_is_one_usage_error(capsys: pytest.CaptureFixtur
     assert out == ""  # no finding blames the files
     assert err == (
         "grpolab lint: unknown --input-format 'trll'; choose one of: auto, grpolab, trl, verl, openrlhf, oat, gem, "
-        "skyrl, roll, areal\n"
+        "skyrl, roll, areal, easyr1\n"
     )
 
 

@@ -22,6 +22,9 @@ from training.lint.engine import FormatUnknown  # raised here, caught by the eng
 THRESHOLD = 0.3
 CLOSE = 0.05
 _SHELLS = ("bash", "sh", "source", ".")
+#: programs that run a Python training script named among their arguments (its own file is then detected:
+#: a script that builds a GRPOConfig is TRL's, whatever flags the launch passes it)
+_PY_LAUNCHERS = ("python", "python3", "torchrun", "accelerate", "deepspeed")
 _MAX_FOLLOW = 2
 _DATA_SUFFIXES = (".yaml", ".yml", ".json")  # a config file is what it is: never detected from what it names
 
@@ -92,6 +95,10 @@ def _follow_wrapper(text: str, path: Path, depth: int) -> tuple[str, str] | None
             inner = found.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
+        if found.suffix == ".py":  # a Python file can only be a TRL training script (as in detect_format)
+            if get_adapter("trl").detect(inner, str(found)) >= THRESHOLD:
+                return "trl", callee
+            continue
         scores = _scores(inner, str(found))
         try:
             return _decide(scores), callee
@@ -103,7 +110,8 @@ def _follow_wrapper(text: str, path: Path, depth: int) -> tuple[str, str] | None
 
 
 def _called_scripts(text: str) -> list[str]:
-    """Scripts run by `bash|sh|source|. FILE.sh …` and configs named by `--config FILE.yaml`, read with a bash
+    """Scripts run by `bash|sh|source|. FILE.sh …`, Python training scripts run by `python|torchrun|accelerate|
+    deepspeed … FILE.py` and configs named by `--config FILE.yaml`, read with a bash
     grammar (paths relative, leading variables dropped: see `callee_path`); text the grammar cannot parse hides
     nothing else."""
     from training.config_io import ConfigError
@@ -120,6 +128,10 @@ def _called_scripts(text: str) -> list[str]:
             out.append(callee_path(words[1]))
         elif words and words[0].endswith(".sh"):  # `./train.sh …`
             out.append(callee_path(words[0]))
+        elif words and words[0].rsplit("/", 1)[-1] in _PY_LAUNCHERS:  # `torchrun … src/grpo.py --flags`: TRL
+            script = next((w for w in words[1:] if w.endswith(".py")), None)
+            if script is not None:
+                out.append(callee_path(script))
         for i, w in enumerate(words[:-1]):  # `python my_entry.py --config base.yaml …` (AReaL)
             if w == "--config" and words[i + 1].endswith((".yaml", ".yml")):
                 out.append(callee_path(words[i + 1]))

@@ -1049,7 +1049,7 @@ export interface components {
             config_text: string;
             /**
              * Input Format
-             * @description auto, grpolab, trl, verl, openrlhf, oat, gem, skyrl, roll or areal.
+             * @description auto, grpolab, trl, verl, openrlhf, oat, gem, skyrl, roll, areal or easyr1.
              * @default auto
              */
             input_format: string;

@@ -37,6 +37,7 @@ FORMATS: dict[str, str] = {
     "skyrl": "training.lint.adapters.skyrl",
     "roll": "training.lint.adapters.roll",
     "areal": "training.lint.adapters.areal",
+    "easyr1": "training.lint.adapters.easyr1",
 }
 
 

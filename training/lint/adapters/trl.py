@@ -1,4 +1,8 @@
-"""TRL: a YAML/JSON file of `GRPOConfig` fields, as given to `trl grpo --config` or `TrlParser`.
+"""TRL: a YAML/JSON file of `GRPOConfig` fields, as given to `trl grpo --config` or `TrlParser`; a Python training
+script (`GRPOConfig(...)`, read from its AST); or a launch script that runs a training script with GRPOConfig's
+fields as flags (`torchrun … src/open_r1/grpo.py --num_generations 8 …`, `accelerate launch train.py --config
+recipe.yaml --beta 0.04`, `trl grpo …`): the flags win over the `--config` file, which is read when the script is
+linted from disk.
 
 Fields are flat. Defaults are those of TRL 1.16 (`loss_type: dapo`, `scale_rewards: group`, `beta: 0.0`,
 `max_completion_length: 512`). `--framework-version` below 1.10 (or a date before 2026-07-15) switches to the
@@ -12,8 +16,9 @@ from dataclasses import replace
 from typing import Any
 
 from training.lint.adapters import Mapped, _python
-from training.lint.adapters._source import Entry, Source
-from training.lint.adapters._yaml import try_parse, yaml_source
+from training.lint.adapters._shell import Command, flag_source, tokenize
+from training.lint.adapters._source import Entry, Source, current_reading, nothing_to_lint
+from training.lint.adapters._yaml import base_config, try_parse, yaml_source
 from training.lint.concepts import BatchWhitening, Change, Concepts, requested_version
 
 NAME = "trl"
@@ -82,7 +87,7 @@ def detect(text: str, path: str | None) -> float:
         return _python.detect(text, path)
     raw = try_parse(text)
     if not raw:
-        return 0.0
+        return _detect_launch(text)
     keys = set(raw)
     if any(isinstance(v, dict) for k, v in raw.items() if k not in _MAPPING_FIELDS):
         return 0.1  # nested sections: a Hydra-style config, not GRPOConfig fields
@@ -92,6 +97,65 @@ def detect(text: str, path: str | None) -> float:
     if hits == 1:
         return 0.7
     return 0.35 if keys & _TRAINING_ARGS else 0.0
+
+
+def _detect_launch(text: str) -> float:
+    """A launch script: how sure that its Python command takes GRPOConfig's fields as flags."""
+    if "--" not in text or not any(f"--{k}" in text for k in _DISTINCT):
+        return 0.0  # cheap: no GRPOConfig flag is written anywhere
+    try:
+        cmd = _launch_command(tokenize(text))
+    except Exception:  # an unreadable script: the adapters that can say why report it
+        return 0.0
+    if cmd is None:
+        return 0.0
+    hits = _flag_names(cmd) & _DISTINCT
+    return 0.9 if "num_generations" in hits or len(hits) >= 2 else 0.7
+
+
+def _flag_names(cmd: Command) -> set[str]:
+    return {a.text[2:].split("=", 1)[0].replace("-", "_") for a in cmd.args if a.text.startswith("--")}
+
+
+def _launch_command(statements: list[list[Any]], strict: bool = True) -> Command | None:
+    """The first command that runs a Python training script (after any launcher: python, torchrun, accelerate
+    launch, deepspeed) or `trl grpo`, and passes it at least one GRPOConfig-only flag or a `--config` file (not
+    `strict`, once the format is decided: any flag, e.g. a script that passes only TrainingArguments fields)."""
+    for words in statements:
+        for i, w in enumerate(words):
+            if w.unknown:
+                continue
+            is_cli = w.text.rsplit("/", 1)[-1] == "trl" and i + 1 < len(words) and words[i + 1].text == "grpo"
+            if not (w.text.endswith(".py") or is_cli):
+                continue
+            args = words[i + (2 if is_cli else 1) :]
+            cmd = Command(program=w, args=args, opaque=[a for a in args if a.opaque])
+            names = _flag_names(cmd)
+            if names & _DISTINCT or "config" in names or (names and not strict):
+                return cmd
+            break  # this statement runs another program
+    return None
+
+
+def launch_source(text: str) -> Source:
+    """The GRPOConfig fields of a launch script's training command: its `--config` file, then its flags."""
+    cmd = _launch_command(tokenize(text), strict=False)
+    if cmd is None:
+        raise nothing_to_lint(
+            "a `python train.py --num_generations ...` (TrlParser), `accelerate launch ...` or `trl grpo ...` command"
+        )
+    r = current_reading()
+    if r is not None:  # a trainer command was found, even if every field it sets keeps its default
+        r.commands = [(cmd.program.line, cmd.program.column)]
+    flags = flag_source(cmd)
+    base, unseen = base_config(cmd.args, cmd.program.text)
+    flags.entries.pop("config", None)
+    from_flags = set(flags.entries)
+    base.entries.update(flags.entries)
+    base.anchor = flags.anchor
+    base.unseen = unseen or flags.unseen
+    base.display = lambda n: f"--{n}" if n in from_flags else n
+    return base
 
 
 def _scale(src: Source) -> str:
@@ -321,4 +385,6 @@ def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:
     version = version or requested_version()
     if _python.is_python(text, path):  # a training script: GRPOConfig(...) / TrlParser, read from its AST
         return map_source(_python.python_source(text), version)
+    if try_parse(text) is None:  # not a mapping: a launch script
+        return map_source(launch_source(text), version)
     return map_source(yaml_source(text), version)

@@ -64,6 +64,8 @@ def detect(text: str, path: str | None) -> float:
     if raw:
         if "actor_rollout_ref" in raw:
             return 0.95
+        if isinstance(raw.get("worker"), dict):
+            return 0.0  # EasyR1's schema (`worker.actor`, `worker.rollout`): verl has no `worker` section
         alg = raw.get("algorithm")
         if isinstance(alg, dict) and ("adv_estimator" in alg or "norm_adv_by_std_in_grpo" in alg):
             return 0.8
