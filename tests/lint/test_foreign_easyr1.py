@@ -232,6 +232,11 @@ def test_cispo_bounds_are_one_minus_low_and_one_plus_high() -> None:
     base = "python3 -m verl.trainer.main worker.rollout.n=8 algorithm.disable_kl=true worker.actor.loss_type=cispo"
     assert rules(base + " worker.actor.clip_ratio_low=1.0 worker.actor.clip_ratio_high=4.0\n") == {}
     assert rules(base + "\n") == {"GL026": "warning"}  # defaults 0.2 / 0.3: [0.8, 1.3]
+    # EasyR1's own cispo example writes clip_ratio_low=0: a floor of 1, not no floor (core_algos.py clamps the log
+    # ratio to [log(1 - low), log(1 + high)])
+    floor = lint_text(base + " worker.actor.clip_ratio_low=0 worker.actor.clip_ratio_high=4\n", "easyr1")
+    [gl026] = [f for f in floor.findings if f.rule == "GL026"]
+    assert gl026.severity == "warning" and "[1, 5]" in gl026.message and "floor of 1" in gl026.message
 
 
 def test_gspo_as_published_is_silent() -> None:

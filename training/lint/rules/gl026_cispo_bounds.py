@@ -23,6 +23,17 @@ def check(c: Concepts) -> list[Hit]:
                 ("is_weight_bounds", "policy_loss"),
             )
         ]
+    if low >= 1 and high >= _WIDE_HIGH:
+        return [
+            Hit(
+                f"CISPO weight bounds [{low:g}, {high:g}] ({where}) start at {low:g}: a token the updated policy has "
+                f"made less likely (ratio < 1) is weighted {low:g} anyway, so its importance correction is lost on "
+                "that whole side (a lower clip of 0 on a 1 − low bound means a floor of 1, not no floor). The "
+                "published recipe (ScaleRL) bounds the weight to about [0, 5].",
+                ("is_weight_bounds", "policy_loss"),
+                severity="warning",
+            )
+        ]
     if high < _WIDE_HIGH or low > _WIDE_LOW:
         return [
             Hit(
