@@ -58,12 +58,15 @@ RULE = Rule(
         "cap and falls back to `epsilon` (0.2) when it is unset, so every weight is clamped to 0.2: since the "
         "ratio is ≈ 1 on-policy, the run is REINFORCE with a 5× smaller step and no importance correction "
         "(error). verl and SkyRL take offsets from 1 (`1 − low`, `1 + high`); PPO-sized offsets (0.2/0.2 → "
-        "[0.8, 1.2]) make the weight band as narrow as PPO's clip, which SkyRL shipped and then fixed (warning)."
+        "[0.8, 1.2]) make the weight band as narrow as PPO's clip, which SkyRL shipped and then fixed (warning). "
+        "A lower offset of 0 does not remove the floor: it puts it at 1, so every token the update made less likely "
+        "keeps weight 1 (EasyR1's own CISPO example writes `clip_ratio_low=0`; warning)."
     ),
     fix=(
         "TRL: `epsilon_high: 5.0` (the paper index's CISPO recipe). verl: `actor_rollout_ref.actor.clip_ratio_low: "
         "1.0` and `clip_ratio_high: 4.0` with `policy_loss.loss_mode: cispo` (bounds [0, 5]). SkyRL: "
-        "`trainer.algorithm.cispo.cispo_eps_clip_low: 1.0`, `cispo_eps_clip_high: 4.0` (its current defaults)."
+        "`trainer.algorithm.cispo.cispo_eps_clip_low: 1.0`, `cispo_eps_clip_high: 4.0` (its current defaults). "
+        "EasyR1: `worker.actor.clip_ratio_low=1.0 worker.actor.clip_ratio_high=4.0`."
     ),
     check=check,
     example="# lint with: --input-format trl\nloss_type: cispo\nnum_generations: 8\n",
