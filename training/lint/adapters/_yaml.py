@@ -140,10 +140,13 @@ def yaml_or_script(text: str, entry_points: tuple[str, ...], what: str) -> Sourc
     return src
 
 
-def _script_source(text: str, entry_points: tuple[str, ...], what: str) -> Source:
-    from training.lint.adapters._shell import find_command, opaque_reason, overrides, tokenize
+def trainer_words(
+    text: str, raw: dict[str, Any] | None, entry_points: tuple[str, ...]
+) -> tuple[Any, list[Any]]:
+    """(the trainer command or None, the words that carry its overrides) of a launch script, or of the script
+    inside a launcher YAML (`raw`: its parsed mapping)."""
+    from training.lint.adapters._shell import find_command, overrides, tokenize
 
-    raw = try_parse(text)
     embedded = _embedded_script(text, raw, entry_points) if raw else None
     statements = [list(c.words) for c in embedded.commands] if embedded else tokenize(text)
     r = current_reading()
@@ -151,12 +154,17 @@ def _script_source(text: str, entry_points: tuple[str, ...], what: str) -> Sourc
         r.notes.extend(n for n in embedded.notes if n not in r.notes)
     cmd = find_command(statements, entry_points)
     if cmd is not None:
-        words = cmd.args
-    else:
-        # no known entry point (`python3 $ENTRY a.b=1`, a recipe's own module): the statements that carry Hydra-style
-        # dotted overrides stand for the trainer's command; shell assignments (`export NCCL_DEBUG=warn`) and tests
-        # (`[[ $# -gt 0 ]]`) elsewhere in the script are not its arguments
-        words = [w for s in statements if any("." in key for key, *_ in overrides(s)) for w in s]
+        return cmd, cmd.args
+    # no known entry point (`python3 $ENTRY a.b=1`, a recipe's own module): the statements that carry Hydra-style
+    # dotted overrides stand for the trainer's command; shell assignments (`export NCCL_DEBUG=warn`) and tests
+    # (`[[ $# -gt 0 ]]`) elsewhere in the script are not its arguments
+    return None, [w for s in statements if any("." in key for key, *_ in overrides(s)) for w in s]
+
+
+def _script_source(text: str, entry_points: tuple[str, ...], what: str) -> Source:
+    from training.lint.adapters._shell import opaque_reason, overrides
+
+    cmd, words = trainer_words(text, try_parse(text), entry_points)
     found = overrides(words)
     if cmd is None and not found:
         raise nothing_to_lint(f"a config or a `{what}` command")

@@ -33,6 +33,7 @@ from training.lint.adapters._yaml import (
     _embedded_script,
     apply_overrides,
     base_config,
+    trainer_words,
     try_parse,
     yaml_source,
 )
@@ -115,19 +116,9 @@ def source(text: str) -> Source:
 
 
 def _script_source(text: str, raw: dict[str, Any] | None) -> Source:
-    from training.lint.adapters._shell import find_command, opaque_reason, overrides, tokenize
+    from training.lint.adapters._shell import opaque_reason, overrides
 
-    embedded = _embedded_script(text, raw, ENTRY_POINTS) if raw else None
-    statements = [list(c.words) for c in embedded.commands] if embedded else tokenize(text)
-    r = current_reading()
-    if embedded and r is not None:
-        r.notes.extend(n for n in embedded.notes if n not in r.notes)
-    cmd = find_command(statements, ENTRY_POINTS)
-    if cmd is not None:
-        words = cmd.args
-    else:
-        # a custom entry point: the statements that carry EasyR1's dotted keys stand for the trainer's command
-        words = [w for s in statements if any("." in k for k, *_ in overrides(s)) for w in s]
+    cmd, words = trainer_words(text, raw, ENTRY_POINTS)
     found = overrides(words)
     if cmd is None and not any(k != "config" for k, *_ in found):
         raise nothing_to_lint(f"a config or a `{_CMD}` command")
