@@ -1,9 +1,9 @@
 """The real-world corpus: every GRPO-family example config and launch script of nine framework repositories, and
 the launch scripts of research repositories that train with their own copy or fork of a framework (`DOWNSTREAM`:
 TinyZero, Logic-RL, Search-R1, ZeroSearch, rllm/DeepScaleR, simpleRL-reason, ToRL, DeepResearcher, ReCall, PRIME,
-Skywork-OR1 on verl; R1-Searcher, lmm-r1 and MM-EUREKA on OpenRLHF; understand-r1-zero on OAT; VLM-R1, R1-V and
-open-rs on TRL; EasyR1, a verl fork with a schema of its own), linted with its framework named and with
-`--input-format auto`.
+Skywork-OR1, code-r1 on verl; R1-Searcher, lmm-r1 and MM-EUREKA on OpenRLHF; understand-r1-zero on
+OAT; VLM-R1, R1-V and open-rs on TRL; EasyR1, a verl fork with a schema of its own, and Seg-Zero on an early copy
+of it), linted with its framework named and with `--input-format auto`.
 
 The files stay in the repositories' git mirrors (brought by the `fetch` tool to /work/.mirror/<owner>+<name>/repo,
 or `$GRPOLAB_MIRRORS`); only the manifest (repo, commit, path, framework, exit code, rule ids) is committed, in
@@ -74,6 +74,8 @@ REPOS: dict[str, str] = {
     "TideDra/lmm-r1": "openrlhf",
     "ModalMinds/MM-EUREKA": "openrlhf",
     "hiyouga/EasyR1": "easyr1",
+    "dvlab-research/Seg-Zero": "easyr1",
+    "ganler/code-r1": "verl",
 }
 DOWNSTREAM = tuple(list(REPOS)[9:])
 TOP_LEVEL = "<top level>"  # a root: the files at the repository's top (`train_grpo.sh`)
@@ -96,6 +98,7 @@ EXAMPLE_ROOTS: dict[str, tuple[str, ...]] = {
         "src/r1-v/src/open_r1/grpo.py",
     ),
     "knoveleng/open-rs": ("recipes/",),
+    "dvlab-research/Seg-Zero": ("training_scripts/",),
     "huggingface/open-r1": ("recipes/", "src/open_r1/grpo.py"),
     "huggingface/trl": ("examples/", "trl/scripts/grpo.py"),
     "NovaSky-AI/SkyRL": ("examples/", "skyrl-agent/examples/"),
@@ -193,10 +196,8 @@ def _selected(repo: str, path: str, text: str) -> bool:
         return fw == "trl" and bool(_PY_GRPO.search(text) and _PY_CONFIG.search(text))
     if suffix not in (".sh", ".yaml", ".yml"):
         return False
-    if (
-        fw == "easyr1"
-    ):  # every launch script starts from examples/config.yaml, a GRPO config: all are the family
-        return suffix == ".sh" or path == "examples/config.yaml"
+    if fw == "easyr1":  # every launch script starts from a base config that is GRPO's: all are the family
+        return suffix == ".sh" or bool(re.search(r"^worker:", text, re.M))
     if fw == "trl" and suffix != ".sh":
         # GRPO recipes (open-r1 keeps them in grpo/ folders; not its data filters)
         grpo_named = "/grpo/" in path or "grpo" in Path(path).stem.lower()

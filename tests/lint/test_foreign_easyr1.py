@@ -301,3 +301,17 @@ def test_val_override_mapping_merges_into_the_base(tmp_path: Path) -> None:
     res = lint_file(script, "easyr1")
     f = next(f for f in res.findings if f.rule == "GL024")
     assert f.severity == "info" and "samples 4 per prompt" in f.message
+
+
+def test_the_early_2025_layout_keeps_its_kl_loss_on_the_actor() -> None:
+    # Seg-Zero/VisionReasoner vendored EasyR1 as of early 2025: the actor held use_kl_loss (default true),
+    # kl_loss_coef and kl_loss_type; there was no algorithm.use_kl_loss or disable_kl to overwrite them
+    early = (
+        "algorithm:\n  adv_estimator: grpo\n  kl_coef: 0.0\n"
+        "worker:\n  actor:\n    use_kl_loss: true\n    kl_loss_coef: 5.0e-3\n    kl_loss_type: {kind}\n"
+        "  rollout:\n    n: 8\n"
+    )
+    res = lint_text(early.format(kind="low_var_kl"), "easyr1")
+    assert res.findings == [] and any("early-2025 layout" in n for n in res.notes), res.notes
+    k1 = {f.rule: (f.severity, f.line) for f in lint_text(early.format(kind="kl"), "easyr1").findings}
+    assert k1["GL010"] == ("warning", 8)  # a k1 KL loss, read from the actor's own kl_loss_type

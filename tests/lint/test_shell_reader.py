@@ -378,3 +378,27 @@ def test_the_frameworks_own_hydra_config_is_its_defaults_and_a_recipe_config_is_
 def test_hostile_scripts_end_quickly_without_a_traceback(text: str) -> None:
     res = lint_text(text + f"{VERL} {GRPO} {N}=8\n", "verl")
     assert not res.invalid and not res.blocking
+
+
+def test_arrays_built_differently_in_the_branches_keep_the_pairs_they_share() -> None:
+    # VL-Rethinker's train_vlm_multi.sh: `post_args=(…)` in both arms of an `if` on an unknown node count; the
+    # arms differ in some flags and values, and both end `--rollout_batch_size ${R}`: that value must survive (it was
+    # dropped, and OpenRLHF's reader then saw `--rollout_batch_size` with no value: a GL000 "got True")
+    text = (
+        "R=512\n"
+        'if [ "$N" -gt 1 ]; then\n'
+        "  A=(--actor_num_nodes 16 --micro_rollout_batch_size 8 --rollout_batch_size ${R})\n"
+        "else\n"
+        "  A=(--actor_num_nodes 4 --adam_offload --micro_rollout_batch_size 4 --rollout_batch_size ${R})\n"
+        "fi\n"
+        "python -m openrlhf.cli.train_ppo_ray ${A[@]} --advantage_estimator group_norm --n_samples_per_prompt 8\n"
+    )
+    words = read_script(text).commands[-1].words
+    texts = [w.text for w in words]
+    k = texts.index("--rollout_batch_size")
+    assert texts[k + 1] == "512" and not words[k].unknown and not words[k + 1].unknown
+    maybe = {w.text for w in words if w.unknown}
+    assert {"16", "4", "8", "--adam_offload"} <= maybe  # what only one arm has may be absent
+    assert "--actor_num_nodes" not in maybe and "--micro_rollout_batch_size" not in maybe
+    res = lint_text(text, "openrlhf")
+    assert not res.invalid, [f.message for f in res.findings]

@@ -907,24 +907,54 @@ def _merge(outcomes: list[dict[str, Val]], where: str) -> dict[str, Val]:
 
 
 def _merge_arrays(arrays: list[tuple[Val, ...]], name: str, where: str) -> Val:
-    """An array built differently in the branches (`A+=(...)` in an `if`): the elements every branch has stay
-    known; the others are kept as elements that may be absent (each an argument that is there or not)."""
-    common = 0
-    while all(len(a) > common and a[common] == arrays[0][common] for a in arrays):
-        common += 1
-    items = list(arrays[0][:common])
-    seen: set[str] = set()
-    for a in arrays:
-        for item in a[common:]:
-            if item.unknown or item.items is not None or item.text in seen:
-                continue
-            seen.add(item.text)
+    """An array built differently in the branches (`A=(...)` in each arm of an `if`): the branches are aligned
+    element by element (longest common subsequence, by text): an element every branch has, in the same order, stays
+    known; the others are kept, in place, as elements that may be absent (each an argument that is there or not).
+    So `--rollout_batch_size 512`, written in both arms among flags that differ, keeps its value."""
+    merged: list[tuple[Val, bool]] = [(v, True) for v in arrays[0]]
+    for other in arrays[1:]:
+        merged = _align(merged, list(other))
+    items: list[Val] = []
+    for item, everywhere in merged:
+        if everywhere:
+            items.append(item)
+        elif not item.unknown and item.items is None:  # an unknown element only in some branches: left out
             why = f"`{name}` has `{item.text}` only in some of {where}"
             piece = _Seg(item.text, item.offs, False, unknown=why, options=(item.text, ""))
             items.append(
                 Val(text=item.text, offs=item.offs, unknown=why, options=(item.text, ""), segs=(piece,))
             )
     return Val(items=tuple(items))
+
+
+def _align(merged: list[tuple[Val, bool]], other: list[Val]) -> list[tuple[Val, bool]]:
+    """`merged` and another branch's elements as one sequence: their longest common subsequence (same text) keeps
+    whether it was in every branch so far; everything else is in some branches only."""
+
+    def key(v: Val) -> tuple[str, str, bool]:
+        return (v.text, v.unknown, v.items is None)
+
+    n, m = len(merged), len(other)
+    best = [[0] * (m + 1) for _ in range(n + 1)]  # best[i][j]: LCS length of merged[i:] and other[j:]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            if key(merged[i][0]) == key(other[j]):
+                best[i][j] = best[i + 1][j + 1] + 1
+            else:
+                best[i][j] = max(best[i + 1][j], best[i][j + 1])
+    out: list[tuple[Val, bool]] = []
+    i = j = 0
+    while i < n or j < m:
+        if i < n and j < m and key(merged[i][0]) == key(other[j]):
+            out.append(merged[i])
+            i, j = i + 1, j + 1
+        elif j >= m or (i < n and best[i + 1][j] >= best[i][j + 1]):
+            out.append((merged[i][0], False))
+            i += 1
+        else:
+            out.append((other[j], False))
+            j += 1
+    return out
 
 
 def _shown(v: Val | None) -> str:

@@ -266,10 +266,46 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
     return Mapped(concepts=c)
 
 
+#: keys only EasyR1's early-2025 layout has (the actor held its own KL-loss switch, coefficient and estimator);
+#: projects that vendored it then (Seg-Zero/VisionReasoner) still write them
+_EARLY_KL_KEYS = (f"{_A}.kl_loss_coef", f"{_A}.kl_loss_type")
+EARLY_LAYOUT = "EasyR1's early-2025 layout (`worker.actor.use_kl_loss`, `kl_loss_coef`, `kl_loss_type`)"
+
+
+def _early_kl_layout(src: Source) -> bool:
+    new_keys = ("algorithm.use_kl_loss", "algorithm.disable_kl")
+    return any(src.written(k) for k in _EARLY_KL_KEYS) and not any(src.written(k) for k in new_keys)
+
+
+def _map_early_kl(src: Source, c: Concepts) -> None:
+    """The early-2025 layout (Seg-Zero's vendored copy, verl/trainer/ray_trainer.py and workers/actor/config.py):
+    `worker.actor.use_kl_loss` (default true) adds `kl_loss_coef × kl_loss_type` (default low_var_kl) to the actor
+    loss; when it is false, `algorithm.kl_coef × algorithm.kl_penalty` goes into the rewards. No `disable_kl`."""
+    o = c.origins
+    in_loss = src.bool_(f"{_A}.use_kl_loss", True)
+    c.use_ref = True
+    c.kl_in_loss, c.kl_in_reward = in_loss, not in_loss
+    c.kl_loss_coef = src.float_(f"{_A}.kl_loss_coef", 1e-3) or 0.0
+    c.kl_reward_coef = src.float_("algorithm.kl_coef", 1e-3) or 0.0
+    kind = src.str_(f"{_A}.kl_loss_type", "low_var_kl") if in_loss else src.str_("algorithm.kl_penalty", "kl")
+    c.kl_estimator = _KL.get(kind or "kl", kind or "kl")
+    o["kl_loss_coef"] = src.origin(f"{_A}.kl_loss_coef")
+    o["kl_reward_coef"] = src.origin("algorithm.kl_coef")
+    o["kl_estimator"] = src.origin(f"{_A}.kl_loss_type" if in_loss else "algorithm.kl_penalty")
+    o["use_ref"] = src.origin(f"{_A}.use_kl_loss")
+    r = current_reading()
+    note = f"read as {EARLY_LAYOUT}: the file writes {', '.join(k for k in _EARLY_KL_KEYS if src.written(k))}"
+    if r is not None and note not in r.notes:
+        r.notes.append(note)
+
+
 def _map_kl(src: Source, c: Concepts) -> None:
     """ray_trainer.py: `disable_kl` builds no reference model and zeroes the controller; otherwise `use_kl_loss`
     false puts `kl_coef × kl_penalty(old, ref)` into the token rewards before the estimator (apply_kl_penalty),
     true adds `kl_coef × kl_penalty(π, ref)` to the actor loss (dp_actor.py). The same two keys serve both."""
+    if _early_kl_layout(src):
+        _map_early_kl(src, c)
+        return
     o = c.origins
     disabled = src.bool_("algorithm.disable_kl", False)
     in_loss = src.bool_("algorithm.use_kl_loss", False)
