@@ -273,15 +273,25 @@ def read_blobs(repo_dir: Path, commit: str, paths: list[str]) -> dict[str, str]:
     return out
 
 
+_EXPORT_KIND = "v2"  # bump when `export` extracts other files (the cache is keyed by it)
+
+
 def export(repo: str, repo_dir: Path, commit: str) -> Path:
     """The repository's text files (configs, scripts, Python) at `commit` under the cache, extracted once: linting
     real files lets an adapter open a base config the script names (`--config base.yaml`) as the user's would."""
-    dest = CACHE / f"{repo.replace('/', '+')}@{commit[:12]}"
+    dest = CACHE / f"{repo.replace('/', '+')}@{commit[:12]}-{_EXPORT_KIND}"
     done = dest / ".complete"
     if done.exists():
         return dest
     names = _git(repo_dir, "ls-tree", "-r", "--name-only", commit).decode().splitlines()
-    wanted = [p for p in names if Path(p).suffix.lower() in (".sh", ".yaml", ".yml", ".py", ".json", ".toml")]
+    wanted = [
+        p
+        for p in names
+        if Path(p).suffix.lower() in (".sh", ".yaml", ".yml", ".py", ".json", ".toml")
+        or p.endswith(
+            "verl/version/version"
+        )  # a vendored verl's version: the linter reads it as the user's would
+    ]
     dest.mkdir(parents=True, exist_ok=True)
     for i in range(0, len(wanted), 500):  # blobs only, in chunks: absent large files never block the export
         texts = read_blobs(repo_dir, commit, wanted[i : i + 500])

@@ -192,3 +192,46 @@ def test_prime_groups_are_its_n_samples_and_its_rloo_is_whitened() -> None:
         rules("python3 -m verl.trainer.main_ppo algorithm.adv_estimator=rloo data.n_samples=1")["GL002"]
         == "error"
     )
+
+
+def _vendored_tree(
+    tmp_path: Path, version: str, call: str = "batch, m = apply_kl_penalty(batch, kl_ctrl=c)"
+) -> Path:
+    """A research repository with its own copy of verl beside its scripts (TinyZero, code-r1, rllm …)."""
+    (tmp_path / "verl" / "version").mkdir(parents=True)
+    (tmp_path / "verl" / "version" / "version").write_text(version + "\n")
+    (tmp_path / "verl" / "trainer" / "ppo").mkdir(parents=True)
+    (tmp_path / "verl" / "trainer" / "main_ppo.py").write_text(
+        "role_worker_mapping = {\n    Role.RefPolicy: ray.remote(ActorRolloutRefWorker),\n}\n"
+    )
+    (tmp_path / "verl" / "trainer" / "ppo" / "ray_trainer.py").write_text(
+        f"def apply_kl_penalty(data, kl_ctrl):\n    pass\n\nif not use_kl_loss:\n    {call}\n"
+    )
+    (tmp_path / "examples").mkdir()
+    script = tmp_path / "examples" / "run_ppo.sh"
+    script.write_text(
+        "python3 -m verl.trainer.main_ppo algorithm.adv_estimator=gae algorithm.kl_ctrl.kl_coef=0.001\n"
+    )
+    return script
+
+
+def test_the_repositorys_own_copy_of_verl_sets_the_version(tmp_path: Path) -> None:
+    script = _vendored_tree(tmp_path, "0.1")
+    res = lint_file(script)
+    assert "GL019" not in {f.rule for f in res.findings}  # verl 0.1: the reward KL runs (use_kl_loss is off)
+    assert any("verl 0.1" in n and "own copy" in n for n in res.notes), res.notes
+    with framework_version("0.9.1"):  # asked explicitly: that wins
+        assert "GL019" in {f.rule for f in lint_file(script).findings}
+
+
+def test_a_copy_that_never_applies_the_reward_kl_makes_its_coefficient_dead(tmp_path: Path) -> None:
+    script = _vendored_tree(tmp_path, "0.1", call="# batch, m = apply_kl_penalty(batch, kl_ctrl=c)")  # rllm
+    [gl019] = [f for f in lint_file(script).findings if f.rule == "GL019"]
+    assert "own copy of verl never applies the reward's KL penalty" in gl019.message
+
+
+def test_a_current_copy_of_verl_changes_nothing(tmp_path: Path) -> None:
+    script = _vendored_tree(tmp_path, "0.10.0.dev")  # verl's own repository
+    res = lint_file(script)
+    assert "use_kl_in_reward` is false" in next(f.message for f in res.findings if f.rule == "GL019")
+    assert not any("own copy" in n for n in res.notes)

@@ -10,6 +10,9 @@ as the new version whatever was asked."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from training.lint.adapters import Mapped
 from training.lint.adapters._shell import mentions
 from training.lint.adapters._source import Source, current_reading
@@ -101,7 +104,8 @@ def resolve_version(src: Source, asked: str | None) -> tuple[str, bool, str]:
     return asked, True, ""
 
 
-def map_source(src: Source, version: str | None = None) -> Mapped:
+def map_source(src: Source, version: str | None = None, reference: bool = True) -> Mapped:
+    """`reference`: False when the verl copy the script runs builds no reference policy (see `_vendored_version`)."""
     label, new, inferred = resolve_version(src, version)
     est_name = src.str_("algorithm.adv_estimator", "gae") or "gae"
     n = src.int_(f"{_R}.n", 1) or 1
@@ -161,6 +165,8 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
     c.kl_in_loss = src.bool_(f"{_A}.use_kl_loss", False)
     kl_by_loss = _kl_follows_kl_loss(src, label, version)
     c.kl_in_reward = not c.kl_in_loss if kl_by_loss else src.bool_("algorithm.use_kl_in_reward", False)
+    if kl_by_loss and not reference:  # apply_kl_penalty finds no reference log-probs: its penalty is zero
+        c.kl_in_reward = False
     c.kl_reward_coef = src.float_("algorithm.kl_ctrl.kl_coef", 0.001) or 0.0
     c.kl_loss_coef = src.float_(f"{_A}.kl_loss_coef", 0.001) or 0.0
     kl_type = src.str_(f"{_A}.kl_loss_type", "low_var_kl") or "low_var_kl"
@@ -232,12 +238,18 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
     o["rollout_samples"] = src.origin("data.train_batch_size")
     o["reward_kind"] = src.origin(rm_key or ("reward.reward_model.enable" if new else "reward_model.enable"))
     o["std_eps"] = src.fixed("algorithm.adv_estimator", "group std epsilon (fixed at 1e-6 in verl)")
-    reward_kl_off = (
-        f"`{_A}.use_kl_loss` is true, and before verl 0.4 that turns the reward's KL penalty off, so this "
-        "coefficient is never used"
-        if kl_by_loss
-        else "`algorithm.use_kl_in_reward` is false, so this coefficient is never used"
-    )
+    if kl_by_loss and not reference:
+        reward_kl_off = (
+            "the repository's own copy of verl never applies the reward's KL penalty (no reference worker or no "
+            "apply_kl_penalty call), so this coefficient is never used"
+        )
+    elif kl_by_loss:
+        reward_kl_off = (
+            f"`{_A}.use_kl_loss` is true, and before verl 0.4 that turns the reward's KL penalty off, so this "
+            "coefficient is never used"
+        )
+    else:
+        reward_kl_off = "`algorithm.use_kl_in_reward` is false, so this coefficient is never used"
     for key, why, on in (
         (
             f"{_A}.kl_loss_coef",
@@ -393,4 +405,64 @@ def _map_2026(src: Source, c: Concepts, new: bool, label: str, inferred: str) ->
 
 
 def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:
-    return map_source(source(text), version or requested_version())
+    asked = version or requested_version()
+    vendored = None if asked else _vendored_version()
+    if vendored is None:
+        return map_source(source(text), asked)
+    return map_source(source(text), vendored[0], reference=_builds_reference(vendored[1]))
+
+
+#: where research repositories keep their own copy of verl, relative to a folder at or above the script
+_VENDORED = ("verl/version/version", "src/verl/version/version", "verl/verl/version/version")
+_VERSION_TEXT = re.compile(r"\d+\.\d+(\.\d+)?[\w.+-]{0,20}")
+
+
+def _builds_reference(copy: Path) -> bool:
+    """Whether a vendored verl (≤ 0.3) can put a KL penalty into the reward at all: its `trainer/main_ppo.py` maps a
+    reference-policy worker and its `trainer/ppo/ray_trainer.py` calls `apply_kl_penalty`, as upstream always did.
+    Forks differ: Skywork-OR1's copy comments the reference worker out (the penalty is then zero), rllm's the call.
+    A file that cannot be read counts as upstream's."""
+
+    def live_lines(rel: str) -> list[str] | None:
+        try:
+            text = (copy / rel).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+
+    main = live_lines("trainer/main_ppo.py")
+    trainer = live_lines("trainer/ppo/ray_trainer.py")
+    has_ref = main is None or any(ln.startswith("Role.RefPolicy:") for ln in main)
+    calls = trainer is None or any("apply_kl_penalty(" in ln and not ln.startswith("def ") for ln in trainer)
+    return has_ref and calls
+
+
+def _vendored_version() -> tuple[str, Path] | None:
+    """The version of the repository's own copy of verl (TinyZero, Search-R1, PRIME … ship verl 0.1/0.2 beside their
+    scripts), when it predates a change this adapter models: the script runs that copy, not today's verl. Only for a
+    script linted from disk; `--framework-version` wins. A note says where the version came from."""
+    r = current_reading()
+    if r is None or not r.path:
+        return None
+    here = Path(r.path).resolve().parent
+    for folder in (here, *list(here.parents)[:6]):
+        for rel in _VENDORED:
+            f = folder / rel
+            try:
+                text = f.read_text(encoding="utf-8").strip() if f.is_file() else ""
+            except (OSError, UnicodeDecodeError):
+                continue
+            if not _VERSION_TEXT.fullmatch(text):
+                continue
+            if CHANGE_KL_SWITCH.applies(text) is not False and CHANGE_2026_08.applies(text) is not False:
+                return None  # a current copy: today's defaults are its defaults
+            copy = f.parent.parent
+            note = f"verl {text}: the version of this repository's own copy of verl ({f}); --framework-version overrides it"
+            if not _builds_reference(copy):
+                note += (
+                    "; that copy never applies a KL penalty to the reward (no reference worker or no call)"
+                )
+            if note not in r.notes:
+                r.notes.append(note)
+            return text, copy
+    return None
