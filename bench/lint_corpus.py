@@ -1,8 +1,8 @@
 """The real-world corpus: every GRPO-family example config and launch script of nine framework repositories, and
 the launch scripts of research repositories that train with their own copy or fork of a framework (`DOWNSTREAM`:
 TinyZero, Logic-RL, Search-R1, ZeroSearch, rllm/DeepScaleR, simpleRL-reason, ToRL, DeepResearcher, ReCall, PRIME,
-Skywork-OR1, code-r1 on verl; R1-Searcher, lmm-r1 and MM-EUREKA on OpenRLHF; understand-r1-zero on
-OAT; VLM-R1, R1-V and open-rs on TRL; EasyR1, a verl fork with a schema of its own, and Seg-Zero on an early copy
+Skywork-OR1, code-r1, Minimal-RL on verl; R1-Searcher, lmm-r1, MM-EUREKA and OpenRLHF-M on OpenRLHF;
+understand-r1-zero and oat-zero on OAT; VLM-R1, R1-V, open-rs and open-medical-r1 on TRL; EasyR1, a verl fork with a schema of its own, and Seg-Zero on an early copy
 of it), linted with its framework named and with `--input-format auto`.
 
 The files stay in the repositories' git mirrors (brought by the `fetch` tool to /work/.mirror/<owner>+<name>/repo,
@@ -76,6 +76,10 @@ REPOS: dict[str, str] = {
     "hiyouga/EasyR1": "easyr1",
     "dvlab-research/Seg-Zero": "easyr1",
     "ganler/code-r1": "verl",
+    "RLHFlow/Minimal-RL": "verl",
+    "OpenRLHF/OpenRLHF-M": "openrlhf",
+    "sail-sg/oat-zero": "oat",
+    "Qsingle/open-medical-r1": "trl",
 }
 DOWNSTREAM = tuple(list(REPOS)[9:])
 TOP_LEVEL = "<top level>"  # a root: the files at the repository's top (`train_grpo.sh`)
@@ -99,6 +103,8 @@ EXAMPLE_ROOTS: dict[str, tuple[str, ...]] = {
     ),
     "knoveleng/open-rs": ("recipes/",),
     "dvlab-research/Seg-Zero": ("training_scripts/",),
+    "sail-sg/oat-zero": ("training/",),
+    "Qsingle/open-medical-r1": ("recipes/",),
     "huggingface/open-r1": ("recipes/", "src/open_r1/grpo.py"),
     "huggingface/trl": ("examples/", "trl/scripts/grpo.py"),
     "NovaSky-AI/SkyRL": ("examples/", "skyrl-agent/examples/"),
@@ -138,6 +144,7 @@ NOT_CONFIGS: dict[tuple[str, str], str] = {
     ): "runs two scripts by absolute paths on its author's machine",
     ("RUCAIBox/R1-Searcher", "OpenRLHF-RAG/examples/scripts/nvidia_docker_install.sh"): "installs Docker",
     ("TideDra/lmm-r1", "examples/scripts/nvidia_docker_install.sh"): "installs Docker",
+    ("OpenRLHF/OpenRLHF-M", "examples/scripts/nvidia_docker_install.sh"): "installs Docker",
 }
 #: real trainer configs that name nothing `--input-format auto` can tell the framework by, from the file and what
 #: it points to (checked by hand): auto must refuse them (never guess); with the framework named they are linted

@@ -235,3 +235,13 @@ def test_a_current_copy_of_verl_changes_nothing(tmp_path: Path) -> None:
     res = lint_file(script)
     assert "use_kl_in_reward` is false" in next(f.message for f in res.findings if f.rule == "GL019")
     assert not any("own copy" in n for n in res.notes)
+
+
+def test_a_copy_with_the_kl_switch_is_read_as_0_4_whatever_its_version_file_says(tmp_path: Path) -> None:
+    # RLHFlow/Minimal-RL: the version file says 0.2.0.dev, the code already reads use_kl_in_reward
+    script = _vendored_tree(
+        tmp_path, "0.2.0.dev", call="if self.config.algorithm.use_kl_in_reward: apply_kl_penalty(b)"
+    )
+    res = lint_file(script)
+    assert "use_kl_in_reward` is false" in next(f.message for f in res.findings if f.rule == "GL019")
+    assert any("already has `algorithm.use_kl_in_reward`" in n for n in res.notes), res.notes

@@ -104,8 +104,11 @@ def resolve_version(src: Source, asked: str | None) -> tuple[str, bool, str]:
     return asked, True, ""
 
 
-def map_source(src: Source, version: str | None = None, reference: bool = True) -> Mapped:
-    """`reference`: False when the verl copy the script runs builds no reference policy (see `_vendored_version`)."""
+def map_source(
+    src: Source, version: str | None = None, reference: bool = True, kl_switch: bool = False
+) -> Mapped:
+    """`reference`: False when the verl copy the script runs never applies a reward KL; `kl_switch`: that copy
+    already has `algorithm.use_kl_in_reward`, whatever its version file says (see `_vendored_version`)."""
     label, new, inferred = resolve_version(src, version)
     est_name = src.str_("algorithm.adv_estimator", "gae") or "gae"
     n = src.int_(f"{_R}.n", 1) or 1
@@ -163,7 +166,7 @@ def map_source(src: Source, version: str | None = None, reference: bool = True) 
     c.eval_group_size = src.int_(f"{_R}.val_kwargs.n", 1)
     # KL: in the reward (algorithm.*) and/or in the loss (actor.*)
     c.kl_in_loss = src.bool_(f"{_A}.use_kl_loss", False)
-    kl_by_loss = _kl_follows_kl_loss(src, label, version)
+    kl_by_loss = not kl_switch and _kl_follows_kl_loss(src, label, version)
     c.kl_in_reward = not c.kl_in_loss if kl_by_loss else src.bool_("algorithm.use_kl_in_reward", False)
     if kl_by_loss and not reference:  # apply_kl_penalty finds no reference log-probs: its penalty is zero
         c.kl_in_reward = False
@@ -409,7 +412,10 @@ def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:
     vendored = None if asked else _vendored_version()
     if vendored is None:
         return map_source(source(text), asked)
-    return map_source(source(text), vendored[0], reference=_builds_reference(vendored[1]))
+    version, copy = vendored
+    return map_source(
+        source(text), version, reference=_builds_reference(copy), kl_switch=_has_kl_switch(copy)
+    )
 
 
 #: where research repositories keep their own copy of verl, relative to a folder at or above the script
@@ -417,24 +423,32 @@ _VENDORED = ("verl/version/version", "src/verl/version/version", "verl/verl/vers
 _VERSION_TEXT = re.compile(r"\d+\.\d+(\.\d+)?[\w.+-]{0,20}")
 
 
+def _live_lines(copy: Path, rel: str) -> list[str] | None:
+    """A vendored verl file's lines that are not comments (None: unreadable)."""
+    try:
+        text = (copy / rel).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+
+
 def _builds_reference(copy: Path) -> bool:
     """Whether a vendored verl (≤ 0.3) can put a KL penalty into the reward at all: its `trainer/main_ppo.py` maps a
     reference-policy worker and its `trainer/ppo/ray_trainer.py` calls `apply_kl_penalty`, as upstream always did.
     Forks differ: Skywork-OR1's copy comments the reference worker out (the penalty is then zero), rllm's the call.
     A file that cannot be read counts as upstream's."""
-
-    def live_lines(rel: str) -> list[str] | None:
-        try:
-            text = (copy / rel).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-        return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-
-    main = live_lines("trainer/main_ppo.py")
-    trainer = live_lines("trainer/ppo/ray_trainer.py")
-    has_ref = main is None or any(ln.startswith("Role.RefPolicy:") for ln in main)
+    main = _live_lines(copy, "trainer/main_ppo.py")
+    trainer = _live_lines(copy, "trainer/ppo/ray_trainer.py")
+    has_ref = main is None or any("Role.RefPolicy" in ln for ln in main)
     calls = trainer is None or any("apply_kl_penalty(" in ln and not ln.startswith("def ") for ln in trainer)
     return has_ref and calls
+
+
+def _has_kl_switch(copy: Path) -> bool:
+    """The copy reads `use_kl_in_reward` (verl PR #644): version files lag behind the code they ship with
+    (RLHFlow/Minimal-RL's says 0.2.0.dev and has the switch)."""
+    trainer = _live_lines(copy, "trainer/ppo/ray_trainer.py") or []
+    return any("use_kl_in_reward" in ln for ln in trainer)
 
 
 def _vendored_version() -> tuple[str, Path] | None:
@@ -458,7 +472,11 @@ def _vendored_version() -> tuple[str, Path] | None:
                 return None  # a current copy: today's defaults are its defaults
             copy = f.parent.parent
             note = f"verl {text}: the version of this repository's own copy of verl ({f}); --framework-version overrides it"
-            if not _builds_reference(copy):
+            if _has_kl_switch(copy):
+                note += (
+                    "; that copy already has `algorithm.use_kl_in_reward`: its KL placement is read as 0.4's"
+                )
+            elif not _builds_reference(copy):
                 note += (
                     "; that copy never applies a KL penalty to the reward (no reference worker or no call)"
                 )
