@@ -1,8 +1,8 @@
 """The real-world corpus: every GRPO-family example config and launch script of nine framework repositories, and
 the launch scripts of research repositories that train with their own copy or fork of a framework (`DOWNSTREAM`:
 TinyZero, Logic-RL, Search-R1, ZeroSearch, rllm/DeepScaleR, simpleRL-reason, ToRL, DeepResearcher, ReCall, PRIME,
-Skywork-OR1, code-r1, Minimal-RL on verl; R1-Searcher, lmm-r1, MM-EUREKA and OpenRLHF-M on OpenRLHF;
-understand-r1-zero and oat-zero on OAT; VLM-R1, R1-V, open-rs and open-medical-r1 on TRL; EasyR1, a verl fork with a schema of its own, and Seg-Zero on an early copy
+Skywork-OR1, code-r1, Minimal-RL, General-Reasoner on verl; R1-Searcher, lmm-r1, MM-EUREKA and OpenRLHF-M on OpenRLHF;
+understand-r1-zero, oat-zero and VeriFree on OAT; VLM-R1, R1-V, open-rs and open-medical-r1 on TRL; EasyR1, a verl fork with a schema of its own, and Seg-Zero on an early copy
 of it), linted with its framework named and with `--input-format auto`.
 
 The files stay in the repositories' git mirrors (brought by the `fetch` tool to /work/.mirror/<owner>+<name>/repo,
@@ -80,6 +80,8 @@ REPOS: dict[str, str] = {
     "OpenRLHF/OpenRLHF-M": "openrlhf",
     "sail-sg/oat-zero": "oat",
     "Qsingle/open-medical-r1": "trl",
+    "TIGER-AI-Lab/General-Reasoner": "verl",
+    "sail-sg/VeriFree": "oat",
 }
 DOWNSTREAM = tuple(list(REPOS)[9:])
 TOP_LEVEL = "<top level>"  # a root: the files at the repository's top (`train_grpo.sh`)

@@ -87,3 +87,13 @@ def test_a_script_of_its_own_on_oats_ppo_learner_is_read_as_ppo() -> None:
     assert "GL002" not in {f.rule for f in lint_text(main, "oat").findings}
     dpo = "python my_dpo.py --algo DPO --critic_type grpo --num_samples 1\n"
     assert "GL002" not in {f.rule for f in lint_text(dpo, "oat").findings}
+
+
+def test_a_scripts_own_critic_type_is_not_an_error() -> None:
+    # VeriFree's verifree.py extends OAT's PPOArgs with `--critic_type rloo|naive`: its estimator lives in the script
+    own = "python verifree.py --critic_type rloo --num_samples 8 --rollout_batch_size_per_device 2 --beta 0\n"
+    res = lint_text(own, "oat")
+    assert not res.invalid and res.findings == []  # per-device batches count prompts: whole groups, no GL006
+    assert any("--critic_type rloo is this script's own" in n for n in res.notes), res.notes
+    # OAT's own entry points know only ppo, grpo and drgrpo: there it stays an invalid value
+    assert lint_text("python -m oat.experiment.run_ppo --critic_type rloo\n", "oat").invalid

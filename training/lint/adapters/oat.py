@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from training.lint.adapters import Mapped
 from training.lint.adapters._shell import Command, find_command, flag_source, mentions, tokenize
-from training.lint.adapters._source import Source, unreadable
+from training.lint.adapters._source import Source, current_reading, unreadable
 from training.lint.concepts import BatchWhitening, Concepts, requested_version
 
 NAME = "oat"
@@ -116,6 +116,38 @@ def loss_from_critic_type(src: Source, c: Concepts) -> str:
     return ct
 
 
+def _batch_units(src: Source, c: Concepts) -> None:
+    """Batch sizes count prompts, each sampled num_samples times: a rollout and a device hold whole groups."""
+    prompts = src.int_("rollout_batch_size", 128)
+    c.rollout_prompts = prompts
+    c.rollout_samples = prompts * c.group_size if prompts else None
+    per_device = c.per_device_samples
+    c.per_device_samples = per_device * c.group_size if per_device else None
+    c.positional_grouping = True  # rewards are grouped with view(-1, num_samples) on each learner
+    c.origins["rollout_samples"] = src.origin("rollout_batch_size")
+
+
+def _own_critic_type(src: Source, critic_type: str, version: str) -> Mapped:
+    """A script's own estimator (VeriFree's `verifree.py` adds `--critic_type rloo|naive` to OAT's PPOArgs): what it
+    computes is in that script, not in OAT, so the estimator's rules are not checked; the settings OAT itself reads
+    (KL, sampling, clip, group size) still are, and a note says why the estimator is not."""
+    c = Concepts(
+        framework=NAME, framework_version=version, std_eps=1e-8, std_unbiased=True, estimator="other"
+    )
+    c.group_mean = c.group_norm_std = False
+    map_common(src, c)
+    _batch_units(src, c)
+    c.origins["estimator"] = src.origin("critic_type")
+    r = current_reading()
+    note = (
+        f"--critic_type {critic_type} is this script's own (OAT has ppo, grpo and drgrpo): its advantage "
+        "estimator is defined in the script and is not checked here"
+    )
+    if r is not None and note not in r.notes:
+        r.notes.append(note)
+    return Mapped(concepts=c)
+
+
 def map_preference(src: Source, algo: str, version: str) -> Mapped:
     """`--algo DPO` and the other preference/SFT learners: no policy-gradient concepts to check."""
     c = Concepts(framework=NAME, framework_version=version, policy_gradient=False, estimator="other")
@@ -132,11 +164,17 @@ def map_preference(src: Source, algo: str, version: str) -> Mapped:
     return Mapped(concepts=c)
 
 
-def map_source(src: Source, version: str | None = None, ppo_entry: bool = True) -> Mapped:
+def map_source(
+    src: Source, version: str | None = None, ppo_entry: bool = True, custom: bool = False
+) -> Mapped:
+    """`custom`: a training script of its own on OAT's learners, which may add critic types OAT does not have."""
     version = label(version)
     algo = "PPO" if ppo_entry else (src.str_("algo", "DPO") or "DPO")
     if algo not in _PG_ALGOS:
         return map_preference(src, algo, version)
+    own = src.str_("critic_type", "drgrpo") if custom else None
+    if own is not None and own not in ("ppo", "grpo", "drgrpo"):
+        return _own_critic_type(src, own, version)
     c = Concepts(framework=NAME, framework_version=version, std_eps=1e-8, std_unbiased=True)
     ct = loss_from_critic_type(src, c)
     whiten_adv = src.bool_("whiten_adv", False)
@@ -147,17 +185,10 @@ def map_source(src: Source, version: str | None = None, ppo_entry: bool = True) 
         c.batch_whitening = BatchWhitening(mean=True, std=True, scope="tokens", intrinsic=True)
     map_common(src, c)
     c.gamma_used_by_estimator = ct == "ppo"
-    # batch sizes count prompts, each sampled num_samples times: a rollout and a device hold whole groups
-    prompts = src.int_("rollout_batch_size", 128)
-    c.rollout_prompts = prompts
-    c.rollout_samples = prompts * c.group_size if prompts else None
-    per_device = c.per_device_samples
-    c.per_device_samples = per_device * c.group_size if per_device else None
-    c.positional_grouping = True  # rewards are grouped with view(-1, num_samples) on each learner
+    _batch_units(src, c)
     o = c.origins
     for concept in ("estimator", "group_mean", "group_norm_std", "batch_whitening"):
         o[concept] = src.origin("critic_type")
-    o["rollout_samples"] = src.origin("rollout_batch_size")
     o["std_eps"] = src.fixed("critic_type", "group std epsilon (fixed at 1e-8 in OAT)")
     if whiten_adv and ct != "ppo":
         c.dead_keys.append(
@@ -181,5 +212,8 @@ def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:
     # and sets args.algo = "PPO") passes `--critic_type`, a PPOArgs field; only OAT's own `main` defaults to DPO
     custom_ppo = not mentions(text, ENTRY_POINTS) and src.written("critic_type") and not src.written("algo")
     return map_source(
-        src, version or requested_version(), ppo_entry=mentions(text, PPO_ENTRY_POINTS) or custom_ppo
+        src,
+        version or requested_version(),
+        ppo_entry=mentions(text, PPO_ENTRY_POINTS) or custom_ppo,
+        custom=custom_ppo,
     )
