@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import lru_cache
 
 from training.config_io import ConfigError
@@ -39,6 +39,19 @@ from training.lint.adapters._bash_syntax import (
     skip_dquote,
     skip_parens,
     skip_subst,
+)
+from training.lint.adapters._bash_values import (
+    Passed,
+    Script,
+    ScriptCall,
+    Seg,
+    SimpleCommand,
+    Val,
+    Word,
+    alternatives,
+    concat,
+    merge_branches,
+    scalar_val,
 )
 from training.lint.adapters._source import unreadable
 
@@ -60,69 +73,6 @@ class _TooIntricate(Exception):
 
 
 _DECLARERS = ("export", "declare", "typeset", "local", "readonly")
-
-
-@dataclass(frozen=True)
-class Word:
-    """One argument as the program receives it, with the file position of its first character."""
-
-    text: str  # the expanded text; unknown parts are kept as written (`n=$N_SAMPLES`)
-    line: int  # 1-based
-    column: int  # 1-based
-    op: bool = False  # kept for the old interface: a shell operator (never produced now)
-    unknown: str = ""  # why (part of) the value cannot be known; "" = fully known
-    candidates: tuple[str, ...] = ()  # the texts an ambiguous word may have (one per branch value)
-    opaque: bool = False  # the whole word is unknown: it may stand for any number of words
-
-
-@dataclass(frozen=True)
-class Val:
-    """A shell value: known text with per-character file offsets, unknown (why), ambiguous, or an array."""
-
-    text: str = ""
-    offs: tuple[int, ...] = ()
-    unknown: str = ""
-    options: tuple[str, ...] = ()  # known values an ambiguous variable may have
-    items: tuple[Val, ...] | None = None
-    segs: tuple[_Seg, ...] = ()  # a partly unknown value's known and unknown pieces (so it still word-splits)
-
-
-@dataclass
-class SimpleCommand:
-    words: list[Word]
-    line: int
-
-
-@dataclass
-class Script:
-    commands: list[SimpleCommand] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    calls: list[ScriptCall] = field(default_factory=list)  # other scripts it runs (`bash other.sh`)
-
-
-Passed = tuple[tuple[str, str, str, tuple[str, ...]], ...]
-"""Variables one script hands to another it runs: (name, text, why unknown or "", ambiguous options)."""
-
-
-@dataclass(frozen=True)
-class ScriptCall:
-    """`bash other.sh ...` (or `./other.sh`): the script word, and what goes into that script's environment
-    (the command's prefix assignments and the variables exported before it)."""
-
-    script: Word
-    line: int
-    passed: Passed = ()
-
-
-@dataclass
-class _Seg:
-    text: str
-    offs: tuple[int, ...]
-    quoted: bool
-    unknown: str = ""
-    options: tuple[str, ...] = ()
-    brk: bool = False  # a field break ("${A[@]}" between elements)
-    args: bool = False  # "$@" / "$*": the script's own arguments
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
@@ -244,7 +194,7 @@ class _Reader:
                 break
         if not decided:
             outcomes.append(base)  # no branch taken
-        self.env = _merge(outcomes, f"the branches of the `if` on line {line}")
+        self.env = merge_branches(outcomes, f"the branches of the `if` on line {line}")
 
     def test(self, cond: list[Node]) -> bool | None:
         """A condition of `[ ... ]`/`test`/`(( ))` commands joined by `&&`, `||` or `;` on known values:
@@ -331,7 +281,7 @@ class _Reader:
                 break
         if not decided:
             outcomes.append(base)
-        self.env = _merge(outcomes, f"the arms of the `case` on line {line}")
+        self.env = merge_branches(outcomes, f"the arms of the `case` on line {line}")
 
     def for_(self, n: For) -> None:
         name = self.text[n.name[0] : n.name[1]] if n.name else None
@@ -344,7 +294,7 @@ class _Reader:
                 self.env[name] = Val(text=items[0].text)
             elif items and not any(w.unknown for w in items):
                 self.env[name] = Val(
-                    unknown=f"`{name}` takes each of {_alts([w.text for w in items])} in the `for` on line {line}",
+                    unknown=f"`{name}` takes each of {alternatives([w.text for w in items])} in the `for` on line {line}",
                     options=tuple(dict.fromkeys(w.text for w in items)),
                 )
             else:
@@ -468,7 +418,7 @@ class _Reader:
             return
         old = self.env.get(name)
         if append and old is not None:
-            value = _concat(old, value)
+            value = concat(old, value)
         self.env[name] = value
 
     def fields(self, span: Span, prefix: set[str] | None = None) -> list[Word]:
@@ -482,17 +432,17 @@ class _Reader:
         quoted: bool,
         prefix: set[str] | None = None,
         assignment: bool = False,
-    ) -> list[_Seg]:
+    ) -> list[Seg]:
         """The segments of the text in [start, end) after quote removal and expansions."""
         text = self.text
-        segs: list[_Seg] = []
+        segs: list[Seg] = []
         i = start
         lit: list[str] = []
         lit_offs: list[int] = []
 
         def flush(q: bool) -> None:
             if lit:
-                segs.append(_Seg("".join(lit), tuple(lit_offs), q))
+                segs.append(Seg("".join(lit), tuple(lit_offs), q))
                 lit.clear()
                 lit_offs.clear()
 
@@ -507,14 +457,14 @@ class _Reader:
                         lit.append("\\")
                         lit_offs.append(self.file_off(i))
                     flush(quoted)
-                    segs.append(_Seg(text[i + 1], (self.file_off(i + 1),), True))
+                    segs.append(Seg(text[i + 1], (self.file_off(i + 1),), True))
                     i += 2
                     continue
             if ch == "'" and not quoted:
                 j = text.find("'", i + 1)
                 j = end if j < 0 else j
                 flush(quoted)
-                segs.append(_Seg(text[i + 1 : j], tuple(self.file_off(k) for k in range(i + 1, j)), True))
+                segs.append(Seg(text[i + 1 : j], tuple(self.file_off(k) for k in range(i + 1, j)), True))
                 segs[-1].quoted = True
                 i = j + 1
                 continue
@@ -522,7 +472,7 @@ class _Reader:
                 j = skip_dquote(text, i) - 1
                 flush(quoted)
                 inner = self.expand(i + 1, j, quoted=True, prefix=prefix)
-                segs.extend(inner or [_Seg("", (), True)])
+                segs.extend(inner or [Seg("", (), True)])
                 i = j + 1
                 continue
             if ch == "$" and i + 1 < end:
@@ -532,7 +482,7 @@ class _Reader:
                     j = end if j < 0 else j
                     flush(quoted)
                     body = text[i + 2 : j].replace("\\n", "\n").replace("\\t", "\t").replace("\\'", "'")
-                    segs.append(_Seg(body, (self.file_off(i),) * len(body), True))
+                    segs.append(Seg(body, (self.file_off(i),) * len(body), True))
                     i = j + 1
                     continue
                 if nxt == "(":
@@ -575,7 +525,7 @@ class _Reader:
     def written(self, a: int, b: int) -> str:
         return self.text[a:b]
 
-    def param(self, start: int, end: int, quoted: bool, prefix: set[str]) -> list[_Seg]:
+    def param(self, start: int, end: int, quoted: bool, prefix: set[str]) -> list[Seg]:
         """`${...}` from `$` at `start` to just after `}` at `end`."""
         body_start, body_end = start + 2, end - 1
         body = self.text[body_start:body_end]
@@ -599,9 +549,11 @@ class _Reader:
             if val is None or val.unknown:
                 return [_unknown_seg(self.written(start, end), start, self, quoted, "has an unknown length")]
             count = (
-                len(val.items) if (val.items is not None and index in ("@", "*")) else len(_scalar(val).text)
+                len(val.items)
+                if (val.items is not None and index in ("@", "*"))
+                else len(scalar_val(val).text)
             )
-            return [_Seg(str(count), (self.file_off(start),) * len(str(count)), quoted)]
+            return [Seg(str(count), (self.file_off(start),) * len(str(count)), quoted)]
         op = next((o for o in (":-", ":=", ":+", ":?", "-", "=", "+", "?") if rest.startswith(o)), None)
         if rest and op is None:
             return [
@@ -656,13 +608,11 @@ class _Reader:
         quoted: bool,
         prefix: set[str],
         val: Val | None = None,
-    ) -> list[_Seg]:
+    ) -> list[Seg]:
         written = self.written(start, end)
         if name in ("@", "*"):
             return [
-                _Seg(
-                    written, (self.file_off(start),), quoted, unknown="the script's own arguments", args=True
-                )
+                Seg(written, (self.file_off(start),), quoted, unknown="the script's own arguments", args=True)
             ]
         if val is None:
             val = self._get(name, index or None)
@@ -671,16 +621,16 @@ class _Reader:
         if val.items is not None:
             if index in ("@", "*"):
                 if quoted and index == "@":
-                    out: list[_Seg] = []
+                    out: list[Seg] = []
                     for k, item in enumerate(val.items):
                         if k:
-                            out.append(_Seg("", (), True, brk=True))
+                            out.append(Seg("", (), True, brk=True))
                         out.extend(_val_segs(item, quoted, written, start, self))
                     return out
                 joined = Val(text="")
                 for k, item in enumerate(val.items):
-                    joined = _concat(joined, Val(text=" ")) if k else joined
-                    joined = _concat(joined, item)
+                    joined = concat(joined, Val(text=" ")) if k else joined
+                    joined = concat(joined, item)
                 return _val_segs(joined, quoted, written, start, self)
             try:
                 k = int(index or "0")
@@ -700,7 +650,7 @@ class _Reader:
         where = f" (the script sources {', '.join(self.sourced)}, which is not read)" if self.sourced else ""
         return f"is not set in this file: it would come from the environment{where}"
 
-    def arith(self, start: int, end: int, quoted: bool) -> _Seg:
+    def arith(self, start: int, end: int, quoted: bool) -> Seg:
         written = self.written(start, end)
         inner = self.join(self.expand(start + 3, end - 2, quoted=True))
         if inner.unknown and not inner.options:
@@ -715,8 +665,8 @@ class _Reader:
                 return _unknown_seg(written, start, self, quoted, value)
             results.append(str(value))
         if len(set(results)) == 1:
-            return _Seg(results[0], (self.file_off(start),) * len(results[0]), quoted)
-        return _Seg(
+            return Seg(results[0], (self.file_off(start),) * len(results[0]), quoted)
+        return Seg(
             written,
             tuple(self.file_off(k) for k in range(start, end)),
             quoted,
@@ -724,7 +674,7 @@ class _Reader:
             options=tuple(dict.fromkeys(results)),
         )
 
-    def join(self, segs: list[_Seg]) -> Val:
+    def join(self, segs: list[Seg]) -> Val:
         """Segments as one value (an assignment: no word splitting)."""
         if not any(s.unknown for s in segs):  # the common case, in one pass
             text: list[str] = []
@@ -737,13 +687,13 @@ class _Reader:
         val = Val()
         for s in segs:
             if s.brk:
-                val = _concat(val, Val(text=" "))
+                val = concat(val, Val(text=" "))
                 continue
             piece = Val(text=s.text, offs=s.offs, unknown=s.unknown, options=s.options)
-            val = _concat(val, replace(piece, segs=(replace(s, quoted=False),)) if s.unknown else piece)
+            val = concat(val, replace(piece, segs=(replace(s, quoted=False),)) if s.unknown else piece)
         return val
 
-    def split(self, segs: list[_Seg], start: int) -> list[Word]:
+    def split(self, segs: list[Seg], start: int) -> list[Word]:
         """Word splitting, as the program's arguments (`"$@"` left out)."""
         words: list[Word] = []
         for f in self.fields_of(segs, start):
@@ -752,10 +702,10 @@ class _Reader:
             words.append(_word(f, self.file_off(start), self.lines))
         return words
 
-    def fields_of(self, segs: list[_Seg], start: int) -> list[list[_Seg]]:
+    def fields_of(self, segs: list[Seg], start: int) -> list[list[Seg]]:
         """Word splitting: unquoted known text splits on blanks; quoted text and unknown values do not."""
-        fields: list[list[_Seg]] = []
-        current: list[_Seg] = []
+        fields: list[list[Seg]] = []
+        current: list[Seg] = []
         started = False
 
         def end_field() -> None:
@@ -777,13 +727,13 @@ class _Reader:
                 if m.group(0)[0] in " \t\n":
                     end_field()
                 else:
-                    current.append(_Seg(m.group(0), tuple(offs[m.start() : m.end()]), False))
+                    current.append(Seg(m.group(0), tuple(offs[m.start() : m.end()]), False))
                     started = True
         end_field()
         return fields
 
 
-def _word(parts: list[_Seg], fallback: int, lines: _Lines) -> Word:
+def _word(parts: list[Seg], fallback: int, lines: _Lines) -> Word:
     text = "".join(p.text for p in parts)
     offs = [o for p in parts for o in p.offs if o >= 0]
     line, col = lines.line_col(offs[0] if offs else fallback)
@@ -801,8 +751,8 @@ def _word(parts: list[_Seg], fallback: int, lines: _Lines) -> Word:
     return Word(text, line, col, unknown=reasons, candidates=candidates, opaque=opaque)
 
 
-def _unknown_seg(written: str, start: int, r: _Reader, quoted: bool, why: str, unset: bool = False) -> _Seg:
-    seg = _Seg(
+def _unknown_seg(written: str, start: int, r: _Reader, quoted: bool, why: str, unset: bool = False) -> Seg:
+    seg = Seg(
         written,
         tuple(r.file_off(start + k) for k in range(len(written))),
         quoted,
@@ -828,7 +778,7 @@ def _special(name: str) -> Val | None:
     return None
 
 
-def _val_segs(val: Val, quoted: bool, written: str, start: int, r: _Reader) -> list[_Seg]:
+def _val_segs(val: Val, quoted: bool, written: str, start: int, r: _Reader) -> list[Seg]:
     """A variable's value where `written` (its reference) stands: known pieces keep their offsets and split when
     unquoted; a value known only in part keeps its unknown pieces (e.g. `$HOME` in `a=1 b=$HOME/x`)."""
     if val.items is not None:
@@ -838,131 +788,18 @@ def _val_segs(val: Val, quoted: bool, written: str, start: int, r: _Reader) -> l
     return [_val_seg(val, quoted, written, start, r)]
 
 
-def _val_seg(val: Val, quoted: bool, written: str, start: int, r: _Reader) -> _Seg:
+def _val_seg(val: Val, quoted: bool, written: str, start: int, r: _Reader) -> Seg:
     if val.unknown:
         why = val.unknown
         offs = tuple(r.file_off(start + k) for k in range(len(written)))
-        return _Seg(
+        return Seg(
             written,
             offs,
             quoted,
             unknown=f"`{written}`: {why}" if not why.startswith("`") else why,
             options=val.options,
         )
-    return _Seg(val.text, val.offs or (r.file_off(start),) * len(val.text), quoted)
-
-
-def _scalar(val: Val) -> Val:
-    if val.items is not None:
-        return val.items[0] if val.items else Val()
-    return val
-
-
-def _concat(a: Val, b: Val) -> Val:
-    a, b = _scalar(a), _scalar(b)
-    if not a.unknown and not b.unknown:
-        return Val(text=a.text + b.text, offs=a.offs + b.offs)
-    segs: tuple[_Seg, ...] = ()
-    if (a.segs or not a.unknown) and (b.segs or not b.unknown):  # every piece known or itself in pieces
-        segs = _pieces(a) + _pieces(b)
-    options: tuple[str, ...] = ()
-    if a.unknown and b.unknown:
-        why = f"{a.unknown}; {b.unknown}"
-    elif a.unknown:
-        why = a.unknown
-        options = tuple(o + b.text for o in a.options)
-    else:
-        why = b.unknown
-        options = tuple(a.text + o for o in b.options)
-    return Val(text=a.text + b.text, offs=a.offs + b.offs, unknown=why, options=options, segs=segs)
-
-
-def _pieces(v: Val) -> tuple[_Seg, ...]:
-    if v.segs:
-        return v.segs
-    return (_Seg(v.text, v.offs, False),) if v.text else ()
-
-
-def _merge(outcomes: list[dict[str, Val]], where: str) -> dict[str, Val]:
-    """Variables after an `if`: equal in every branch -> that value; otherwise ambiguous with its values."""
-    if len(outcomes) == 1:
-        return outcomes[0]
-    merged: dict[str, Val] = {}
-    for name in dict.fromkeys(k for env in outcomes for k in env):
-        vals = [env.get(name) for env in outcomes]
-        first = vals[0]
-        if all(v == first for v in vals):
-            if first is not None:
-                merged[name] = first
-            continue
-        if all(v is not None and v.items is not None for v in vals):
-            merged[name] = _merge_arrays([v.items or () for v in vals if v is not None], name, where)
-            continue
-        known = [v.text for v in vals if v is not None and not v.unknown and v.items is None]
-        shown = _alts([_shown(v) for v in vals])
-        # the values are listed only when every branch gives a known one: then they are all it can be
-        options = tuple(dict.fromkeys(known)) if len(known) == len(vals) else ()
-        merged[name] = Val(unknown=f"`{name}` is {shown} depending on {where}", options=options)
-    return merged
-
-
-def _merge_arrays(arrays: list[tuple[Val, ...]], name: str, where: str) -> Val:
-    """An array built differently in the branches (`A=(...)` in each arm of an `if`): the branches are aligned
-    element by element (longest common subsequence, by text): an element every branch has, in the same order, stays
-    known; the others are kept, in place, as elements that may be absent (each an argument that is there or not).
-    So `--rollout_batch_size 512`, written in both arms among flags that differ, keeps its value."""
-    merged: list[tuple[Val, bool]] = [(v, True) for v in arrays[0]]
-    for other in arrays[1:]:
-        merged = _align(merged, list(other))
-    items: list[Val] = []
-    for item, everywhere in merged:
-        if everywhere:
-            items.append(item)
-        elif not item.unknown and item.items is None:  # an unknown element only in some branches: left out
-            why = f"`{name}` has `{item.text}` only in some of {where}"
-            piece = _Seg(item.text, item.offs, False, unknown=why, options=(item.text, ""))
-            items.append(
-                Val(text=item.text, offs=item.offs, unknown=why, options=(item.text, ""), segs=(piece,))
-            )
-    return Val(items=tuple(items))
-
-
-def _align(merged: list[tuple[Val, bool]], other: list[Val]) -> list[tuple[Val, bool]]:
-    """`merged` and another branch's elements as one sequence: their longest common subsequence (same text) keeps
-    whether it was in every branch so far; everything else is in some branches only."""
-
-    def key(v: Val) -> tuple[str, str, bool]:
-        return (v.text, v.unknown, v.items is None)
-
-    n, m = len(merged), len(other)
-    best = [[0] * (m + 1) for _ in range(n + 1)]  # best[i][j]: LCS length of merged[i:] and other[j:]
-    for i in range(n - 1, -1, -1):
-        for j in range(m - 1, -1, -1):
-            if key(merged[i][0]) == key(other[j]):
-                best[i][j] = best[i + 1][j + 1] + 1
-            else:
-                best[i][j] = max(best[i + 1][j], best[i][j + 1])
-    out: list[tuple[Val, bool]] = []
-    i = j = 0
-    while i < n or j < m:
-        if i < n and j < m and key(merged[i][0]) == key(other[j]):
-            out.append(merged[i])
-            i, j = i + 1, j + 1
-        elif j >= m or (i < n and best[i + 1][j] >= best[i][j + 1]):
-            out.append((merged[i][0], False))
-            i += 1
-        else:
-            out.append((other[j], False))
-            j += 1
-    return out
-
-
-def _shown(v: Val | None) -> str:
-    if v is None:
-        return "(unset)"
-    if v.items is not None:
-        return "(" + " ".join(_shown(x) for x in v.items) + ")"
-    return "(unknown)" if v.unknown else v.text
+    return Seg(val.text, val.offs or (r.file_off(start),) * len(val.text), quoted)
 
 
 def _coalesce(notes: list[str]) -> list[str]:
@@ -981,11 +818,6 @@ def _coalesce(notes: list[str]) -> list[str]:
             continue
         out.append(note)
     return list(dict.fromkeys(out))
-
-
-def _alts(values: list[str]) -> str:
-    unique = list(dict.fromkeys(values))
-    return " or ".join(unique) if len(unique) <= 4 else ", ".join(unique[:4]) + ", ..."
 
 
 # --------------------------------------------------------------------------------------------- entry point

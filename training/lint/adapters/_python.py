@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.lint.adapters._source import Entry, Source, Unknown, current_reading, unreadable
+from training.lint.adapters._source import Entry, Source, Unknown, current_reading, note, unreadable
 
 CONFIG_CLASS = "GRPOConfig"
 PARSER_CLASS = "TrlParser"
@@ -34,9 +34,7 @@ class PythonSource(Source):
     def note(self, text: str) -> None:
         """Kept here and shown with the findings (the engine's current reading)."""
         self.notes.append(text)
-        r = current_reading()
-        if r is not None and text not in r.notes:
-            r.notes.append(text)
+        note(text)
 
     def may_set_anything(self, why: str) -> None:
         self.unseen = f"{self.unseen}; {why}" if self.unseen else why

@@ -86,6 +86,28 @@ def current_reading() -> Reading | None:
     return _READING.get()
 
 
+def steps_per_rollout(
+    src: Source, c: Any, prompts: tuple[str, int, str], mini: tuple[str, int, str], epochs: tuple[str, str]
+) -> None:
+    """Optimizer steps per rollout batch when both batch sizes count prompts (verl, SkyRL, EasyR1: the mini-batch is
+    multiplied by the group size inside): prompts / mini-batch × epochs. Each size is (key, default, label as the
+    formula shows it); epochs is (key, label) with a default of 1. Unset or non-positive sizes: nothing is set."""
+    n_prompts = src.int_(prompts[0], prompts[1])
+    n_mini = src.int_(mini[0], mini[1])
+    n_epochs = src.int_(epochs[0], 1) or 1
+    if n_prompts and n_mini and n_prompts > 0 and n_mini > 0:
+        c.updates_per_rollout = n_prompts / n_mini * n_epochs
+        c.updates_formula = f"{prompts[2]} {n_prompts} / {mini[2]} {n_mini} × {epochs[1]} {n_epochs}"
+        c.origins["updates_per_rollout"] = src.origin(mini[0])
+
+
+def note(text: str) -> None:
+    """Say `text` once beside this file's findings (a note of the engine's current reading; nothing outside one)."""
+    r = _READING.get()
+    if r is not None and text not in r.notes:
+        r.notes.append(text)
+
+
 @contextmanager
 def reading(
     path: str | None = None,

@@ -28,7 +28,14 @@ from dataclasses import replace
 from typing import Any
 
 from training.lint.adapters import Mapped
-from training.lint.adapters._source import Entry, Source, current_reading, nothing_to_lint
+from training.lint.adapters._source import (
+    Entry,
+    Source,
+    current_reading,
+    note,
+    nothing_to_lint,
+    steps_per_rollout,
+)
 from training.lint.adapters._yaml import (
     _embedded_script,
     apply_overrides,
@@ -202,7 +209,7 @@ def map_source(src: Source, version: str | None = None) -> Mapped:
     r = current_reading()
     unread = r is not None and (f"{_R}.n" in r.unknown or "algorithm.adv_estimator" in r.unknown)
     if n < 2 and est in ("grpo", "grpo_passk", "rloo") and not unread:
-        _note(
+        note(
             "EasyR1 refuses to train grpo and rloo with `worker.rollout.n` 1 (ray_trainer.py raises ValueError at "
             "start; grpo_passk fails its assertion at the first step)"
         )
@@ -293,10 +300,7 @@ def _map_early_kl(src: Source, c: Concepts) -> None:
     o["kl_reward_coef"] = src.origin("algorithm.kl_coef")
     o["kl_estimator"] = src.origin(f"{_A}.kl_loss_type" if in_loss else "algorithm.kl_penalty")
     o["use_ref"] = src.origin(f"{_A}.use_kl_loss")
-    r = current_reading()
-    note = f"read as {EARLY_LAYOUT}: the file writes {', '.join(k for k in _EARLY_KL_KEYS if src.written(k))}"
-    if r is not None and note not in r.notes:
-        r.notes.append(note)
+    note(f"read as {EARLY_LAYOUT}: the file writes {', '.join(k for k in _EARLY_KL_KEYS if src.written(k))}")
 
 
 def _map_kl(src: Source, c: Concepts) -> None:
@@ -404,15 +408,13 @@ def _map_batches(src: Source, c: Concepts) -> None:
     """Optimizer steps per rollout: `data.rollout_batch_size` prompts per step, split into mini-batches of
     `worker.actor.global_batch_size` prompts (fsdp_workers.py multiplies it by `rollout.n`), `ppo_epochs` times
     (dp_actor.py update_policy)."""
-    prompts = src.int_("data.rollout_batch_size", 512)
-    mini = src.int_(f"{_A}.global_batch_size", 256)
-    epochs = src.int_(f"{_A}.ppo_epochs", 1) or 1
-    if prompts and mini and prompts > 0 and mini > 0:
-        c.updates_per_rollout = prompts / mini * epochs
-        c.updates_formula = (
-            f"data.rollout_batch_size {prompts} / worker.actor.global_batch_size {mini} × ppo_epochs {epochs}"
-        )
-        c.origins["updates_per_rollout"] = src.origin(f"{_A}.global_batch_size")
+    steps_per_rollout(
+        src,
+        c,
+        ("data.rollout_batch_size", 512, "data.rollout_batch_size"),
+        (f"{_A}.global_batch_size", 256, "worker.actor.global_batch_size"),
+        (f"{_A}.ppo_epochs", "ppo_epochs"),
+    )
 
 
 def _dead(src: Source, c: Concepts, key: str, switch: str, why: str) -> None:
@@ -424,12 +426,6 @@ def _dead(src: Source, c: Concepts, key: str, switch: str, why: str) -> None:
         return
     c.dead_keys.append((key, why))
     c.origins[f"dead:{key}"] = src.origin(key)
-
-
-def _note(text: str) -> None:
-    r = current_reading()
-    if r is not None and text not in r.notes:
-        r.notes.append(text)
 
 
 def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:

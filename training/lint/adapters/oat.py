@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from training.lint.adapters import Mapped
 from training.lint.adapters._shell import Command, find_command, flag_source, mentions, tokenize
-from training.lint.adapters._source import Source, current_reading, unreadable
+from training.lint.adapters._source import Source, note, unreadable
 from training.lint.concepts import BatchWhitening, Concepts, requested_version
 
 NAME = "oat"
@@ -138,13 +138,10 @@ def _own_critic_type(src: Source, critic_type: str, version: str) -> Mapped:
     map_common(src, c)
     _batch_units(src, c)
     c.origins["estimator"] = src.origin("critic_type")
-    r = current_reading()
-    note = (
+    note(
         f"--critic_type {critic_type} is this script's own (OAT has ppo, grpo and drgrpo): its advantage "
         "estimator is defined in the script and is not checked here"
     )
-    if r is not None and note not in r.notes:
-        r.notes.append(note)
     return Mapped(concepts=c)
 
 

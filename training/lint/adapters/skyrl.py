@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from training.lint.adapters import Mapped
 from training.lint.adapters._shell import mentions
-from training.lint.adapters._source import Source
+from training.lint.adapters._source import Source, steps_per_rollout
 from training.lint.adapters._yaml import try_parse, yaml_or_script
 from training.lint.concepts import BatchWhitening, Change, Concepts, requested_version
 
@@ -240,13 +240,13 @@ def _map_2026(src: Source, c: Concepts, date: str, reduction: str) -> None:
         c.updates_formula = "trainer.fully_async.enabled: one step per batch"
         o["updates_per_rollout"] = src.origin("trainer.fully_async.enabled")
     else:
-        prompts = src.int_("trainer.train_batch_size", 1024)
-        mini = src.int_("trainer.policy_mini_batch_size", 256)
-        epochs = src.int_("trainer.update_epochs_per_batch", 1) or 1
-        if prompts and mini and prompts > 0 and mini > 0:
-            c.updates_per_rollout = prompts / mini * epochs
-            c.updates_formula = f"trainer.train_batch_size {prompts} / policy_mini_batch_size {mini} × update_epochs_per_batch {epochs}"
-            o["updates_per_rollout"] = src.origin("trainer.policy_mini_batch_size")
+        steps_per_rollout(
+            src,
+            c,
+            ("trainer.train_batch_size", 1024, "trainer.train_batch_size"),
+            ("trainer.policy_mini_batch_size", 256, "policy_mini_batch_size"),
+            ("trainer.update_epochs_per_batch", "update_epochs_per_batch"),
+        )
     inert = []
     if loss == "cispo" and anchor == "old":
         inert.append("the CISPO bounds (`cispo_anchor: old`)")

@@ -15,6 +15,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from training.config_io import ConfigError
 from training.lint.adapters import Mapped, _python
 from training.lint.adapters._shell import Command, flag_source, tokenize
 from training.lint.adapters._source import Entry, Source, current_reading, nothing_to_lint
@@ -105,7 +106,7 @@ def _detect_launch(text: str) -> float:
         return 0.0  # cheap: no GRPOConfig flag is written anywhere
     try:
         cmd = _launch_command(tokenize(text))
-    except Exception:  # an unreadable script: the adapters that can say why report it
+    except ConfigError:  # an unreadable script: the adapters that can say why report it
         return 0.0
     if cmd is None:
         return 0.0

@@ -10,12 +10,10 @@ as the new version whatever was asked."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from training.lint.adapters import Mapped
 from training.lint.adapters._shell import mentions
-from training.lint.adapters._source import Source, current_reading
+from training.lint.adapters._source import Source, note, steps_per_rollout
+from training.lint.adapters._verl_copy import VerlCopy, find_copy
 from training.lint.adapters._yaml import try_parse, yaml_or_script
 from training.lint.concepts import BatchWhitening, Change, Concepts, requested_version
 
@@ -291,15 +289,11 @@ def _prime_samples(src: Source) -> int:
     """PRIME's fork of verl repeats each prompt `data.n_samples` times and computes its RLOO baseline over each
     consecutive block of n_samples (training/verl/trainer/ppo/core_algos.py `compute_rloo_returns` of PRIME-RL/PRIME):
     the group is data.n_samples; the fork's rollout samples once per copy."""
-    copies = max(src.int_("data.n_samples", 1) or 1, 1)
-    r = current_reading()
-    note = (
+    note(
         f"`data.n_samples` is a key of {PRIME_VERSION}, not of verl's PPO trainer: read as that fork, where a group "
         "is data.n_samples and RLOO's returns are whitened over the batch"
     )
-    if r is not None and note not in r.notes:
-        r.notes.append(note)
-    return copies
+    return max(src.int_("data.n_samples", 1) or 1, 1)
 
 
 def _search_r1_copies(src: Source) -> int:
@@ -312,10 +306,10 @@ def _search_r1_copies(src: Source) -> int:
     if not src.written(key) or not src.bool_("do_search", True):
         return 1
     copies = max(src.int_(key, 1) or 1, 1)
-    r = current_reading()
-    note = f"`{key}` is a key of {SEARCH_R1_VERSION}, not of verl: read as that fork, where a GRPO group is n_agent × n"
-    if r is not None and copies > 1 and note not in r.notes:
-        r.notes.append(note)
+    if copies > 1:
+        note(
+            f"`{key}` is a key of {SEARCH_R1_VERSION}, not of verl: read as that fork, where a GRPO group is n_agent × n"
+        )
     return copies
 
 
@@ -370,15 +364,13 @@ def _map_2026(src: Source, c: Concepts, new: bool, label: str, inferred: str) ->
     c.sampling_filters = filters
     o["sampling_filters"] = src.origin(f"{_R}.top_p" if src.written(f"{_R}.top_p") else f"{_R}.top_k")
     # optimizer steps per rollout: both batch sizes count prompts (ppo_mini_batch_size is multiplied by n inside)
-    prompts = src.int_("data.train_batch_size", 1024)
-    mini = src.int_(f"{_A}.ppo_mini_batch_size", 256)
-    epochs = src.int_(f"{_A}.ppo_epochs", 1) or 1
-    if prompts and mini and prompts > 0 and mini > 0:
-        c.updates_per_rollout = prompts / mini * epochs
-        c.updates_formula = (
-            f"data.train_batch_size {prompts} / ppo_mini_batch_size {mini} × ppo_epochs {epochs}"
-        )
-        o["updates_per_rollout"] = src.origin(f"{_A}.ppo_mini_batch_size")
+    steps_per_rollout(
+        src,
+        c,
+        ("data.train_batch_size", 1024, "data.train_batch_size"),
+        (f"{_A}.ppo_mini_batch_size", 256, "ppo_mini_batch_size"),
+        (f"{_A}.ppo_epochs", "ppo_epochs"),
+    )
     inert = []
     if mode == "cispo":
         inert.append("the CISPO bounds")
@@ -409,78 +401,27 @@ def _map_2026(src: Source, c: Concepts, new: bool, label: str, inferred: str) ->
 
 def map_text(text: str, path: str | None, version: str | None = None) -> Mapped:
     asked = version or requested_version()
-    vendored = None if asked else _vendored_version()
-    if vendored is None:
+    copy = None if asked else _older_copy()
+    if copy is None:
         return map_source(source(text), asked)
-    version, copy = vendored
-    return map_source(
-        source(text), version, reference=_builds_reference(copy), kl_switch=_has_kl_switch(copy)
-    )
+    return map_source(source(text), copy.version, reference=copy.reward_kl, kl_switch=copy.kl_switch)
 
 
-#: where research repositories keep their own copy of verl, relative to a folder at or above the script
-_VENDORED = ("verl/version/version", "src/verl/version/version", "verl/verl/version/version")
-_VERSION_TEXT = re.compile(r"\d+\.\d+(\.\d+)?[\w.+-]{0,20}")
-
-
-def _live_lines(copy: Path, rel: str) -> list[str] | None:
-    """A vendored verl file's lines that are not comments (None: unreadable)."""
-    try:
-        text = (copy / rel).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+def _older_copy() -> VerlCopy | None:
+    """The repository's own copy of verl (_verl_copy), when it predates a change this adapter models: the script
+    runs that copy, not today's verl, and a note says where the version came from. `--framework-version` wins."""
+    copy = find_copy()
+    if copy is None:
         return None
-    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-
-
-def _builds_reference(copy: Path) -> bool:
-    """Whether a vendored verl (≤ 0.3) can put a KL penalty into the reward at all: its `trainer/main_ppo.py` maps a
-    reference-policy worker and its `trainer/ppo/ray_trainer.py` calls `apply_kl_penalty`, as upstream always did.
-    Forks differ: Skywork-OR1's copy comments the reference worker out (the penalty is then zero), rllm's the call.
-    A file that cannot be read counts as upstream's."""
-    main = _live_lines(copy, "trainer/main_ppo.py")
-    trainer = _live_lines(copy, "trainer/ppo/ray_trainer.py")
-    has_ref = main is None or any("Role.RefPolicy" in ln for ln in main)
-    calls = trainer is None or any("apply_kl_penalty(" in ln and not ln.startswith("def ") for ln in trainer)
-    return has_ref and calls
-
-
-def _has_kl_switch(copy: Path) -> bool:
-    """The copy reads `use_kl_in_reward` (verl PR #644): version files lag behind the code they ship with
-    (RLHFlow/Minimal-RL's says 0.2.0.dev and has the switch)."""
-    trainer = _live_lines(copy, "trainer/ppo/ray_trainer.py") or []
-    return any("use_kl_in_reward" in ln for ln in trainer)
-
-
-def _vendored_version() -> tuple[str, Path] | None:
-    """The version of the repository's own copy of verl (TinyZero, Search-R1, PRIME … ship verl 0.1/0.2 beside their
-    scripts), when it predates a change this adapter models: the script runs that copy, not today's verl. Only for a
-    script linted from disk; `--framework-version` wins. A note says where the version came from."""
-    r = current_reading()
-    if r is None or not r.path:
-        return None
-    here = Path(r.path).resolve().parent
-    for folder in (here, *list(here.parents)[:6]):
-        for rel in _VENDORED:
-            f = folder / rel
-            try:
-                text = f.read_text(encoding="utf-8").strip() if f.is_file() else ""
-            except (OSError, UnicodeDecodeError):
-                continue
-            if not _VERSION_TEXT.fullmatch(text):
-                continue
-            if CHANGE_KL_SWITCH.applies(text) is not False and CHANGE_2026_08.applies(text) is not False:
-                return None  # a current copy: today's defaults are its defaults
-            copy = f.parent.parent
-            note = f"verl {text}: the version of this repository's own copy of verl ({f}); --framework-version overrides it"
-            if _has_kl_switch(copy):
-                note += (
-                    "; that copy already has `algorithm.use_kl_in_reward`: its KL placement is read as 0.4's"
-                )
-            elif not _builds_reference(copy):
-                note += (
-                    "; that copy never applies a KL penalty to the reward (no reference worker or no call)"
-                )
-            if note not in r.notes:
-                r.notes.append(note)
-            return text, copy
-    return None
+    if (
+        CHANGE_KL_SWITCH.applies(copy.version) is not False
+        and CHANGE_2026_08.applies(copy.version) is not False
+    ):
+        return None  # a current copy: today's defaults are its defaults
+    said = f"verl {copy.version}: the version of this repository's own copy of verl ({copy.version_file}); --framework-version overrides it"
+    if copy.kl_switch:
+        said += "; that copy already has `algorithm.use_kl_in_reward`: its KL placement is read as 0.4's"
+    elif not copy.reward_kl:
+        said += "; that copy never applies a KL penalty to the reward (no reference worker or no call)"
+    note(said)
+    return copy
