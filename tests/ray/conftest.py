@@ -48,11 +48,45 @@ class RayStack(ServiceStack):
         for _ in range(RAY_WORKERS):
             self.start_worker("cpu", "--executor", "ray", "--ray-address", self.cluster.address)
 
+    def diagnose(self, run_id: str) -> str:
+        """What the run, its Ray jobs, the cluster's placement groups and the workers were doing (for a failure)."""
+        parts = []
+        try:
+            run = self.run(run_id)
+            parts.append(f"run: status={run['status']} step={run['step']} attempts={run['attempts']}")
+            parts.append(f"history: {run['history']}")
+            parts.append("last log lines:\n  " + "\n  ".join(self.logs(run_id)[-25:]))
+        except Exception as exc:
+            parts.append(f"run: could not read ({exc})")
+        try:
+            for job in self.cluster.client().list_jobs():
+                parts.append(
+                    f"job {job.submission_id}: {status_of(job)} run={(job.metadata or {}).get('grpolab_run')} "
+                    f"exit={job.driver_exit_code} message={(job.message or '')[:300]!r}"
+                )
+            from ray.util.state import list_actors, list_placement_groups
+
+            for pg in list_placement_groups(address=self.cluster.address, timeout=10):
+                parts.append(f"placement group {pg.name}: {pg.state} bundles={pg.bundles}")
+            for actor in list_actors(address=self.cluster.address, timeout=10):
+                if actor.state != "DEAD":
+                    parts.append(f"actor {actor.class_name} {actor.state} node={str(actor.node_id)[:12]}")
+            parts.append(f"alive nodes: {self.cluster.alive_nodes()}")
+        except Exception as exc:
+            parts.append(f"cluster: could not read ({type(exc).__name__}: {exc})")
+        for i, w in enumerate(self.workers):
+            parts.append(f"worker {i} log tail:\n  " + "\n  ".join(w.output().splitlines()[-15:]))
+        return "\n".join(parts)
+
     def jobs_of(self, run_id: str) -> list:  # type: ignore[type-arg]
         jobs = [
             j for j in self.cluster.client().list_jobs() if (j.metadata or {}).get("grpolab_run") == run_id
         ]
         return sorted(jobs, key=lambda j: j.start_time or 0)
+
+
+def status_of(job) -> str:  # type: ignore[no-untyped-def]
+    return str(getattr(job.status, "value", job.status))
 
 
 def boot(cluster: LocalRayCluster) -> None:

@@ -86,7 +86,25 @@ def test_killing_the_runs_node_requeues_and_resumes(stack) -> None:  # type: ign
     first_checkpoint = (
         Path(stack.env["GRPOLAB_DATA_DIR"]) / "runs" / run["id"] / "checkpoints" / "step-000002"
     )
-    wait_for(first_checkpoint.is_dir, 300, "no checkpoint on node2", every=0.05)
+
+    polls = iter(range(10**9))
+
+    def checkpointed() -> bool:
+        if first_checkpoint.is_dir():
+            return True
+        ended = next(polls) % 20 == 0 and stack.run(run["id"])["status"] in {
+            "succeeded",
+            "failed",
+            "cancelled",
+        }
+        if ended:  # the checkpoint cannot come any more
+            raise AssertionError(f"the run ended before its first checkpoint:\n{stack.diagnose(run['id'])}")
+        return False
+
+    try:
+        wait_for(checkpointed, 300, "no checkpoint on node2", every=0.05)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{stack.diagnose(run['id'])}") from None
     [first] = stack.jobs_of(run["id"])
     stack.cluster.nodes["node2"].kill()  # every process of node2, its raylet and the run's rank included
     # the cluster heals at once (the node boots while the run is requeued); the second attempt is placed there
