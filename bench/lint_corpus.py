@@ -1,7 +1,7 @@
 """The real-world corpus: every GRPO-family example config and launch script of nine framework repositories, and
 the launch scripts of research repositories that train with their own copy or fork of a framework (`DOWNSTREAM`:
 TinyZero, Logic-RL, Search-R1, ZeroSearch, rllm/DeepScaleR, simpleRL-reason, ToRL, DeepResearcher, ReCall, PRIME,
-Skywork-OR1, code-r1, Minimal-RL, General-Reasoner on verl; R1-Searcher, lmm-r1, MM-EUREKA and OpenRLHF-M on OpenRLHF;
+Skywork-OR1, code-r1, Minimal-RL, General-Reasoner and RAGEN on verl; R1-Searcher, lmm-r1, MM-EUREKA and OpenRLHF-M on OpenRLHF;
 understand-r1-zero, oat-zero and VeriFree on OAT; VLM-R1, R1-V, open-rs and open-medical-r1 on TRL; EasyR1, a verl fork with a schema of its own, and Seg-Zero on an early copy
 of it), linted with its framework named and with `--input-format auto`.
 
@@ -82,6 +82,7 @@ REPOS: dict[str, str] = {
     "Qsingle/open-medical-r1": "trl",
     "TIGER-AI-Lab/General-Reasoner": "verl",
     "sail-sg/VeriFree": "oat",
+    "RAGEN-AI/RAGEN": "verl",
 }
 DOWNSTREAM = tuple(list(REPOS)[9:])
 TOP_LEVEL = "<top level>"  # a root: the files at the repository's top (`train_grpo.sh`)
@@ -104,6 +105,7 @@ EXAMPLE_ROOTS: dict[str, tuple[str, ...]] = {
         "src/r1-v/src/open_r1/grpo.py",
     ),
     "knoveleng/open-rs": ("recipes/",),
+    "RAGEN-AI/RAGEN": ("config/", TOP_LEVEL),
     "dvlab-research/Seg-Zero": ("training_scripts/",),
     "sail-sg/oat-zero": ("training/",),
     "Qsingle/open-medical-r1": ("recipes/",),

@@ -9,6 +9,8 @@ positions in that file. A base config the reader cannot find makes every key the
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +42,8 @@ _FRAMEWORK_CONFIGS = frozenset(
         "ppo_base_config",
     }
 )
+_HYDRA_MAIN = re.compile(r"@hydra\.main\(([^)]*)\)")
+_PY_SCAN = 200_000  # characters of a trainer's .py file searched for its @hydra.main
 _TREE_DEPTH = (
     4  # how far above the script a relative config path is looked for (scripts run from a repo root)
 )
@@ -81,7 +85,19 @@ def _pointer(name: str) -> str:
 
 
 def yaml_source(text: str, file: str = "") -> Source:
-    """`file`: set when the text is another file than the one linted (a base config), for positions."""
+    """`file`: set when the text is another file than the one linted (a base config), for positions. A config
+    read from disk with a Hydra `defaults:` list gets the files it names composed under it."""
+    src = _plain_source(text, file)
+    raw, _ = parse_mapping(text)
+    if isinstance(raw.get("defaults"), list):
+        r = current_reading()
+        at = Path(file) if file else Path(r.path) if r is not None and r.path else None
+        if at is not None:
+            _compose_defaults(src, raw["defaults"], at, (at.resolve(),))
+    return src
+
+
+def _plain_source(text: str, file: str) -> Source:
     raw, smap = parse_mapping(text)
     entries: dict[str, Entry] = {}
 
@@ -108,6 +124,115 @@ def yaml_source(text: str, file: str = "") -> Source:
         return (pos.line, pos.column) if pos else (None, None)
 
     return Source(entries=entries, ancestor=ancestor, pointer_of=_pointer, file=file)
+
+
+def _default_names(defaults: list[Any]) -> list[tuple[str, str]]:
+    """(file, package) of each config a Hydra `defaults:` list names, in order, `_self_` included: `base` and
+    `../config/envs@_here_` merge at the top, `{group: name}` under `group` (Hydra's default package), `@pkg`
+    under `pkg`. Overrides of Hydra's own groups, `null` choices and the framework's own configs (which the
+    adapter's defaults already describe) are left out."""
+    names: list[tuple[str, str]] = []
+    for item in defaults:
+        if isinstance(item, str):
+            name, _, package = item.strip().partition("@")
+            names.append((name, package))
+        elif isinstance(item, dict) and len(item) == 1:
+            [(group, choice)] = item.items()
+            group = str(group).strip()
+            if choice is None or group.startswith(("override ", "hydra")) or not isinstance(choice, str):
+                continue
+            group, _, package = group.removeprefix("optional ").strip().partition("@")
+            names.append((f"{group}/{choice}", package or group.strip("/").replace("/", ".")))
+    return [
+        (n, "" if pkg in ("_here_", "_global_") else pkg)
+        for n, pkg in names
+        if n and Path(n).stem not in _FRAMEWORK_CONFIGS
+    ]
+
+
+def default_files(raw: dict[str, Any], at: Path, depth: int = 0) -> list[Path]:
+    """The files a config's Hydra `defaults:` list pulls in (recursively, up to 4 deep), that exist: for
+    detect(), which sees only the linted file's own keys."""
+    found: list[Path] = []
+    defaults = raw.get("defaults")
+    if not isinstance(defaults, list) or depth >= _TREE_DEPTH:
+        return found
+    for name, _ in _default_names(defaults):
+        if name == "_self_":
+            continue
+        path = _default_file(at, name)
+        if path is not None and path not in found:
+            found.append(path)
+            sub = try_parse(_read_small(path))
+            if sub:
+                found.extend(f for f in default_files(sub, path, depth + 1) if f not in found)
+    return found
+
+
+def _default_file(at: Path, name: str) -> Path | None:
+    base = at.resolve().parent
+    for suffix in (".yaml", ".yml"):
+        candidate = base / (name.lstrip("/") + suffix)
+        try:
+            if candidate.is_file() and candidate.stat().st_size <= MAX_CONFIG_BYTES:
+                return candidate
+        except OSError:
+            continue
+    return None
+
+
+def _read_small(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _compose_defaults(src: Source, defaults: list[Any], at: Path, seen: tuple[Path, ...]) -> None:
+    """Hydra's composition of a config read from disk: each file its `defaults:` list names (next to it) is read,
+    in order, and the config's own keys go where `_self_` stands (last when it is not listed), later ones
+    winning. A default that cannot be found makes absent keys unknown (they may be set there)."""
+    names = _default_names(defaults)
+    if ("_self_", "") not in names:
+        names.append(("_self_", ""))
+    own = dict(src.entries)
+    merged: dict[str, Entry] = {}
+    read: list[str] = []
+    for name, package in names:
+        if name == "_self_":
+            layer = own
+        else:
+            path = _default_file(at, name)
+            shown = f"`{name}.yaml`, a Hydra default of {at.name},"
+            if path is None or path.resolve() in seen or len(seen) > _TREE_DEPTH:
+                why = "was not found next to it" if path is None else "is nested too deep or in a loop"
+                src.unseen = src.unseen or f"it may be set in {shown} which {why}"
+                continue
+            shown_path = os.path.relpath(path)
+            if shown_path.startswith(".."):
+                shown_path = str(path)
+            try:
+                text = path.read_text(encoding="utf-8")
+                raw, _ = parse_mapping(text)
+                sub = _plain_source(text, shown_path)
+                if isinstance(raw.get("defaults"), list):
+                    _compose_defaults(sub, raw["defaults"], path, (*seen, path.resolve()))
+            except (OSError, UnicodeDecodeError, ConfigError) as exc:
+                why = exc.errors[0].message if isinstance(exc, ConfigError) else str(exc)
+                src.unseen = src.unseen or f"it may be set in {shown} which could not be read ({why})"
+                continue
+            src.unseen = src.unseen or sub.unseen
+            layer = sub.entries
+            if package:  # the default's keys live under its package
+                layer = {f"{package}.{k}": replace(e, key=f"{package}.{e.key}") for k, e in layer.items()}
+            read.append(shown_path)
+        merged.update(layer)
+    src.entries = merged
+    r = current_reading()
+    if read and r is not None:
+        said = f"read the Hydra defaults of {at.name}: {', '.join(read)}"
+        if said not in r.notes:
+            r.notes.append(said)
 
 
 def apply_overrides(src: Source, overrides: list[tuple[str, Any, int, int]]) -> None:
@@ -155,10 +280,37 @@ def trainer_words(
     cmd = find_command(statements, entry_points)
     if cmd is not None:
         return cmd, cmd.args
-    # no known entry point (`python3 $ENTRY a.b=1`, a recipe's own module): the statements that carry Hydra-style
-    # dotted overrides stand for the trainer's command; shell assignments (`export NCCL_DEBUG=warn`) and tests
-    # (`[[ $# -gt 0 ]]`) elsewhere in the script are not its arguments
-    return None, [w for s in statements if any("." in key for key, *_ in overrides(s)) for w in s]
+    # no known entry point (`python3 $ENTRY a.b=1`, a fork's own `train.py`): each statement that carries
+    # Hydra-style dotted overrides stands for a trainer command (several are linted one by one, like known ones);
+    # shell assignments (`export NCCL_DEBUG=warn`) and tests (`[[ $# -gt 0 ]]`) are not its arguments
+    carrying = [s for s in statements if any("." in key for key, *_ in overrides(s))]
+    if len(carrying) < 2:
+        return None, [w for s in carrying for w in s]
+    found = [_statement_command(s) for s in carrying]
+    chosen = found[0]
+    if r is not None:
+        r.commands = [(c.program.line, c.program.column) for c in found]
+        if 0 < r.command < len(found):
+            chosen = found[r.command]
+    return chosen, chosen.args
+
+
+def _statement_command(words: list[Any]) -> Any:
+    """A statement as a trainer command: its program is the first `.py` word, or the module after `-m`, or its
+    first word that is not an assignment; its arguments, the words after that up to an operator."""
+    from training.lint.adapters._shell import Command
+
+    at = next((k for k, w in enumerate(words) if w.text.endswith(".py")), None)
+    if at is None:
+        at = next((k + 1 for k, w in enumerate(words[:-1]) if w.text == "-m"), None)
+    if at is None:
+        at = next((k for k, w in enumerate(words) if "=" not in w.text), 0)
+    args = []
+    for w in words[at + 1 :]:
+        if w.op:
+            break
+        args.append(w)
+    return Command(program=words[at], args=args, opaque=[a for a in args if a.opaque])
 
 
 def _script_source(text: str, entry_points: tuple[str, ...], what: str) -> Source:
@@ -252,6 +404,12 @@ def base_config(words: list[Any], program: str = "") -> tuple[Source, str]:
             dir_word = (w, value)
         else:
             name_word = (w, value)
+    if named is None and (name_word is None or dir_word is None):
+        main_path, main_name = _hydra_main(program)
+        if name_word is None and main_name:
+            name_word = (None, main_name)
+        if dir_word is None and main_path:
+            dir_word = (None, main_path)
     if named is None and name_word is None:
         return Source(), ""
     if named is not None:
@@ -264,7 +422,8 @@ def base_config(words: list[Any], program: str = "") -> tuple[Source, str]:
         if not Path(name).suffix:
             name += ".yaml"
         rel = os.path.join(dir_word[1], name) if dir_word else name
-    shown = f"`{rel}` (named on line {word.line})"
+    named_by = f"named on line {word.line}" if word is not None else f"named by the @hydra.main of {program}"
+    shown = f"`{rel}` ({named_by})"
     r = current_reading()
     if r is None or not r.path:
         return (
@@ -285,8 +444,29 @@ def base_config(words: list[Any], program: str = "") -> tuple[Source, str]:
     except (OSError, UnicodeDecodeError, ConfigError) as exc:
         why = exc.errors[0].message if isinstance(exc, ConfigError) else str(exc)
         return Source(), f"it may be set in the base config {shown}, which could not be read ({why})"
-    r.notes.append(f"read the base config {shown_path} named on line {word.line}")
+    r.notes.append(f"read the base config {shown_path} {named_by}")
     return src, ""
+
+
+def _hydra_main(program: str) -> tuple[str | None, str | None]:
+    """(config_path, config_name) of the `@hydra.main(...)` in the trainer's own `.py` file, when the command runs
+    one that is on disk next to the script (a fork's `train.py`): Hydra reads its config from there."""
+    r = current_reading()
+    if r is None or not r.path or not program.endswith(".py"):
+        return None, None
+    found = _find_in_tree(Path(r.path), program, (".py",))
+    if found is None:
+        return None, None
+    m = _HYDRA_MAIN.search(_read_small(found)[:_PY_SCAN])
+    if m is None:
+        return None, None
+    args = m.group(1)
+
+    def arg(name: str) -> str | None:
+        got = re.search(rf"\b{name}\s*=\s*['\"]([^'\"]*)['\"]", args)
+        return got.group(1) if got else None
+
+    return arg("config_path"), arg("config_name")
 
 
 def _program_dir(program: str) -> str:
@@ -296,7 +476,9 @@ def _program_dir(program: str) -> str:
     return "/".join(program.split(".")[:-1])
 
 
-def _find_in_tree(script: Path, rel: str) -> Path | None:
+def _find_in_tree(
+    script: Path, rel: str, suffixes: tuple[str, ...] = (".yaml", ".yml", ".json")
+) -> Path | None:
     """`rel` next to the script, or relative to one of its parent folders (a script run from the repo root)."""
     if Path(rel).is_absolute():
         candidates = [Path(rel)]
@@ -305,11 +487,7 @@ def _find_in_tree(script: Path, rel: str) -> Path | None:
         candidates = [base / rel, *[p / rel for p in list(base.parents)[:_TREE_DEPTH]]]
     for c in candidates:
         try:
-            if (
-                c.is_file()
-                and c.suffix in (".yaml", ".yml", ".json")
-                and c.stat().st_size <= MAX_CONFIG_BYTES
-            ):
+            if c.is_file() and c.suffix in suffixes and c.stat().st_size <= MAX_CONFIG_BYTES:
                 return c
         except OSError:
             continue

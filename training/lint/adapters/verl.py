@@ -10,11 +10,13 @@ as the new version whatever was asked."""
 
 from __future__ import annotations
 
-from training.lint.adapters import Mapped
+from pathlib import Path
+
+from training.lint.adapters import Mapped, _ragen
 from training.lint.adapters._shell import mentions
 from training.lint.adapters._source import Source, note, steps_per_rollout
 from training.lint.adapters._verl_copy import VerlCopy, find_copy
-from training.lint.adapters._yaml import try_parse, yaml_or_script
+from training.lint.adapters._yaml import default_files, try_parse, yaml_or_script
 from training.lint.concepts import BatchWhitening, Change, Concepts, requested_version
 
 NAME = "verl"
@@ -63,7 +65,11 @@ def detect(text: str, path: str | None) -> float:
         return 0.95
     raw = try_parse(text)
     if raw:
-        if "actor_rollout_ref" in raw:
+        keys = set(raw)
+        if path and isinstance(raw.get("defaults"), list):  # a Hydra config whose keys come from its defaults
+            for file in default_files(raw, Path(path)):
+                keys |= set(try_parse(file.read_text(encoding="utf-8", errors="replace")) or ())
+        if "actor_rollout_ref" in keys or {"es_manager", "agent_proxy"} & keys:  # RAGEN's own sections
             return 0.95
         if isinstance(raw.get("worker"), dict):
             return 0.0  # EasyR1's schema (`worker.actor`, `worker.rollout`): verl has no `worker` section
@@ -71,7 +77,7 @@ def detect(text: str, path: str | None) -> float:
         if isinstance(alg, dict) and ("adv_estimator" in alg or "norm_adv_by_std_in_grpo" in alg):
             return 0.8
         return 0.0
-    return 0.6 if "actor_rollout_ref." in text else 0.0
+    return 0.6 if mentions(text, ("actor_rollout_ref.", "es_manager.train.", "agent_proxy.")) else 0.0
 
 
 def source(text: str) -> Source:
@@ -156,7 +162,9 @@ def map_source(
     c.temperature = src.float_(f"{_R}.temperature", 1.0) or 0.0
     c.greedy = not src.bool_(f"{_R}.do_sample", True)
     # the async agent loop (the default rollout mode) reads val_kwargs.temperature/top_p/top_k, never do_sample
-    async_mode = (src.str_(f"{_R}.mode", "async" if new else "sync") or "") == "async"
+    # RAGEN's copy of verl (mid-2025) defaults to sync, and its own validation reads val_kwargs.do_sample
+    ragen = _ragen.is_ragen(src)
+    async_mode = (src.str_(f"{_R}.mode", "async" if new and not ragen else "sync") or "") == "async"
     if async_mode:
         c.eval_greedy = src.float_(f"{_R}.val_kwargs.temperature", 0.0) == 0
     else:
@@ -263,6 +271,8 @@ def map_source(
             c.dead_keys.append((key, why))
             o[f"dead:{key}"] = src.origin(key)
     _map_2026(src, c, new, label, inferred)
+    if ragen:
+        _ragen.apply(src, c)
     if src.bool_("distillation.enabled", False) and not src.bool_(
         "distillation.distillation_loss.use_task_rewards", True
     ):
