@@ -7,6 +7,7 @@ submits a run)."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster import LocalRayCluster
-from infra import FreshDatabase, RedisServer, ServiceStack, pg, redis_srv
+from infra import FreshDatabase, RedisServer, ServiceStack, pg, redis_srv, wait_for
 
 __all__ = [
     "pg",
@@ -48,6 +49,41 @@ class RayStack(ServiceStack):
         for _ in range(RAY_WORKERS):
             self.start_worker("cpu", "--executor", "ray", "--ray-address", self.cluster.address)
 
+    def ray_status(self) -> str:
+        """`ray status`: the cluster's nodes, resource usage and pending demands (placement groups waiting)."""
+        import subprocess
+
+        from cluster import VENV_BIN, ray_env
+
+        try:
+            out = subprocess.run(
+                [str(VENV_BIN / "ray"), "status", f"--address=127.0.0.1:{self.cluster.gcs_port}"],
+                capture_output=True,
+                text=True,
+                env=ray_env(),
+                timeout=60,
+            )
+        except subprocess.TimeoutExpired:
+            return "ray status: no answer within 60 s"
+        return (out.stdout + out.stderr).strip()
+
+    def wait_idle(self, timeout: float = 120) -> None:
+        """Until no CPU and no `node2` is in use on the cluster: what the runs of earlier tests held is released
+        (Ray frees a finished job's placement group and actors asynchronously)."""
+        usage = ""
+
+        def idle() -> bool:
+            nonlocal usage
+            usage = self.ray_status()
+            return all(
+                re.search(rf"^\s*0(\.0)?/\d+(\.\d+)? {name}$", usage, re.M) for name in ("CPU", "node2")
+            )
+
+        try:
+            wait_for(idle, timeout, "the cluster's CPUs and node2 are not free", every=1)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{usage}") from None
+
     def diagnose(self, run_id: str) -> str:
         """What the run, its Ray jobs, the cluster's placement groups and the workers were doing (for a failure)."""
         parts = []
@@ -74,6 +110,7 @@ class RayStack(ServiceStack):
             parts.append(f"alive nodes: {self.cluster.alive_nodes()}")
         except Exception as exc:
             parts.append(f"cluster: could not read ({type(exc).__name__}: {exc})")
+        parts.append(self.ray_status())
         for i, w in enumerate(self.workers):
             parts.append(f"worker {i} log tail:\n  " + "\n  ".join(w.output().splitlines()[-15:]))
         return "\n".join(parts)

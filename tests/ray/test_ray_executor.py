@@ -79,9 +79,42 @@ def test_two_nodes_one_gloo_rank_each_one_metrics_writer(stack) -> None:  # type
     assert [json.loads(r)["step"] for r in rows] == [1, 2, 3]  # rank 0 alone wrote the file
 
 
+def test_a_bundle_no_node_can_hold_is_said_while_waiting_then_fails_clearly(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The driver as a Ray Job of its own (the executor's submission, a short placement wait): a run that asks for a
+    resource no node has says in its log that it waits for the cluster, then fails naming the bundle."""
+    import queue
+
+    from worker.executors import LaunchSpec
+    from worker.executors.ray_job import RayExecutor
+
+    config = {"resources": {"ray_resources": {"nowhere": 1}}}
+    spec = LaunchSpec("unplaceable", 1, config, tmp_path, {"GRPOLAB_RAY_PLACEMENT_TIMEOUT_S": "15"}, tmp_path)
+    lines: queue.Queue[str | None] = queue.Queue()
+    execution = RayExecutor(stack.cluster.address).start(spec, lines)
+
+    def ended() -> tuple[int] | None:
+        code = execution.poll()
+        return None if code is None else (code,)
+
+    (rc,) = wait_for(ended, 180, "the driver did not end", every=0.5)
+    execution.close()
+    got = []
+    while (line := lines.get(timeout=30)) is not None:
+        got.append(line)
+    text = "\n".join(got)
+    assert rc == 1, text
+    assert "ray: waiting for the cluster to place 1 bundle(s) {'CPU': 1.0, 'nowhere': 1.0} (PACK)" in text, (
+        text
+    )
+    assert re.search(r"free now: \{'CPU': [\d.]+, 'node2': [\d.]+\}; giving up after 15 s", text), text
+    assert "could not place 1 bundle(s) {'CPU': 1.0, 'nowhere': 1.0} (PACK) within 15 s" in text, text
+    assert "2 node(s) with {'CPU': 2, 'node2': 1} in all" in text, text
+
+
 def test_killing_the_runs_node_requeues_and_resumes(stack) -> None:  # type: ignore[no-untyped-def]
     # killed as soon as its first checkpoint is on disk, watched on the filesystem: the API learns of a step a second
     # or two late (the job's log stream), and a 12-step run had already finished by then at load 3-6
+    stack.wait_idle()  # what the earlier tests' runs held on node2 is released: the run can be placed there at once
     run = stack.submit(tiny_config(steps=30, every=2) + ON_NODE2)
     first_checkpoint = (
         Path(stack.env["GRPOLAB_DATA_DIR"]) / "runs" / run["id"] / "checkpoints" / "step-000002"

@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from worker.executors.trainer_process import start_trainer
 
 EXIT_PREFIX = "\x00exit "
 PLACEMENT_TIMEOUT_ENV = "GRPOLAB_RAY_PLACEMENT_TIMEOUT_S"
+RANK_START_TIMEOUT_ENV = "GRPOLAB_RAY_RANK_START_TIMEOUT_S"
+WAIT_NOTE_S = 10.0  # a placement that takes longer is said in the run's log (the run waits for the cluster)
 
 
 class RankActor:
@@ -80,6 +83,16 @@ def bundles(res: ResourcesConfig) -> list[dict[str, float]]:
     return [dict(bundle) for _ in range(res.nodes)]
 
 
+def readable(resources: dict[str, float]) -> dict[str, float]:
+    """CPUs, GPUs and custom resources, as a bundle names them (Ray's memory sizes and per-node markers left out)."""
+    skip = ("memory", "object_store_memory")
+    return {
+        k: int(v) if float(v).is_integer() else v
+        for k, v in sorted(resources.items())
+        if k not in skip and not k.startswith("node:") and not k.startswith("accelerator_type:")
+    }
+
+
 class Driver:
     def __init__(self, out_dir: Path, config: dict[str, Any]):
         self.out_dir = out_dir
@@ -99,12 +112,21 @@ class Driver:
         strategy = "STRICT_SPREAD" if self.res.nodes > 1 else "PACK"
         pg = placement_group(wanted, strategy=strategy, name=f"grpolab-{self.out_dir.name}")
         timeout = float(os.environ.get(PLACEMENT_TIMEOUT_ENV, "300"))
-        ready, _ = ray.wait([pg.ready()], timeout=timeout)
+        started = time.monotonic()
+        ready, _ = ray.wait([pg.ready()], timeout=min(WAIT_NOTE_S, timeout))
+        if not ready:  # say why the run has not started yet, then wait the rest
+            self.report.emit(
+                "log",
+                line=f"ray: waiting for the cluster to place {self.res.nodes} bundle(s) {wanted[0]} ({strategy}); "
+                f"free now: {readable(ray.available_resources())}; giving up after {timeout:.0f} s",
+            )
+            ready, _ = ray.wait([pg.ready()], timeout=max(timeout - (time.monotonic() - started), 0))
         if not ready:
             total = ray.cluster_resources()
             raise RuntimeError(
                 f"the Ray cluster could not place {self.res.nodes} bundle(s) {wanted[0]} ({strategy}) within "
-                f"{timeout:.0f} s; it has {len(ray.nodes())} node(s) with {total}. Lower resources.nodes / "
+                f"{timeout:.0f} s; it has {len(ray.nodes())} node(s) with {readable(total)} in all. Lower "
+                "resources.nodes / "
                 "gpus_per_node / ray_resources, or grow the cluster"
             )
         return pg
@@ -127,7 +149,15 @@ class Driver:
                         max_restarts=0,
                     ).remote()
                 )
-        where = ray.get([a.address.remote() for a in self.actors])
+        timeout = float(os.environ.get(RANK_START_TIMEOUT_ENV, "300"))
+        try:
+            where = ray.get([a.address.remote() for a in self.actors], timeout=timeout)
+        except ray.exceptions.GetTimeoutError:
+            raise RuntimeError(
+                f"the ranks' Ray workers did not start within {timeout:.0f} s of their placement (a node that "
+                f"cannot start Python workers or set up the job's runtime env: see `ray status` and the node's "
+                f"raylet and runtime_env_agent logs); {RANK_START_TIMEOUT_ENV} sets the wait"
+            ) from None
         master_addr, master_port, _ = where[0]
         placed = ", ".join(f"rank {r} on {ip} node {node[:12]}" for r, (ip, _p, node) in enumerate(where))
         self.report.emit(
